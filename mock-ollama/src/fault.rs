@@ -1,0 +1,114 @@
+//! Misbehaviour a rule can inject, each observable byte for byte by a client.
+//!
+//! `after` counts NDJSON lines already written (the final `done` line included), so
+//! `{"kind":"error_line","after":2}` writes two chunks, then the error line. Faults are the thing
+//! under test, so `stall` and `drip` delays are real time and ignore the global time scale.
+
+use serde::{Deserialize, Serialize};
+
+/// One injected fault.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fault {
+    /// Answer with this status and an error body instead of a reply (before any NDJSON).
+    HttpError {
+        /// HTTP status, e.g. 429, 499, 500, 503.
+        status: u16,
+        /// Text of `{"error": …}`; defaults to Ollama's message for the status.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        /// Raw body to send instead of `{"error": …}` (e.g. an HTML error page).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+        /// Content type of a raw `body`; defaults to `text/plain; charset=utf-8`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content_type: Option<String>,
+        /// Value of a `Retry-After` header.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after: Option<String>,
+    },
+    /// Write one `{"error": …}` line after `after` lines, then end the stream (no `done` line).
+    ErrorLine {
+        /// Lines written before the error.
+        after: usize,
+        /// The error text.
+        message: String,
+    },
+    /// Close the connection after `after` lines, with no `done` line and no error line.
+    Disconnect {
+        /// Lines written before closing.
+        after: usize,
+        /// End the chunked body properly (a clean EOF) instead of aborting the connection.
+        #[serde(default)]
+        clean: bool,
+    },
+    /// Write a line that is not JSON after `after` lines, then carry on.
+    MalformedLine {
+        /// Lines written before the bad one.
+        after: usize,
+        /// The bad line (without `\n`); defaults to `{"model":` .
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<String>,
+    },
+    /// Write the first half of line `after` (0-based) and abort the connection.
+    TruncatedLine {
+        /// Lines written whole before the cut one.
+        after: usize,
+    },
+    /// Send nothing for `ms` real milliseconds after `after` lines.
+    Stall {
+        /// Lines written before the pause.
+        after: usize,
+        /// Pause length, real time.
+        ms: u64,
+    },
+    /// Send the body one byte per write, `byte_delay_ms` real milliseconds apart.
+    Drip {
+        /// Pause between bytes.
+        #[serde(default = "default_byte_delay")]
+        byte_delay_ms: f64,
+    },
+}
+
+fn default_byte_delay() -> f64 {
+    1.0
+}
+
+impl Fault {
+    /// True for faults that replace the response head (no NDJSON at all).
+    pub fn is_pre_stream(&self) -> bool {
+        matches!(self, Fault::HttpError { .. })
+    }
+
+    /// Checks values serde cannot.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Fault::HttpError { status, .. } if !(100..=599).contains(status) => {
+                Err(format!("http_error status {status} is not an HTTP status"))
+            }
+            Fault::HttpError { status, .. } if (200..300).contains(status) => Err(format!(
+                "http_error status {status} is a success; use a reply instead"
+            )),
+            Fault::Drip { byte_delay_ms }
+                if !(byte_delay_ms.is_finite() && *byte_delay_ms >= 0.0) =>
+            {
+                Err("drip byte_delay_ms must be a non-negative number".to_owned())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The message real Ollama sends with a status, used when an `http_error` names none.
+pub fn default_message(status: u16) -> &'static str {
+    match status {
+        400 => "invalid request",
+        404 => "model not found",
+        429 => "too many requests, please try again later",
+        499 => "request canceled",
+        503 => "server busy, please try again.  maximum pending requests exceeded",
+        _ => {
+            "model runner has unexpectedly stopped, this may be due to resource limitations or an internal error, check ollama server logs for details"
+        }
+    }
+}

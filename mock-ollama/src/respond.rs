@@ -1,0 +1,329 @@
+//! Turns rendered lines and scripted faults into an HTTP response whose bytes leave exactly when
+//! and how the scenario says: each line is its own body frame (hyper flushes it as one chunk),
+//! sleeps happen between frames, and faults cut, corrupt or stall the body.
+
+use std::{io, sync::Arc, time::Duration};
+
+use axum::{
+    body::Body,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use futures_util::stream;
+use serde::Serialize;
+use wire::{go_json, ollama::ErrorBody};
+
+use crate::{
+    error::OllamaError,
+    fault::Fault,
+    journal::{BodyGuard, Journal},
+    ndjson::Line,
+    timing::{millis, scaled},
+};
+
+/// Content type of Ollama's streams (no charset).
+pub const NDJSON: &str = "application/x-ndjson";
+/// Content type Gin's `c.JSON` writes.
+pub const JSON: &str = "application/json; charset=utf-8";
+
+/// A JSON response encoded as Go would, with Gin's content type.
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let body = go_json::to_vec(value).unwrap_or_default();
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))],
+        body,
+    )
+        .into_response()
+}
+
+/// One write of the body: wait, then send these bytes (possibly none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Real time to wait first.
+    pub wait: Duration,
+    /// Bytes to send.
+    pub bytes: Bytes,
+}
+
+/// How the body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Normal end of the chunked body.
+    Finish,
+    /// Connection aborted mid-body (no terminating chunk).
+    Abort,
+}
+
+/// Every write of a body, and how it ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The writes, in order.
+    pub steps: Vec<Step>,
+    /// What happens after the last write.
+    pub ending: Ending,
+}
+
+impl Plan {
+    /// The bytes a client receives, concatenated (for tests and determinism checks).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.steps
+            .iter()
+            .flat_map(|step| step.bytes.iter().copied())
+            .collect()
+    }
+}
+
+/// Plans a streamed body: the lines, paced by `time_scale`, with the faults applied.
+pub fn plan_stream(lines: &[Line], faults: &[Fault], time_scale: f64) -> Plan {
+    let mut steps = Vec::with_capacity(lines.len() + 1);
+    let mut ending = Ending::Finish;
+    let mut extra_wait = Duration::ZERO;
+    'lines: for position in 0..=lines.len() {
+        for fault in faults {
+            match fault {
+                Fault::Stall { after, ms } if *after == position => {
+                    extra_wait += Duration::from_millis(*ms);
+                }
+                Fault::MalformedLine { after, line } if *after == position => {
+                    let mut bad = line.clone().unwrap_or_else(|| "{\"model\":".to_owned());
+                    bad.push('\n');
+                    steps.push(Step {
+                        wait: std::mem::take(&mut extra_wait),
+                        bytes: Bytes::from(bad),
+                    });
+                }
+                Fault::ErrorLine { after, message } if *after == position => {
+                    let mut line = go_json::to_vec(&ErrorBody {
+                        error: message.clone(),
+                    })
+                    .unwrap_or_default();
+                    line.push(b'\n');
+                    steps.push(Step {
+                        wait: std::mem::take(&mut extra_wait),
+                        bytes: Bytes::from(line),
+                    });
+                    break 'lines;
+                }
+                Fault::Disconnect { after, clean } if *after == position => {
+                    if !clean {
+                        ending = Ending::Abort;
+                    }
+                    break 'lines;
+                }
+                Fault::TruncatedLine { after } if *after == position => {
+                    if let Some(line) = lines.get(position) {
+                        steps.push(Step {
+                            wait: scaled(line.delay, time_scale) + std::mem::take(&mut extra_wait),
+                            bytes: line.bytes.slice(..line.bytes.len() / 2),
+                        });
+                    }
+                    ending = Ending::Abort;
+                    break 'lines;
+                }
+                _ => {}
+            }
+        }
+        if let Some(line) = lines.get(position) {
+            steps.push(Step {
+                wait: scaled(line.delay, time_scale) + std::mem::take(&mut extra_wait),
+                bytes: line.bytes.clone(),
+            });
+        }
+    }
+    if !extra_wait.is_zero() {
+        steps.push(Step {
+            wait: extra_wait,
+            bytes: Bytes::new(),
+        });
+    }
+    drip(Plan { steps, ending }, faults)
+}
+
+/// Plans a `stream: false` body: one JSON object after the whole virtual duration. Faults act as
+/// they would on a one-line stream: an `error_line` becomes Ollama's 500 `{"error"}` reply.
+pub fn plan_whole(
+    body: Bytes,
+    delay: Duration,
+    faults: &[Fault],
+    time_scale: f64,
+) -> Result<Plan, OllamaError> {
+    if let Some(message) = faults.iter().find_map(|fault| match fault {
+        Fault::ErrorLine { message, .. } => Some(message.clone()),
+        _ => None,
+    }) {
+        return Err(OllamaError::Scripted {
+            status: 500,
+            message,
+            body: None,
+            content_type: None,
+            retry_after: None,
+        });
+    }
+    // In a single-object reply every position-based fault happens before the object.
+    let at_start: Vec<Fault> = faults
+        .iter()
+        .filter(|fault| !matches!(fault, Fault::MalformedLine { .. }))
+        .map(|fault| match fault.clone() {
+            Fault::Disconnect { clean, .. } => Fault::Disconnect { after: 0, clean },
+            Fault::TruncatedLine { .. } => Fault::TruncatedLine { after: 0 },
+            Fault::Stall { ms, .. } => Fault::Stall { after: 0, ms },
+            other => other,
+        })
+        .collect();
+    let line = Line { delay, bytes: body };
+    Ok(plan_stream(
+        std::slice::from_ref(&line),
+        &at_start,
+        time_scale,
+    ))
+}
+
+fn drip(plan: Plan, faults: &[Fault]) -> Plan {
+    let Some(byte_delay) = faults.iter().find_map(|fault| match fault {
+        Fault::Drip { byte_delay_ms } => Some(millis(*byte_delay_ms)),
+        _ => None,
+    }) else {
+        return plan;
+    };
+    let mut steps = Vec::new();
+    for step in plan.steps {
+        let mut wait = step.wait;
+        for index in 0..step.bytes.len() {
+            steps.push(Step {
+                wait: std::mem::replace(&mut wait, byte_delay),
+                bytes: step.bytes.slice(index..index + 1),
+            });
+        }
+    }
+    Plan {
+        steps,
+        ending: plan.ending,
+    }
+}
+
+/// Builds the response: status 200, the content type, and a body that follows the plan and tells
+/// the journal if the client leaves early.
+pub fn streamed(
+    plan: Plan,
+    content_type: &'static str,
+    journal: Arc<Journal>,
+    seq: u64,
+) -> Response {
+    struct Cursor {
+        steps: std::vec::IntoIter<Step>,
+        ending: Ending,
+        guard: BodyGuard,
+        done: bool,
+    }
+    let cursor = Cursor {
+        steps: plan.steps.into_iter(),
+        ending: plan.ending,
+        guard: BodyGuard::new(journal, seq),
+        done: false,
+    };
+    let body = stream::unfold(cursor, |mut cursor| async move {
+        if cursor.done {
+            return None;
+        }
+        match cursor.steps.next() {
+            Some(step) => {
+                if !step.wait.is_zero() {
+                    tokio::time::sleep(step.wait).await;
+                }
+                Some((Ok::<Bytes, io::Error>(step.bytes), cursor))
+            }
+            None => {
+                cursor.guard.finish();
+                cursor.done = true;
+                match cursor.ending {
+                    Ending::Finish => None,
+                    Ending::Abort => Some((
+                        Err(io::Error::new(
+                            io::ErrorKind::ConnectionAborted,
+                            "mock-ollama: scripted disconnect",
+                        )),
+                        cursor,
+                    )),
+                }
+            }
+        }
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(n: usize) -> Vec<Line> {
+        (0..n)
+            .map(|i| Line {
+                delay: Duration::from_millis(10),
+                bytes: Bytes::from(format!("{{\"n\":{i}}}\n")),
+            })
+            .collect()
+    }
+
+    fn text(plan: &Plan) -> String {
+        String::from_utf8(plan.bytes()).expect("utf8")
+    }
+
+    #[test]
+    fn error_line_replaces_the_rest() {
+        let plan = plan_stream(
+            &lines(3),
+            &[Fault::ErrorLine {
+                after: 1,
+                message: "boom".into(),
+            }],
+            0.0,
+        );
+        assert_eq!(text(&plan), "{\"n\":0}\n{\"error\":\"boom\"}\n");
+        assert_eq!(plan.ending, Ending::Finish);
+    }
+
+    #[test]
+    fn truncated_line_sends_half_then_aborts() {
+        let plan = plan_stream(&lines(3), &[Fault::TruncatedLine { after: 1 }], 0.0);
+        assert_eq!(text(&plan), "{\"n\":0}\n{\"n\"");
+        assert_eq!(plan.ending, Ending::Abort);
+    }
+
+    #[test]
+    fn stall_is_real_time_and_unscaled() {
+        let plan = plan_stream(&lines(2), &[Fault::Stall { after: 1, ms: 250 }], 0.0);
+        assert_eq!(plan.steps[1].wait, Duration::from_millis(250));
+        assert_eq!(plan.steps[0].wait, Duration::ZERO);
+    }
+
+    #[test]
+    fn drip_sends_one_byte_per_step() {
+        let plan = plan_stream(&lines(1), &[Fault::Drip { byte_delay_ms: 2.0 }], 1.0);
+        assert_eq!(plan.steps.len(), 8);
+        assert!(plan.steps.iter().all(|s| s.bytes.len() == 1));
+        assert_eq!(plan.steps[0].wait, Duration::from_millis(10));
+        assert_eq!(plan.steps[1].wait, Duration::from_millis(2));
+    }
+
+    #[test]
+    fn whole_reply_error_line_is_a_500() {
+        let err = plan_whole(
+            Bytes::from_static(b"{}"),
+            Duration::ZERO,
+            &[Fault::ErrorLine {
+                after: 3,
+                message: "runner died".into(),
+            }],
+            0.0,
+        )
+        .expect_err("error");
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

@@ -1,0 +1,85 @@
+//! The HTTP surface: Ollama's native routes, the `/_mock` control routes, and Gin's plain-text
+//! 404/405 for everything else.
+//!
+//! Layers, outermost first:
+//! 1. `journal` — buffers the body (up to [`MAX_BODY`]), records the request (except `/_mock/*`)
+//!    and hands the handler its sequence number as a [`RequestSeq`] extension.
+//! 2. the routes; unknown paths fall back to `404 page not found`, known paths with the wrong
+//!    method to `405 method not allowed`, both `text/plain` as Gin writes them.
+
+mod control;
+mod embed;
+mod generation;
+mod models;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Body,
+    extract::{Request, State},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+
+use crate::{respond::json_response, state::MockState};
+
+/// Largest request body the mock reads (images make chat bodies large).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Sequence number of the request in the journal.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSeq(pub u64);
+
+/// Builds the mock's router.
+pub fn router(state: Arc<MockState>) -> Router {
+    Router::new()
+        .route("/", get(models::root))
+        .route("/api/version", get(models::version))
+        .route("/api/tags", get(models::tags))
+        .route("/api/show", post(models::show))
+        .route("/api/ps", get(models::ps))
+        .route("/api/chat", post(generation::chat))
+        .route("/api/generate", post(generation::generate))
+        .route("/api/embed", post(embed::embed))
+        .route("/api/embeddings", post(embed::embeddings))
+        .nest("/_mock", control::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), journal))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404 page not found").into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    (StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed").into_response()
+}
+
+async fn journal(State(state): State<Arc<MockState>>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/_mock") {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return json_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &wire::ollama::ErrorBody {
+                    error: "http: request body too large".to_owned(),
+                },
+            );
+        }
+    };
+    let seq = state
+        .journal
+        .record(&parts.method, &parts.uri, &parts.headers, &bytes);
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(RequestSeq(seq));
+    next.run(request).await
+}

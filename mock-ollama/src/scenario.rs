@@ -1,0 +1,541 @@
+//! Scenarios as data: the models the mock serves and the scripted replies it gives.
+//!
+//! A scenario is a JSON document (see `mock-ollama/README.md` for the format and examples). It is
+//! plain data: [`Scenario::load`] reads and validates it once, so a broken fixture fails at start-up
+//! with the file name and the problem, never at request time.
+
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use wire::ollama::ToolCall;
+
+use crate::{fault::Fault, timing::Timing};
+
+/// Everything the mock serves: its models and its scripted rules (first match wins).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Models listed by `/api/tags` and accepted by the generation endpoints.
+    #[serde(default)]
+    pub models: Vec<ModelSpec>,
+    /// Timing applied to every reply that does not set its own.
+    #[serde(default)]
+    pub timing: Timing,
+    /// Scripted replies, tried in order; the first whose `match` holds answers.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// Why a scenario could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{path}: cannot read scenario: {source}")]
+    Read {
+        /// File that failed.
+        path: PathBuf,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The JSON does not describe a scenario.
+    #[error("{origin}: invalid scenario: {source}")]
+    Parse {
+        /// File name, or `<inline>` for scenarios given as text.
+        origin: String,
+        /// serde's message, with line and column.
+        source: serde_json::Error,
+    },
+    /// The JSON parsed but says something impossible.
+    #[error("{origin}: {problem}")]
+    Invalid {
+        /// File name, or `<inline>`.
+        origin: String,
+        /// What is wrong, naming the rule or model.
+        problem: String,
+    },
+}
+
+impl Scenario {
+    /// Parses and validates a scenario from JSON text; `origin` names it in errors.
+    pub fn from_json(origin: &str, text: &str) -> Result<Self, ScenarioError> {
+        let scenario: Scenario =
+            serde_json::from_str(text).map_err(|source| ScenarioError::Parse {
+                origin: origin.to_owned(),
+                source,
+            })?;
+        scenario
+            .validate()
+            .map_err(|problem| ScenarioError::Invalid {
+                origin: origin.to_owned(),
+                problem,
+            })?;
+        Ok(scenario)
+    }
+
+    /// Loads a scenario file, or every `*.json` file of a directory (sorted by name) merged in
+    /// order: models and rules are concatenated, the last file that sets `timing` wins.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        };
+        if !path.is_dir() {
+            return Self::from_json(&path.display().to_string(), &read(path)?);
+        }
+        let entries = std::fs::read_dir(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|file| file.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+        files.sort();
+        let mut merged = Scenario::default();
+        for file in files {
+            merged.merge(Self::from_json(&file.display().to_string(), &read(&file)?)?);
+        }
+        merged
+            .validate()
+            .map_err(|problem| ScenarioError::Invalid {
+                origin: path.display().to_string(),
+                problem,
+            })?;
+        Ok(merged)
+    }
+
+    /// Appends another scenario's models and rules to this one.
+    pub fn merge(&mut self, other: Scenario) {
+        self.models.extend(other.models);
+        self.rules.extend(other.rules);
+        if other.timing != Timing::default() {
+            self.timing = other.timing;
+        }
+    }
+
+    /// The built-in scenario served when no fixtures are given: a chat model with tools, a
+    /// thinking model, a vision model and an embedding model, and no rules (every request gets a
+    /// generated reply).
+    pub fn builtin() -> Self {
+        let model = |name: &str, family: &str, size: &str, caps: &[Capability]| ModelSpec {
+            name: name.to_owned(),
+            family: family.to_owned(),
+            parameter_size: size.to_owned(),
+            capabilities: caps.to_vec(),
+            ..ModelSpec::default()
+        };
+        use Capability::*;
+        Scenario {
+            models: vec![
+                model("llama3.2:latest", "llama", "3.2B", &[Completion, Tools]),
+                model(
+                    "qwen3:0.6b",
+                    "qwen3",
+                    "751.63M",
+                    &[Completion, Tools, Thinking],
+                ),
+                model("llava:7b", "llama", "7B", &[Completion, Vision]),
+                model(
+                    "nomic-embed-text:latest",
+                    "nomic-bert",
+                    "137M",
+                    &[Embedding],
+                ),
+            ],
+            timing: Timing::default(),
+            rules: Vec::new(),
+        }
+    }
+
+    /// Finds a model by the name a client sent: case-insensitive, `name` ≡ `name:latest`.
+    pub fn model(&self, requested: &str) -> Option<&ModelSpec> {
+        let wanted = canonical_model_name(requested);
+        self.models
+            .iter()
+            .find(|model| canonical_model_name(&model.name) == wanted)
+    }
+
+    /// Checks what serde cannot: unique rule names, known models, one status per rule, …
+    pub fn validate(&self) -> Result<(), String> {
+        for model in &self.models {
+            if model.name.trim().is_empty() {
+                return Err("a model has an empty name".to_owned());
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            let name = rule.display_name(index);
+            if !names.insert(name.clone()) {
+                return Err(format!("rule name {name:?} is used twice"));
+            }
+            if rule.when.nth == Some(0) {
+                return Err(format!("rule {name:?}: match.nth counts from 1"));
+            }
+            if let Some(model) = &rule.when.model
+                && self.model(model).is_none()
+            {
+                return Err(format!(
+                    "rule {name:?} matches model {model:?}, which the scenario does not list"
+                ));
+            }
+            if !rule.reply.text.is_empty() && !rule.reply.chunks.is_empty() {
+                return Err(format!(
+                    "rule {name:?}: reply has both `text` and `chunks`; use one"
+                ));
+            }
+            for fault in &rule.faults {
+                fault
+                    .validate()
+                    .map_err(|problem| format!("rule {name:?}: {problem}"))?;
+            }
+            if rule.faults.iter().filter(|f| f.is_pre_stream()).count() > 1 {
+                return Err(format!(
+                    "rule {name:?}: more than one http_error fault; a response has one status"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Lower-cases a model name and adds the default `:latest` tag.
+pub fn canonical_model_name(name: &str) -> String {
+    let name = name.trim().to_lowercase();
+    let last_segment = name.rsplit('/').next().unwrap_or(&name);
+    if last_segment.contains(':') {
+        name
+    } else {
+        format!("{name}:latest")
+    }
+}
+
+/// What a model can do; decides which requests Ollama accepts for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    /// Text generation (chat and generate).
+    Completion,
+    /// Tool calling.
+    Tools,
+    /// Reasoning output (`think`).
+    Thinking,
+    /// Image inputs.
+    Vision,
+    /// Embeddings only.
+    Embedding,
+    /// Fill-in-the-middle (`suffix`).
+    Insert,
+}
+
+impl Capability {
+    /// The name Ollama uses in `/api/show`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Capability::Completion => "completion",
+            Capability::Tools => "tools",
+            Capability::Thinking => "thinking",
+            Capability::Vision => "vision",
+            Capability::Embedding => "embedding",
+            Capability::Insert => "insert",
+        }
+    }
+}
+
+/// A model the mock pretends to have installed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSpec {
+    /// `name:tag` as `/api/tags` lists it.
+    pub name: String,
+    /// Architecture family, e.g. `llama`.
+    pub family: String,
+    /// e.g. `3.2B`.
+    pub parameter_size: String,
+    /// e.g. `Q4_K_M`.
+    pub quantization_level: String,
+    /// What requests the model accepts.
+    pub capabilities: Vec<Capability>,
+    /// Context window reported by `/api/show` and `/api/ps`.
+    pub context_length: u64,
+    /// Vector size of `/api/embed` replies.
+    pub embedding_length: usize,
+    /// Bytes on disk.
+    pub size: u64,
+    /// RFC 3339 with an offset, as Ollama reports local times.
+    pub modified_at: String,
+}
+
+impl Default for ModelSpec {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            family: "llama".to_owned(),
+            parameter_size: "3.2B".to_owned(),
+            quantization_level: "Q4_K_M".to_owned(),
+            capabilities: vec![Capability::Completion],
+            context_length: 4096,
+            embedding_length: 768,
+            size: 2_019_393_189,
+            modified_at: "2026-05-04T17:37:44.706015396-07:00".to_owned(),
+        }
+    }
+}
+
+impl ModelSpec {
+    /// True when the model declares the capability.
+    pub fn can(&self, capability: Capability) -> bool {
+        self.capabilities.contains(&capability)
+    }
+
+    /// A stable fake sha256 digest (64 hex digits) derived from the name.
+    pub fn digest(&self) -> String {
+        (0u64..4)
+            .map(|salt| {
+                format!(
+                    "{:016x}",
+                    crate::seed::hash_parts(&[&self.name, &salt.to_string()])
+                )
+            })
+            .collect()
+    }
+}
+
+/// A scripted reply and the requests it answers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Name used in the journal and in expectation reports; defaults to `rule-<position>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Conditions on the request; all must hold.
+    #[serde(rename = "match", default)]
+    pub when: Match,
+    /// What to stream back.
+    #[serde(default)]
+    pub reply: Reply,
+    /// Overrides the scenario's timing for this reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+    /// Misbehaviour to inject.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
+    /// How many times this rule must answer, checked by `verify` (wiremock-style).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<u64>,
+}
+
+impl Rule {
+    /// The rule's name, or `rule-<index>` when it has none.
+    pub fn display_name(&self, index: usize) -> String {
+        self.name.clone().unwrap_or_else(|| format!("rule-{index}"))
+    }
+}
+
+/// Conditions a request must meet for a rule to answer it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    /// Model name (case-insensitive, `:latest` implied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// `chat` or `generate`; both when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<Endpoint>,
+    /// Substring of the last user message (the prompt, for generate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_user_contains: Option<String>,
+    /// Regex searched in the last user message.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "regex_serde")]
+    pub last_user_regex: Option<Regex>,
+    /// Role of the last message (`user`, `tool`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_role: Option<String>,
+    /// Whether the request offers tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_tools: Option<bool>,
+    /// Answer only the n-th request (from 1) that meets the other conditions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nth: Option<u64>,
+}
+
+/// A generation endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Endpoint {
+    /// `POST /api/chat`.
+    Chat,
+    /// `POST /api/generate`.
+    Generate,
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Endpoint::Chat => "/api/chat",
+            Endpoint::Generate => "/api/generate",
+        })
+    }
+}
+
+/// The reply of a rule: NDJSON chunks, the final chunk, its reason and its stats.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    /// Shorthand: text split into word tokens, one chunk each.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub text: String,
+    /// Shorthand: reasoning text split into word tokens, streamed before `text`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thinking: String,
+    /// The `done:false` chunks, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chunks: Vec<ChunkSpec>,
+    /// Message fields carried by the `done:true` chunk itself.
+    #[serde(default)]
+    pub done: ChunkSpec,
+    /// `stop` (default), `length`, `load` or `unload`.
+    #[serde(default = "default_done_reason")]
+    pub done_reason: String,
+    /// Metrics of the final chunk; unset fields are computed.
+    #[serde(default)]
+    pub stats: Stats,
+    /// Write tool calls without `id` and `index`, as servers before mid-2025 did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub legacy_tool_calls: bool,
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Self {
+            text: String::new(),
+            thinking: String::new(),
+            chunks: Vec::new(),
+            done: ChunkSpec::default(),
+            done_reason: default_done_reason(),
+            stats: Stats::default(),
+            legacy_tool_calls: false,
+        }
+    }
+}
+
+fn default_done_reason() -> String {
+    "stop".to_owned()
+}
+
+/// The message fields of one NDJSON chunk.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkSpec {
+    /// Text delta.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub content: String,
+    /// Reasoning delta.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thinking: String,
+    /// Whole tool calls; `id` and `index` are filled in unless the reply is legacy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// Delay before this chunk, in (unscaled) milliseconds; overrides the timing model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<f64>,
+}
+
+impl ChunkSpec {
+    /// True when the chunk carries nothing.
+    pub fn is_empty(&self) -> bool {
+        self.content.is_empty() && self.thinking.is_empty() && self.tool_calls.is_empty()
+    }
+}
+
+/// Final-chunk metrics; each unset field is computed from the request and the timing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stats {
+    /// Input tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_eval_count: Option<u64>,
+    /// Output tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_count: Option<u64>,
+    /// Nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_duration: Option<u64>,
+    /// Nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_duration: Option<u64>,
+    /// Nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_eval_duration: Option<u64>,
+    /// Nanoseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_duration: Option<u64>,
+}
+
+mod regex_serde {
+    use regex::Regex;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(regex: &Option<Regex>, s: S) -> Result<S::Ok, S::Error> {
+        match regex {
+            Some(regex) => s.serialize_str(regex.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Regex>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|pattern| Regex::new(&pattern).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_lookup_is_case_insensitive_and_defaults_to_latest() {
+        let scenario = Scenario::builtin();
+        assert!(scenario.model("LLAMA3.2").is_some());
+        assert!(scenario.model("llama3.2:latest").is_some());
+        assert!(scenario.model("qwen3").is_none());
+        assert!(scenario.model("Qwen3:0.6B").is_some());
+    }
+
+    #[test]
+    fn broken_regex_names_the_origin() {
+        let err = Scenario::from_json(
+            "broken.json",
+            r#"{"rules":[{"match":{"last_user_regex":"("}}]}"#,
+        )
+        .expect_err("invalid regex");
+        let text = err.to_string();
+        assert!(text.starts_with("broken.json: invalid scenario:"), "{text}");
+        assert!(text.contains("regex"), "{text}");
+    }
+
+    #[test]
+    fn rule_for_unknown_model_is_rejected() {
+        let err = Scenario::from_json(
+            "f.json",
+            r#"{"models":[{"name":"a"}],"rules":[{"name":"r","match":{"model":"b"}}]}"#,
+        )
+        .expect_err("unknown model");
+        assert_eq!(
+            err.to_string(),
+            r#"f.json: rule "r" matches model "b", which the scenario does not list"#
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_so_typos_surface() {
+        let err = Scenario::from_json("t.json", r#"{"rules":[{"replly":{}}]}"#).expect_err("typo");
+        assert!(err.to_string().contains("unknown field `replly`"), "{err}");
+    }
+}

@@ -1,0 +1,233 @@
+//! Running the mock: in-process for tests ([`MockOllama`]) or as a long-lived server (the binary).
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::{
+    journal::JournalEntry,
+    routes,
+    scenario::{Rule, Scenario},
+    state::{ExpectationReport, MockConfig, MockState},
+};
+
+/// Rules whose `expect` did not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("mock-ollama expectations not met: {}", describe(.0))]
+pub struct ExpectationError(pub Vec<ExpectationReport>);
+
+fn describe(failures: &[ExpectationReport]) -> String {
+    failures
+        .iter()
+        .map(|f| {
+            format!(
+                "rule {:?} expected {} hit(s), got {}",
+                f.rule, f.expected, f.actual
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Configures a mock before it starts.
+#[derive(Debug, Clone)]
+pub struct MockBuilder {
+    config: MockConfig,
+    scenario: Scenario,
+    verify_on_drop: bool,
+}
+
+impl Default for MockBuilder {
+    fn default() -> Self {
+        Self {
+            config: MockConfig::default(),
+            scenario: Scenario::builtin(),
+            verify_on_drop: true,
+        }
+    }
+}
+
+impl MockBuilder {
+    /// Serves this scenario instead of the built-in one.
+    pub fn scenario(mut self, scenario: Scenario) -> Self {
+        self.scenario = scenario;
+        self
+    }
+
+    /// Unmatched generation requests fail instead of getting a generated reply.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.config.strict = strict;
+        self
+    }
+
+    /// Multiplies every scripted delay (default 0: no sleeping, for fast tests).
+    pub fn time_scale(mut self, time_scale: f64) -> Self {
+        self.config.time_scale = time_scale;
+        self
+    }
+
+    /// Seed mixed into generated replies, ids and jitter.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = seed;
+        self
+    }
+
+    /// The instant `created_at` timestamps start from.
+    pub fn clock_base(mut self, base: DateTime<Utc>) -> Self {
+        self.config.clock_base = base;
+        self
+    }
+
+    /// Keep at most this many journal entries.
+    pub fn journal_limit(mut self, limit: usize) -> Self {
+        self.config.journal_limit = limit;
+        self
+    }
+
+    /// Whether dropping the [`MockOllama`] panics on unmet expectations (default true).
+    pub fn verify_on_drop(mut self, verify: bool) -> Self {
+        self.verify_on_drop = verify;
+        self
+    }
+
+    /// The state a router serves; for embedding the mock in another server.
+    pub fn into_state(self) -> Arc<MockState> {
+        Arc::new(MockState::new(self.config, self.scenario))
+    }
+
+    /// Starts on `127.0.0.1` with an OS-chosen port.
+    pub async fn start(self) -> std::io::Result<MockOllama> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        self.start_on(listener)
+    }
+
+    /// Starts on an already bound listener.
+    pub fn start_on(self, listener: TcpListener) -> std::io::Result<MockOllama> {
+        let addr = listener.local_addr()?;
+        let verify_on_drop = self.verify_on_drop;
+        let state = self.into_state();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state.clone(), async {
+            let _ = stopped.await;
+        }));
+        Ok(MockOllama {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+            verify_on_drop,
+        })
+    }
+}
+
+/// Serves the mock on `listener` until `shutdown` completes, then lets open responses finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<MockState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, routes::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A running in-process mock. Dropping it stops the server and, unless disabled, panics when a
+/// rule's `expect` was not met (like wiremock's `MockServer`).
+#[derive(Debug)]
+pub struct MockOllama {
+    addr: SocketAddr,
+    state: Arc<MockState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+    verify_on_drop: bool,
+}
+
+impl MockOllama {
+    /// A builder with the built-in scenario, time scale 0 and seed 0.
+    pub fn builder() -> MockBuilder {
+        MockBuilder::default()
+    }
+
+    /// `http://127.0.0.1:<port>`, the base URL Ollama clients take.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The shared state (journal, scenario, configuration).
+    pub fn state(&self) -> &Arc<MockState> {
+        &self.state
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn journal(&self) -> Vec<JournalEntry> {
+        self.state.journal.entries()
+    }
+
+    /// Requests received on one path (e.g. `/api/chat`).
+    pub fn requests_to(&self, path: &str) -> Vec<JournalEntry> {
+        self.journal()
+            .into_iter()
+            .filter(|entry| entry.path == path)
+            .collect()
+    }
+
+    /// Serves another scenario from now on; counters start over.
+    pub fn set_scenario(&self, scenario: Scenario) {
+        self.state.replace_scenario(scenario);
+    }
+
+    /// Appends a rule after the existing ones.
+    pub fn add_rule(&self, rule: Rule) {
+        self.state.add_rule(rule);
+    }
+
+    /// Start-up scenario, empty journal, counters at zero.
+    pub fn reset(&self) {
+        self.state.reset();
+    }
+
+    /// Checks every rule's `expect` against how often it answered.
+    pub fn verify(&self) -> Result<(), ExpectationError> {
+        let failures: Vec<_> = self
+            .state
+            .expectations()
+            .into_iter()
+            .filter(|report| !report.satisfied())
+            .collect();
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(ExpectationError(failures))
+        }
+    }
+
+    /// Stops accepting connections and waits for open responses to end.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for MockOllama {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if self.verify_on_drop
+            && !std::thread::panicking()
+            && let Err(error) = self.verify()
+        {
+            panic!("{error}");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The mock's shared state: configuration, the live scenario with its rule counters, the journal
+//! and the models "loaded" so far (for `/api/ps`).
+
+use std::{
+    collections::BTreeSet,
+    sync::{Arc, Mutex, MutexGuard},
+};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::{
+    journal::Journal,
+    matching::{self, RequestView, RuleCounter},
+    scenario::{Rule, Scenario},
+};
+
+/// Settings fixed for the mock's lifetime.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    /// Unmatched generation requests get an error instead of a generated reply.
+    pub strict: bool,
+    /// Real sleep = virtual delay × this; 0 disables sleeping.
+    pub time_scale: f64,
+    /// Mixed into every request's seed.
+    pub seed: u64,
+    /// The fixed instant every reply's `created_at` starts from.
+    pub clock_base: DateTime<Utc>,
+    /// What `/api/version` reports.
+    pub version: String,
+    /// Journal capacity (newest entries kept).
+    pub journal_limit: usize,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        Self {
+            strict: false,
+            time_scale: 0.0,
+            seed: 0,
+            clock_base: Utc
+                .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+                .single()
+                .unwrap_or_default(),
+            version: "0.13.0".to_owned(),
+            journal_limit: 10_000,
+        }
+    }
+}
+
+/// One rule's expectation and what happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpectationReport {
+    /// Rule name.
+    pub rule: String,
+    /// Required number of answers.
+    pub expected: u64,
+    /// Actual number of answers.
+    pub actual: u64,
+}
+
+impl ExpectationReport {
+    /// True when the rule answered exactly as often as expected.
+    pub fn satisfied(&self) -> bool {
+        self.expected == self.actual
+    }
+}
+
+#[derive(Debug)]
+struct Live {
+    scenario: Arc<Scenario>,
+    counters: Vec<RuleCounter>,
+}
+
+impl Live {
+    fn new(scenario: Arc<Scenario>) -> Self {
+        let counters = vec![RuleCounter::default(); scenario.rules.len()];
+        Self { scenario, counters }
+    }
+}
+
+/// State shared by every handler.
+#[derive(Debug)]
+pub struct MockState {
+    /// Fixed settings.
+    pub config: MockConfig,
+    /// Every request received.
+    pub journal: Arc<Journal>,
+    initial: Arc<Scenario>,
+    live: Mutex<Live>,
+    loaded: Mutex<BTreeSet<String>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl MockState {
+    /// State serving `scenario`.
+    pub fn new(config: MockConfig, scenario: Scenario) -> Self {
+        let initial = Arc::new(scenario);
+        Self {
+            journal: Arc::new(Journal::new(config.journal_limit)),
+            config,
+            live: Mutex::new(Live::new(initial.clone())),
+            initial,
+            loaded: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The scenario being served now.
+    pub fn scenario(&self) -> Arc<Scenario> {
+        lock(&self.live).scenario.clone()
+    }
+
+    /// Serves `scenario` from now on, with fresh counters.
+    pub fn replace_scenario(&self, scenario: Scenario) {
+        *lock(&self.live) = Live::new(Arc::new(scenario));
+    }
+
+    /// Appends a rule (it matches after the existing ones).
+    pub fn add_rule(&self, rule: Rule) {
+        let mut live = lock(&self.live);
+        let mut scenario = (*live.scenario).clone();
+        scenario.rules.push(rule);
+        live.scenario = Arc::new(scenario);
+        live.counters.push(RuleCounter::default());
+    }
+
+    /// Back to the start-up scenario, with an empty journal and no loaded models.
+    pub fn reset(&self) {
+        *lock(&self.live) = Live::new(self.initial.clone());
+        self.journal.clear();
+        lock(&self.loaded).clear();
+    }
+
+    /// Picks the rule answering `request` (first match wins) and counts it.
+    pub fn select(&self, request: &RequestView<'_>) -> (Arc<Scenario>, Option<usize>) {
+        let mut live = lock(&self.live);
+        let live = &mut *live;
+        let chosen = matching::select(&live.scenario.rules, &mut live.counters, request);
+        (live.scenario.clone(), chosen)
+    }
+
+    /// Every rule with an `expect`, and how often it answered.
+    pub fn expectations(&self) -> Vec<ExpectationReport> {
+        let live = lock(&self.live);
+        live.scenario
+            .rules
+            .iter()
+            .zip(&live.counters)
+            .enumerate()
+            .filter_map(|(index, (rule, counter))| {
+                rule.expect.map(|expected| ExpectationReport {
+                    rule: rule.display_name(index),
+                    expected,
+                    actual: counter.hits,
+                })
+            })
+            .collect()
+    }
+
+    /// Notes that a model served a request.
+    pub fn mark_loaded(&self, name: &str) {
+        let mut loaded = lock(&self.loaded);
+        if !loaded.contains(name) {
+            loaded.insert(name.to_owned());
+        }
+    }
+
+    /// Models that served a request since start or reset, by name.
+    pub fn loaded(&self) -> Vec<String> {
+        lock(&self.loaded).iter().cloned().collect()
+    }
+}

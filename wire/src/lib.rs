@@ -1,0 +1,9 @@
+//! Wire types shared by the gateway, the mock Ollama and the conformance suite.
+//!
+//! Every JSON shape that crosses a socket is declared here once. The crate does no I/O; it only
+//! knows how the bytes look.
+#![forbid(unsafe_code)]
+
+pub mod go_json;
+pub mod ollama;
+pub mod ollama_host;
