@@ -80,13 +80,15 @@ pub fn plan_stream(lines: &[Line], faults: &[Fault], time_scale: f64) -> Plan {
     let mut steps = Vec::with_capacity(lines.len() + 1);
     let mut ending = Ending::Finish;
     let mut extra_wait = Duration::ZERO;
+    // A fault placed past the end happens at the end.
+    let here = |after: &usize, position: usize| (*after).min(lines.len()) == position;
     'lines: for position in 0..=lines.len() {
         for fault in faults {
             match fault {
-                Fault::Stall { after, ms } if *after == position => {
+                Fault::Stall { after, ms } if here(after, position) => {
                     extra_wait += Duration::from_millis(*ms);
                 }
-                Fault::MalformedLine { after, line } if *after == position => {
+                Fault::MalformedLine { after, line } if here(after, position) => {
                     let mut bad = line.clone().unwrap_or_else(|| "{\"model\":".to_owned());
                     bad.push('\n');
                     steps.push(Step {
@@ -94,7 +96,7 @@ pub fn plan_stream(lines: &[Line], faults: &[Fault], time_scale: f64) -> Plan {
                         bytes: Bytes::from(bad),
                     });
                 }
-                Fault::ErrorLine { after, message } if *after == position => {
+                Fault::ErrorLine { after, message } if here(after, position) => {
                     let mut line = go_json::to_vec(&ErrorBody {
                         error: message.clone(),
                     })
@@ -106,13 +108,13 @@ pub fn plan_stream(lines: &[Line], faults: &[Fault], time_scale: f64) -> Plan {
                     });
                     break 'lines;
                 }
-                Fault::Disconnect { after, clean } if *after == position => {
+                Fault::Disconnect { after, clean } if here(after, position) => {
                     if !clean {
                         ending = Ending::Abort;
                     }
                     break 'lines;
                 }
-                Fault::TruncatedLine { after } if *after == position => {
+                Fault::TruncatedLine { after } if here(after, position) => {
                     if let Some(line) = lines.get(position) {
                         steps.push(Step {
                             wait: scaled(line.delay, time_scale) + std::mem::take(&mut extra_wait),
@@ -239,13 +241,18 @@ pub fn streamed(
                 cursor.done = true;
                 match cursor.ending {
                     Ending::Finish => None,
-                    Ending::Abort => Some((
-                        Err(io::Error::new(
-                            io::ErrorKind::ConnectionAborted,
-                            "mock-ollama: scripted disconnect",
-                        )),
-                        cursor,
-                    )),
+                    Ending::Abort => {
+                        // Let hyper flush what was written before the "crash", as a real
+                        // server's kernel would have sent it before the connection died.
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        Some((
+                            Err(io::Error::new(
+                                io::ErrorKind::ConnectionAborted,
+                                "mock-ollama: scripted disconnect",
+                            )),
+                            cursor,
+                        ))
+                    }
                 }
             }
         }

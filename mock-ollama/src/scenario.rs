@@ -76,35 +76,41 @@ impl Scenario {
         Ok(scenario)
     }
 
-    /// Loads a scenario file, or every `*.json` file of a directory (sorted by name) merged in
-    /// order: models and rules are concatenated, the last file that sets `timing` wins.
-    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
-        let read = |path: &Path| {
-            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-                path: path.to_owned(),
-                source,
-            })
-        };
-        if !path.is_dir() {
-            return Self::from_json(&path.display().to_string(), &read(path)?);
-        }
-        let entries = std::fs::read_dir(path).map_err(|source| ScenarioError::Read {
-            path: path.to_owned(),
+    fn parse(origin: &str, text: &str) -> Result<Self, ScenarioError> {
+        serde_json::from_str(text).map_err(|source| ScenarioError::Parse {
+            origin: origin.to_owned(),
             source,
-        })?;
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-            .filter(|file| file.extension().is_some_and(|ext| ext == "json"))
-            .collect();
-        files.sort();
+        })
+    }
+
+    /// Loads a scenario file, or every `*.json` file of a directory (sorted by name).
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        Self::load_all(&[path])
+    }
+
+    /// Loads and merges scenario files and directories in order: models and rules are
+    /// concatenated, the last file that sets `timing` wins. Files may use each other's models,
+    /// so the merged scenario is validated once at the end.
+    pub fn load_all<P: AsRef<Path>>(paths: &[P]) -> Result<Self, ScenarioError> {
         let mut merged = Scenario::default();
-        for file in files {
-            merged.merge(Self::from_json(&file.display().to_string(), &read(&file)?)?);
+        for path in paths {
+            for file in scenario_files(path.as_ref())? {
+                let text =
+                    std::fs::read_to_string(&file).map_err(|source| ScenarioError::Read {
+                        path: file.clone(),
+                        source,
+                    })?;
+                merged.merge(Self::parse(&file.display().to_string(), &text)?);
+            }
         }
         merged
             .validate()
             .map_err(|problem| ScenarioError::Invalid {
-                origin: path.display().to_string(),
+                origin: paths
+                    .iter()
+                    .map(|path| path.as_ref().display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 problem,
             })?;
         Ok(merged)
@@ -202,6 +208,22 @@ impl Scenario {
         }
         Ok(())
     }
+}
+
+fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| ScenarioError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|file| file.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Lower-cases a model name and adds the default `:latest` tag.

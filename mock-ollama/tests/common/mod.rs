@@ -1,0 +1,150 @@
+//! Test helpers: a mock started with a scenario, and a raw HTTP/1.1 client that shows exactly
+//! what went over the socket (status line, headers, each chunk of a chunked body, and whether the
+//! body was terminated properly).
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::{net::SocketAddr, time::Duration};
+
+use mock_ollama::{MockOllama, Scenario};
+use serde_json::Value;
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
+
+/// Starts a mock with the built-in models plus the rules (and extra models) of `json`.
+pub async fn mock_with(json: &str) -> MockOllama {
+    let mut scenario = Scenario::builtin();
+    scenario.merge(Scenario::from_json("test", json).expect("valid scenario"));
+    MockOllama::builder()
+        .scenario(scenario)
+        .start()
+        .await
+        .expect("mock starts")
+}
+
+/// Starts a mock with the built-in scenario.
+pub async fn builtin_mock() -> MockOllama {
+    MockOllama::builder().start().await.expect("mock starts")
+}
+
+/// What a raw client saw.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// Body chunks as framed by chunked transfer encoding (one entry for a Content-Length body).
+    pub chunks: Vec<Vec<u8>>,
+    /// The body, de-chunked.
+    pub body: Vec<u8>,
+    /// For chunked bodies: the terminating zero-size chunk arrived.
+    pub terminated: bool,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("utf-8 body")
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("JSON body")
+    }
+
+    /// Body lines (without the `\n`), for NDJSON.
+    pub fn lines(&self) -> Vec<String> {
+        self.text().lines().map(str::to_owned).collect()
+    }
+
+    /// Body lines parsed as JSON.
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.lines()
+            .iter()
+            .map(|line| serde_json::from_str(line).expect("JSON line"))
+            .collect()
+    }
+}
+
+/// Sends one request with `Connection: close` and reads until the server closes.
+pub async fn raw(addr: SocketAddr, method: &str, path: &str, body: &str) -> RawResponse {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    // A server that aborts the connection may reset it; what arrived before counts.
+    let _ = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut bytes))
+        .await
+        .expect("response within 20 s");
+    parse(&bytes)
+}
+
+/// Shorthand for `POST path` with a JSON body.
+pub async fn post(addr: SocketAddr, path: &str, body: Value) -> RawResponse {
+    raw(addr, "POST", path, &body.to_string()).await
+}
+
+fn parse(bytes: &[u8]) -> RawResponse {
+    let head_end = bytes
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .expect("a response head");
+    let head = std::str::from_utf8(&bytes[..head_end]).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .map(|line| {
+            let (key, value) = line.split_once(':').unwrap();
+            (key.trim().to_owned(), value.trim().to_owned())
+        })
+        .collect();
+    let mut rest = &bytes[head_end + 4..];
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v == "chunked");
+    let mut response = RawResponse {
+        status,
+        headers,
+        chunks: Vec::new(),
+        body: Vec::new(),
+        terminated: false,
+    };
+    if !chunked {
+        response.body = rest.to_vec();
+        response.chunks.push(rest.to_vec());
+        return response;
+    }
+    while let Some(size_end) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&rest[..size_end]).unwrap(), 16).unwrap();
+        if size == 0 {
+            response.terminated = true;
+            break;
+        }
+        let start = size_end + 2;
+        let end = (start + size).min(rest.len());
+        let chunk = rest[start..end].to_vec();
+        response.body.extend_from_slice(&chunk);
+        response.chunks.push(chunk);
+        if end + 2 > rest.len() {
+            break;
+        }
+        rest = &rest[end + 2..];
+    }
+    response
+}
