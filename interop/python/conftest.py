@@ -1,0 +1,57 @@
+"""Starts the project's binaries on 127.0.0.1 with an OS-chosen port and stops them afterwards."""
+
+import os
+import pathlib
+import re
+import subprocess
+import time
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+def start(binary: str, *args: str):
+    """Runs a binary from target/debug, waits for its 'listening on URL' log line, yields the URL."""
+    path = TARGET / "debug" / binary
+    if not path.exists():
+        raise RuntimeError(f"{path} is missing; build it first (cargo build --workspace)")
+    process = subprocess.Popen(
+        [str(path), "--listen", "127.0.0.1:0", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "RUST_LOG": "info"},
+    )
+    deadline = time.monotonic() + 30
+    url = None
+    assert process.stderr is not None
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        match = LISTENING.search(line)
+        if match:
+            url = match.group(1)
+            break
+    if url is None:
+        process.kill()
+        raise RuntimeError(f"{binary} did not report its address")
+    return process, url
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def mock_ollama_url():
+    process, url = start("mock-ollama", "--time-scale", "0", "--fixtures", str(ROOT / "fixtures" / "scenarios"))
+    yield url
+    stop(process)

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace: one shared build, the Rust suites (cargo nextest, or cargo test
+# where nextest is missing), doc tests, then the interop suites that drive our binaries with real
+# third-party clients (Python venv from scripts/interop-venv.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> build (one build shared by every suite)"
+cargo build --workspace --all-targets --locked
+
+echo "==> Rust tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast --lib --bins --tests
+fi
+cargo test --workspace --locked --doc
+
+echo "==> interop: real clients against our binaries"
+venv=$(scripts/interop-venv.sh)
+"$venv/bin/python" -m pytest -q interop/python
