@@ -226,16 +226,7 @@ fn scenario_files(path: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
     Ok(files)
 }
 
-/// Lower-cases a model name and adds the default `:latest` tag.
-pub fn canonical_model_name(name: &str) -> String {
-    let name = name.trim().to_lowercase();
-    let last_segment = name.rsplit('/').next().unwrap_or(&name);
-    if last_segment.contains(':') {
-        name
-    } else {
-        format!("{name}:latest")
-    }
-}
+pub use wire::ollama::canonical_model_name;
 
 /// What a model can do; decides which requests Ollama accepts for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

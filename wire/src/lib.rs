@@ -7,3 +7,4 @@
 pub mod go_json;
 pub mod ollama;
 pub mod ollama_host;
+pub mod openai;

@@ -15,6 +15,17 @@ fn lowercase<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
     Ok(String::deserialize(deserializer)?.to_lowercase())
 }
 
+/// Ollama's model-name equivalence: case-insensitive, and `name` means `name:latest`.
+pub fn canonical_model_name(name: &str) -> String {
+    let name = name.trim().to_lowercase();
+    let last_segment = name.rsplit('/').next().unwrap_or(&name);
+    if last_segment.contains(':') {
+        name
+    } else {
+        format!("{name}:latest")
+    }
+}
+
 /// `{"error": "..."}`: the only error shape Ollama's native API uses, as a response body and as a
 /// mid-stream NDJSON line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,340 @@
+//! Upstreams: how to reach one (a pooled HTTP client with its deadlines), how to list its models,
+//! and how to turn its reply into ours — whole, or relayed as SSE frames with idle and total
+//! deadlines and one error frame if anything goes wrong after the head was sent.
+
+pub mod ollama;
+pub mod openai;
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::http::HeaderMap;
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt, stream::BoxStream};
+use serde_json::Value;
+use tokio::time::Instant;
+use wire::openai::{ChatCompletion, ChatCompletionRequest, Model};
+
+use crate::{
+    config::{BackendConfig, BackendKind},
+    error::{GatewayError, TimeoutPhase},
+    sse,
+};
+
+/// Header carrying the request id, forwarded upstream.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// One configured upstream and its connection pool.
+#[derive(Debug)]
+pub struct Backend {
+    /// Its configuration.
+    pub config: BackendConfig,
+    client: reqwest::Client,
+    api_key: Option<String>,
+}
+
+/// What a chat call needs besides the OpenAI request.
+#[derive(Debug, Clone)]
+pub struct ChatCall {
+    /// Forwarded as `x-request-id`.
+    pub request_id: String,
+    /// The model as the client named it (echoed in replies).
+    pub model: String,
+    /// `chatcmpl-…` for this reply.
+    pub completion_id: String,
+    /// Unix seconds for this reply.
+    pub created: u64,
+}
+
+/// A reply: one object, or SSE frames to relay.
+pub enum ChatReply {
+    /// `stream: false`.
+    Whole(Box<ChatCompletion>),
+    /// `stream: true`: frames ready to write, `[DONE]` or an error frame last.
+    Stream(BoxStream<'static, Result<Bytes, Infallible>>),
+}
+
+impl std::fmt::Debug for ChatReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChatReply::Whole(completion) => f.debug_tuple("Whole").field(completion).finish(),
+            ChatReply::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+impl Backend {
+    /// A backend with its own pooled client (connect timeout from its configuration).
+    pub fn new(config: BackendConfig) -> Result<Self, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(config.timeouts.connect())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .build()?;
+        let api_key = config.api_key();
+        Ok(Self {
+            config,
+            client,
+            api_key,
+        })
+    }
+
+    /// The backend's name.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// `base_url` joined with `path`.
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.config.base_url.trim_end_matches('/'), path)
+    }
+
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        request_id: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut builder = self.client.request(method, self.url(path));
+        if let Some(key) = &self.api_key {
+            builder = builder.bearer_auth(key);
+        }
+        if let Some(id) = request_id {
+            builder = builder.header(REQUEST_ID, id);
+        }
+        builder
+    }
+
+    /// Sends a request and waits for the response head within the first-byte deadline; non-2xx
+    /// statuses become [`GatewayError::Upstream`] with the upstream's message.
+    async fn send(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, GatewayError> {
+        let timeouts = self.config.timeouts;
+        let response =
+            tokio::time::timeout(timeouts.first_byte().min(timeouts.total()), builder.send())
+                .await
+                .map_err(|_| self.timeout(TimeoutPhase::FirstByte))?
+                .map_err(|err| self.transport_error(&err))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(self.upstream_error(response).await)
+    }
+
+    fn timeout(&self, phase: TimeoutPhase) -> GatewayError {
+        GatewayError::Timeout {
+            backend: self.name().to_owned(),
+            phase,
+        }
+    }
+
+    fn transport_error(&self, error: &reqwest::Error) -> GatewayError {
+        if error.is_timeout() {
+            return self.timeout(TimeoutPhase::FirstByte);
+        }
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(cause) = source {
+            detail = format!("{detail}: {cause}");
+            source = cause.source();
+        }
+        GatewayError::UpstreamUnavailable {
+            backend: self.name().to_owned(),
+            detail,
+        }
+    }
+
+    async fn upstream_error(&self, response: reqwest::Response) -> GatewayError {
+        let status = response.status().as_u16();
+        let retry_after = retry_after(response.headers());
+        let body = read_capped(response, 64 * 1024).await.unwrap_or_default();
+        GatewayError::Upstream {
+            status,
+            message: error_message(&body)
+                .unwrap_or_else(|| format!("upstream {} answered HTTP {status}", self.name())),
+            retry_after,
+        }
+    }
+
+    /// Reads a whole JSON body within the total deadline.
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<T, GatewayError> {
+        let bytes = tokio::time::timeout(self.config.timeouts.total(), response.bytes())
+            .await
+            .map_err(|_| self.timeout(TimeoutPhase::Total))?
+            .map_err(|err| self.transport_error(&err))?;
+        serde_json::from_slice(&bytes).map_err(|err| GatewayError::UpstreamProtocol {
+            backend: self.name().to_owned(),
+            detail: format!("invalid JSON body ({err})"),
+        })
+    }
+
+    /// The models this backend reports.
+    pub async fn list_models(&self) -> Result<Vec<Model>, GatewayError> {
+        match self.config.kind {
+            BackendKind::Ollama => ollama::list_models(self).await,
+            BackendKind::Openai => openai::list_models(self).await,
+        }
+    }
+
+    /// A cheap liveness probe.
+    pub async fn probe(&self) -> Result<(), GatewayError> {
+        let path = match self.config.kind {
+            BackendKind::Ollama => "/api/version",
+            BackendKind::Openai => "/models",
+        };
+        self.send(self.request(reqwest::Method::GET, path, None))
+            .await
+            .map(|_| ())
+    }
+
+    /// Answers a validated chat request.
+    pub async fn chat(
+        &self,
+        request: &ChatCompletionRequest,
+        call: ChatCall,
+    ) -> Result<ChatReply, GatewayError> {
+        match self.config.kind {
+            BackendKind::Ollama => ollama::chat(self, request, call).await,
+            BackendKind::Openai => openai::chat(self, request, call).await,
+        }
+    }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn read_capped(response: reqwest::Response, cap: usize) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(Ok(piece)) = stream.next().await {
+        body.extend_from_slice(&piece);
+        if body.len() >= cap {
+            body.truncate(cap);
+            break;
+        }
+    }
+    Some(body)
+}
+
+/// The message of an upstream error body: Ollama's `{"error":"…"}`, OpenAI's
+/// `{"error":{"message":"…"}}`, a flat `{"message":"…"}`, or short plain text.
+pub fn error_message(body: &[u8]) -> Option<String> {
+    if let Ok(value) = serde_json::from_slice::<Value>(body) {
+        let message = match &value {
+            Value::Object(object) => match object.get("error") {
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(Value::Object(error)) => error
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                _ => object
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            },
+            Value::String(text) => Some(text.clone()),
+            _ => None,
+        };
+        return message.filter(|m| !m.is_empty());
+    }
+    let text = String::from_utf8_lossy(body).trim().to_owned();
+    (!text.is_empty() && text.len() <= 1024 && !text.starts_with('<')).then_some(text)
+}
+
+/// Turns upstream items into SSE frames: calls `translate.push` per item, `translate.finish` at
+/// the end, and on any error writes one error frame and stops. Deadlines: `idle` between items,
+/// `total` for the whole stream (counted from `started`).
+pub trait Translate<Item>: Send + 'static {
+    /// Handles one upstream item, appending frames to `out`.
+    fn push(&mut self, item: Item, out: &mut BytesMut) -> Result<(), GatewayError>;
+    /// Handles the end of the upstream body, appending the last frames (normally `[DONE]`).
+    fn finish(&mut self, out: &mut BytesMut) -> Result<(), GatewayError>;
+}
+
+/// The relay loop shared by every backend kind.
+pub fn relay<S, Item, E, T>(
+    upstream: S,
+    mut translate: T,
+    backend: &Backend,
+    started: Instant,
+) -> BoxStream<'static, Result<Bytes, Infallible>>
+where
+    S: Stream<Item = Result<Item, E>> + Send + 'static,
+    Item: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+    T: Translate<Item>,
+{
+    let name = backend.name().to_owned();
+    let timeouts = backend.config.timeouts;
+    let deadline = started + timeouts.total();
+    let frames = async_stream::stream! {
+        let mut upstream = std::pin::pin!(upstream);
+        let mut out = BytesMut::with_capacity(4096);
+        loop {
+            let wait = timeouts.idle().min(deadline.saturating_duration_since(Instant::now()));
+            let next = tokio::time::timeout(wait, upstream.next()).await;
+            let step = match next {
+                Err(_) => Err(GatewayError::Timeout {
+                    backend: name.clone(),
+                    phase: if Instant::now() >= deadline { TimeoutPhase::Total } else { TimeoutPhase::Idle },
+                }),
+                Ok(Some(Ok(item))) => translate.push(item, &mut out).map(|()| false),
+                Ok(Some(Err(error))) => {
+                    tracing::warn!(backend = %name, %error, "upstream stream broke");
+                    Err(GatewayError::UpstreamIncomplete { backend: name.clone() })
+                }
+                Ok(None) => translate.finish(&mut out).map(|()| true),
+            };
+            match step {
+                Ok(ended) => {
+                    if !out.is_empty() {
+                        yield Ok(out.split().freeze());
+                    }
+                    if ended {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(backend = %name, %error, "stream failed after the head was sent");
+                    if !out.is_empty() {
+                        yield Ok(out.split().freeze());
+                    }
+                    yield Ok(sse::error_frame(&error));
+                    break;
+                }
+            }
+        }
+    };
+    frames.boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_from_every_dialect() {
+        assert_eq!(
+            error_message(br#"{"error":"model 'x' not found"}"#).as_deref(),
+            Some("model 'x' not found")
+        );
+        assert_eq!(
+            error_message(br#"{"error":{"message":"bad","type":"x","code":400}}"#).as_deref(),
+            Some("bad")
+        );
+        assert_eq!(
+            error_message(br#"{"object":"error","message":"flat"}"#).as_deref(),
+            Some("flat")
+        );
+        assert_eq!(error_message(b"plain text").as_deref(), Some("plain text"));
+        assert_eq!(error_message(b"<html>oops</html>"), None);
+    }
+}

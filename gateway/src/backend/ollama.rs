@@ -1,0 +1,192 @@
+//! The Ollama backend: `/api/chat` with an explicit `stream`, NDJSON relayed as SSE, and
+//! `/api/tags` as the model list.
+
+use bytes::{Bytes, BytesMut};
+use tokio::time::Instant;
+use wire::{
+    ollama::{ChatResponse, ListResponse},
+    openai::{ChatCompletionRequest, Model},
+};
+
+use super::{Backend, ChatCall, ChatReply, Translate, relay};
+use crate::{
+    error::GatewayError,
+    ndjson::{LineSplitter, LineTooLong},
+    sse,
+    translate::{
+        ollama_reply::to_completion,
+        ollama_request::to_ollama,
+        ollama_stream::{StreamHead, StreamTranslator},
+    },
+};
+
+impl From<LineTooLong> for GatewayError {
+    fn from(error: LineTooLong) -> Self {
+        GatewayError::UpstreamProtocol {
+            backend: "ollama".to_owned(),
+            detail: error.to_string(),
+        }
+    }
+}
+
+/// Sends the chat request and returns the reply, whole or as a frame stream.
+pub async fn chat(
+    backend: &Backend,
+    request: &ChatCompletionRequest,
+    call: ChatCall,
+) -> Result<ChatReply, GatewayError> {
+    let started = Instant::now();
+    if request.n.is_some_and(|n| n > 1) {
+        return Err(GatewayError::invalid(
+            "n > 1 is not supported by this model's backend (Ollama); send n = 1.",
+            Some("n".to_owned()),
+        ));
+    }
+    let native = to_ollama(request, &call.model)?;
+    let builder = backend
+        .request(reqwest::Method::POST, "/api/chat", Some(&call.request_id))
+        .json(&native);
+    let response = backend.send(builder).await?;
+    if !request.is_streaming() {
+        let reply: ChatResponse = backend.json(response).await?;
+        return Ok(ChatReply::Whole(Box::new(to_completion(
+            reply,
+            call.completion_id,
+            call.created,
+            call.model,
+        ))));
+    }
+    let head = StreamHead {
+        id: call.completion_id,
+        created: call.created,
+        model: call.model,
+        include_usage: request.wants_stream_usage(),
+    };
+    let translate = NdjsonToSse {
+        lines: LineSplitter::new(),
+        translator: StreamTranslator::new(head, backend.name()),
+        chunks: Vec::with_capacity(4),
+    };
+    Ok(ChatReply::Stream(relay(
+        response.bytes_stream(),
+        translate,
+        backend,
+        started,
+    )))
+}
+
+/// NDJSON bytes → SSE frames.
+struct NdjsonToSse {
+    lines: LineSplitter,
+    translator: StreamTranslator,
+    chunks: Vec<wire::openai::ChatCompletionChunk>,
+}
+
+impl NdjsonToSse {
+    fn flush(&mut self, out: &mut BytesMut) {
+        for chunk in self.chunks.drain(..) {
+            sse::write_frame(out, &chunk);
+        }
+    }
+}
+
+impl Translate<Bytes> for NdjsonToSse {
+    fn push(&mut self, bytes: Bytes, out: &mut BytesMut) -> Result<(), GatewayError> {
+        let Self {
+            lines,
+            translator,
+            chunks,
+        } = self;
+        let result = lines.push(&bytes, |line| translator.push_line(line, chunks));
+        self.flush(out);
+        result
+    }
+
+    fn finish(&mut self, out: &mut BytesMut) -> Result<(), GatewayError> {
+        if let Some(rest) = self.lines.finish() {
+            // An unterminated last line: translate it if it is whole, fail if it was cut.
+            let result = self.translator.push_line(&rest, &mut self.chunks);
+            self.flush(out);
+            result?;
+        }
+        self.translator.finish()?;
+        out.extend_from_slice(sse::DONE);
+        Ok(())
+    }
+}
+
+/// `/api/tags` as OpenAI models: `created` from `modified_at`, `owned_by` the namespace.
+pub async fn list_models(backend: &Backend) -> Result<Vec<Model>, GatewayError> {
+    let response = backend
+        .send(backend.request(reqwest::Method::GET, "/api/tags", None))
+        .await?;
+    let tags: ListResponse = backend.json(response).await?;
+    Ok(tags
+        .models
+        .into_iter()
+        .map(|model| {
+            let created = chrono::DateTime::parse_from_rfc3339(&model.modified_at)
+                .map(|time| time.timestamp().max(0) as u64)
+                .unwrap_or(0);
+            let owned_by = model
+                .name
+                .split_once('/')
+                .map_or("library", |(namespace, _)| namespace)
+                .to_owned();
+            Model {
+                id: if model.model.is_empty() {
+                    model.name
+                } else {
+                    model.model
+                },
+                object: "model".to_owned(),
+                created,
+                owned_by,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::translate::ollama_stream::StreamHead;
+
+    #[test]
+    fn ndjson_split_anywhere_gives_the_same_frames() {
+        let native = concat!(
+            r#"{"model":"m","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi"},"done":false}"#,
+            "\n",
+            r#"{"model":"m","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":1,"eval_count":1}"#,
+            "\n"
+        )
+        .as_bytes();
+        let frames = |cut: usize| {
+            let head = StreamHead {
+                id: "c".into(),
+                created: 1,
+                model: "m".into(),
+                include_usage: false,
+            };
+            let mut translate = NdjsonToSse {
+                lines: LineSplitter::new(),
+                translator: StreamTranslator::new(head, "b"),
+                chunks: Vec::new(),
+            };
+            let mut out = BytesMut::new();
+            translate
+                .push(Bytes::copy_from_slice(&native[..cut]), &mut out)
+                .expect("ok");
+            translate
+                .push(Bytes::copy_from_slice(&native[cut..]), &mut out)
+                .expect("ok");
+            translate.finish(&mut out).expect("complete");
+            out
+        };
+        let whole = frames(native.len());
+        for cut in 0..native.len() {
+            assert_eq!(frames(cut), whole, "cut at {cut}");
+        }
+        assert!(whole.ends_with(sse::DONE));
+    }
+}

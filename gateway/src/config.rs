@@ -1,0 +1,317 @@
+//! The gateway's configuration: a TOML file (path by `--config` or `GATEWAY_CONFIG`), or defaults
+//! derived from the environment when there is none.
+//!
+//! ```toml
+//! listen = "127.0.0.1:8080"
+//!
+//! [cors]
+//! allowed_origins = ["http://localhost:3000"]
+//! allow_credentials = true
+//!
+//! [[backends]]
+//! name = "local"
+//! kind = "ollama"                  # or "openai" (vLLM, llama.cpp, any /v1 server)
+//! base_url = "http://127.0.0.1:11434"
+//! models = ["llama3.2"]            # omit to discover them (/api/tags or /v1/models)
+//! api_key_env = "LOCAL_KEY"        # or api_key = "…"
+//! timeouts = { connect_ms = 2000, first_byte_ms = 60000, idle_ms = 30000, total_ms = 600000 }
+//! ```
+
+use std::{path::Path, time::Duration};
+
+use serde::Deserialize;
+
+/// Everything the gateway needs to start.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Listen address.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Upstreams, tried in order when several serve a model.
+    #[serde(default)]
+    pub backends: Vec<BackendConfig>,
+    /// Cross-origin policy.
+    #[serde(default)]
+    pub cors: CorsConfig,
+    /// Request body cap in bytes.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_bytes: usize,
+    /// How long in-flight requests may run after SIGTERM/Ctrl-C.
+    #[serde(default = "default_grace")]
+    pub shutdown_grace_ms: u64,
+    /// How long a backend's discovered model list is reused.
+    #[serde(default = "default_models_ttl")]
+    pub models_cache_ttl_ms: u64,
+    /// Model used by the tutorial routes (`/chat`, `/stream`); the first listed when unset.
+    #[serde(default)]
+    pub tutorial_model: Option<String>,
+}
+
+/// The protocol a backend speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// Ollama's native `/api/chat` (NDJSON).
+    Ollama,
+    /// Any OpenAI-compatible `/v1` server (vLLM, llama.cpp, LiteLLM, …).
+    Openai,
+}
+
+/// One upstream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    /// Name used in logs, `/health` and errors.
+    pub name: String,
+    /// Protocol.
+    pub kind: BackendKind,
+    /// Root URL: `http://host:11434` for Ollama, `http://host:8000/v1` for OpenAI-compatible.
+    pub base_url: String,
+    /// Bearer token sent upstream.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Environment variable holding the bearer token.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Models served; discovered from the backend when absent.
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    /// Upstream deadlines.
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+impl BackendConfig {
+    /// The bearer token, from the file or the named environment variable.
+    pub fn api_key(&self) -> Option<String> {
+        self.api_key.clone().or_else(|| {
+            self.api_key_env
+                .as_ref()
+                .and_then(|name| std::env::var(name).ok())
+        })
+    }
+}
+
+/// Upstream deadlines, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// TCP connect.
+    pub connect_ms: u64,
+    /// From sending the request to the response head.
+    pub first_byte_ms: u64,
+    /// Between two chunks of a stream.
+    pub idle_ms: u64,
+    /// Whole exchange.
+    pub total_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect_ms: 2_000,
+            first_byte_ms: 120_000,
+            idle_ms: 60_000,
+            total_ms: 900_000,
+        }
+    }
+}
+
+impl Timeouts {
+    /// Connect deadline.
+    pub fn connect(&self) -> Duration {
+        Duration::from_millis(self.connect_ms)
+    }
+    /// First-byte deadline.
+    pub fn first_byte(&self) -> Duration {
+        Duration::from_millis(self.first_byte_ms)
+    }
+    /// Idle deadline.
+    pub fn idle(&self) -> Duration {
+        Duration::from_millis(self.idle_ms)
+    }
+    /// Total deadline.
+    pub fn total(&self) -> Duration {
+        Duration::from_millis(self.total_ms)
+    }
+}
+
+/// Cross-origin policy. No origins listed means no CORS headers (same-origin only).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Exact origins, or `["*"]` for any (not allowed with credentials).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Allow cookies/authorization from those origins.
+    #[serde(default)]
+    pub allow_credentials: bool,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:8080".to_owned()
+}
+fn default_body_limit() -> usize {
+    16 * 1024 * 1024
+}
+fn default_grace() -> u64 {
+    30_000
+}
+fn default_models_ttl() -> u64 {
+    10_000
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML does not describe a configuration.
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// toml's message with line and column.
+        source: toml::de::Error,
+    },
+    /// The configuration says something impossible.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            backends: Vec::new(),
+            cors: CorsConfig::default(),
+            body_limit_bytes: default_body_limit(),
+            shutdown_grace_ms: default_grace(),
+            models_cache_ttl_ms: default_models_ttl(),
+            tutorial_model: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        Self::from_toml(&display, &text)
+    }
+
+    /// Parses and checks TOML text; `origin` names it in errors.
+    pub fn from_toml(origin: &str, text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: origin.to_owned(),
+            source,
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// One Ollama backend at `base_url` serving whatever it has.
+    pub fn single_ollama(name: &str, base_url: String) -> Self {
+        Self {
+            backends: vec![BackendConfig {
+                name: name.to_owned(),
+                kind: BackendKind::Ollama,
+                base_url,
+                api_key: None,
+                api_key_env: None,
+                models: None,
+                timeouts: Timeouts::default(),
+            }],
+            ..Self::default()
+        }
+    }
+
+    /// Checks what serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        let mut names = std::collections::HashSet::new();
+        for backend in &self.backends {
+            if !names.insert(&backend.name) {
+                return invalid(format!("backend name {:?} is used twice", backend.name));
+            }
+            if !(backend.base_url.starts_with("http://")
+                || backend.base_url.starts_with("https://"))
+            {
+                return invalid(format!(
+                    "backend {:?}: base_url {:?} must start with http:// or https://",
+                    backend.name, backend.base_url
+                ));
+            }
+        }
+        if self.cors.allow_credentials && self.cors.allowed_origins.iter().any(|o| o == "*") {
+            return invalid(
+                "cors: allow_credentials cannot be combined with allowed_origins = [\"*\"]; list the origins".to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_config_parses() {
+        let config = Config::from_toml(
+            "test.toml",
+            r#"
+            listen = "0.0.0.0:9000"
+            [cors]
+            allowed_origins = ["http://localhost:3000"]
+            allow_credentials = true
+            [[backends]]
+            name = "ollama"
+            kind = "ollama"
+            base_url = "http://127.0.0.1:11434"
+            models = ["llama3.2"]
+            timeouts = { connect_ms = 100, first_byte_ms = 200, idle_ms = 300, total_ms = 400 }
+            [[backends]]
+            name = "vllm"
+            kind = "openai"
+            base_url = "http://127.0.0.1:8000/v1"
+            api_key = "sk-x"
+            "#,
+        )
+        .expect("valid");
+        assert_eq!(config.backends.len(), 2);
+        assert_eq!(
+            config.backends[0].timeouts.idle(),
+            Duration::from_millis(300)
+        );
+        assert_eq!(config.backends[1].api_key().as_deref(), Some("sk-x"));
+    }
+
+    #[test]
+    fn wildcard_cors_with_credentials_is_refused() {
+        let error = Config::from_toml(
+            "c.toml",
+            "[cors]\nallowed_origins = [\"*\"]\nallow_credentials = true\n",
+        )
+        .expect_err("refused");
+        assert!(error.to_string().contains("allow_credentials"));
+    }
+
+    #[test]
+    fn typos_are_reported_with_the_file_name() {
+        let error = Config::from_toml("c.toml", "lisen = \"x\"\n").expect_err("typo");
+        assert!(error.to_string().starts_with("c.toml:"), "{error}");
+        assert!(error.to_string().contains("lisen"), "{error}");
+    }
+}

@@ -1,0 +1,28 @@
+//! An OpenAI-compatible gateway: `/v1/chat/completions` (JSON and SSE), `/v1/models`, `/health`
+//! and the tutorial's endpoints, over Ollama's native `/api/chat` and over any OpenAI-compatible
+//! upstream.
+//!
+//! Data flows one way: request in → [`validate`] → route by model ([`catalog`]) → translate
+//! ([`translate`]) → upstream ([`backend`]) → translate back → encode ([`sse`]) out. Every failure
+//! is a [`GatewayError`], answered in OpenAI's envelope before streaming or as one SSE error event
+//! after.
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod backend;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod ndjson;
+pub mod routes;
+pub mod server;
+pub mod sse;
+pub mod state;
+pub mod translate;
+pub mod validate;
+
+pub use config::Config;
+pub use error::GatewayError;
+pub use server::{Gateway, serve};
+pub use state::AppState;

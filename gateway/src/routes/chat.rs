@@ -1,0 +1,48 @@
+//! `POST /v1/chat/completions`: validate, route by model, call the backend, answer with one
+//! JSON object or an SSE stream.
+
+use axum::{
+    Json,
+    body::Body,
+    extract::State,
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+
+use super::{now, read_body, request_id};
+use crate::{
+    backend::{ChatCall, ChatReply},
+    error::GatewayError,
+    ids, sse,
+    state::AppState,
+    validate,
+};
+
+pub async fn completions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    let bytes = read_body(body, state.config.body_limit_bytes).await?;
+    let request = validate::chat_request(&bytes)?;
+    let model = request.model.clone().unwrap_or_default();
+    let backend = state.catalog.resolve(&model).await?;
+    let request_id = request_id(&headers);
+    tracing::info!(
+        request_id = %request_id,
+        model = %model,
+        backend = backend.name(),
+        stream = request.is_streaming(),
+        "chat completion"
+    );
+    let call = ChatCall {
+        request_id,
+        model,
+        completion_id: ids::completion_id(),
+        created: now(),
+    };
+    Ok(match backend.chat(&request, call).await? {
+        ChatReply::Whole(completion) => Json(completion).into_response(),
+        ChatReply::Stream(frames) => sse::response(frames),
+    })
+}

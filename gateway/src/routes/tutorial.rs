@@ -1,0 +1,169 @@
+//! The endpoints of the FastAPI tutorial this project grew from, kept for its readers — built on
+//! the same backend path as `/v1`, so they inherit its correctness:
+//! `GET /` (name, version), `POST /chat` (`{message, temperature}` → `{response}`) and
+//! `POST /stream` (SSE `event: message` with `data: {"content", "done"}`).
+
+use std::convert::Infallible;
+
+use axum::{
+    Json,
+    body::Body,
+    extract::State,
+    http::HeaderMap,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use wire::openai::{ChatCompletionRequest, ChatMessage};
+
+use super::{now, read_body, request_id};
+use crate::{
+    backend::{ChatCall, ChatReply},
+    error::GatewayError,
+    ids, sse,
+    state::AppState,
+    validate,
+};
+
+#[derive(Debug, Serialize)]
+pub struct About {
+    name: &'static str,
+    version: &'static str,
+}
+
+pub async fn about() -> Json<About> {
+    Json(About {
+        name: "llm-gateway",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct TutorialRequest {
+    message: Option<String>,
+    temperature: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct TutorialReply {
+    response: String,
+}
+
+async fn call(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    stream: bool,
+) -> Result<ChatReply, GatewayError> {
+    let bytes = read_body(body, state.config.body_limit_bytes).await?;
+    let tutorial: TutorialRequest = validate::parse(&bytes)?;
+    let message = tutorial
+        .message
+        .filter(|m| !m.trim().is_empty())
+        .ok_or_else(|| {
+            GatewayError::invalid(
+                "Missing required parameter: 'message'.",
+                Some("message".to_owned()),
+            )
+        })?;
+    let model = match &state.config.tutorial_model {
+        Some(model) => model.clone(),
+        None => state
+            .catalog
+            .list()
+            .await
+            .into_iter()
+            .next()
+            .map(|model| model.id)
+            .ok_or_else(|| GatewayError::ModelNotFound("(no model available)".to_owned()))?,
+    };
+    let request = ChatCompletionRequest {
+        model: Some(model.clone()),
+        messages: Some(vec![ChatMessage {
+            role: "user".to_owned(),
+            content: Some(Value::String(message)),
+            ..ChatMessage::default()
+        }]),
+        temperature: tutorial.temperature,
+        stream: Some(stream),
+        ..ChatCompletionRequest::default()
+    };
+    validate::check(&request)?;
+    let backend = state.catalog.resolve(&model).await?;
+    let call = ChatCall {
+        request_id: request_id(headers),
+        model,
+        completion_id: ids::completion_id(),
+        created: now(),
+    };
+    backend.chat(&request, call).await
+}
+
+pub async fn chat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    match call(&state, &headers, body, false).await? {
+        ChatReply::Whole(completion) => {
+            let response = completion
+                .choices
+                .into_iter()
+                .next()
+                .and_then(|choice| choice.message.content)
+                .unwrap_or_default();
+            Ok(Json(TutorialReply { response }).into_response())
+        }
+        ChatReply::Stream(_) => unreachable_stream(),
+    }
+}
+
+fn unreachable_stream() -> Result<Response, GatewayError> {
+    Err(GatewayError::UpstreamProtocol {
+        backend: "gateway".to_owned(),
+        detail: "a stream was returned for a non-stream request".to_owned(),
+    })
+}
+
+fn event(name: &str, data: &Value) -> Bytes {
+    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
+}
+
+/// Re-reads our own OpenAI frames and emits the tutorial's simpler events.
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, GatewayError> {
+    let ChatReply::Stream(frames) = call(&state, &headers, body, true).await? else {
+        return unreachable_stream();
+    };
+    let events = frames.eventsource().filter_map(|event| async move {
+        let event = event.ok()?;
+        if event.data == "[DONE]" {
+            return Some(event_frame(
+                "message",
+                &json!({"content": "", "done": true}),
+            ));
+        }
+        let chunk: Value = serde_json::from_str(&event.data).ok()?;
+        if let Some(error) = chunk.get("error") {
+            return Some(event_frame("error", &json!({"error": error["message"]})));
+        }
+        let content = chunk["choices"][0]["delta"]["content"]
+            .as_str()
+            .filter(|c| !c.is_empty())?;
+        Some(event_frame(
+            "message",
+            &json!({"content": content, "done": false}),
+        ))
+    });
+    Ok(sse::response(events))
+}
+
+fn event_frame(name: &str, data: &Value) -> Result<Bytes, Infallible> {
+    Ok(event(name, data))
+}

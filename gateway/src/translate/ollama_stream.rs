@@ -1,0 +1,345 @@
+//! Ollama NDJSON lines → OpenAI chunks, one line at a time (checklist items 18–28, 34).
+//!
+//! The stream opens with a `{role:"assistant", content:""}` delta, as OpenAI's does; each native
+//! chunk then yields a reasoning delta, a content delta and a tool-call delta, in that order, for
+//! whichever it carries; the done line's own message is processed before the finish chunk, whose
+//! reason accounts for tool calls seen anywhere in the stream. With `include_usage`, a
+//! `choices: []` usage chunk follows and every other chunk says `usage: null`.
+
+use wire::{
+    ollama::{ChatResponse, ErrorBody, Message, ToolCall},
+    openai::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, Usage},
+};
+
+use super::{ASSISTANT, finish_reason};
+use crate::{error::GatewayError, ids};
+
+/// What every chunk of one stream shares.
+#[derive(Debug, Clone)]
+pub struct StreamHead {
+    /// `chatcmpl-…`, one per stream.
+    pub id: String,
+    /// Unix seconds, one per stream.
+    pub created: u64,
+    /// Model as requested.
+    pub model: String,
+    /// Whether the client asked for the usage chunk.
+    pub include_usage: bool,
+}
+
+/// The translation state of one stream.
+#[derive(Debug)]
+pub struct StreamTranslator {
+    head: StreamHead,
+    backend: String,
+    opened: bool,
+    next_tool_index: u32,
+    called_tools: bool,
+    finished: bool,
+}
+
+impl StreamTranslator {
+    /// A translator for one stream from `backend`.
+    pub fn new(head: StreamHead, backend: impl Into<String>) -> Self {
+        Self {
+            head,
+            backend: backend.into(),
+            opened: false,
+            next_tool_index: 0,
+            called_tools: false,
+            finished: false,
+        }
+    }
+
+    /// True once the native `done` line was translated.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    fn chunk(&self, delta: Delta) -> ChatCompletionChunk {
+        self.chunk_with(vec![ChunkChoice {
+            index: 0,
+            delta,
+            logprobs: None,
+            finish_reason: None,
+        }])
+    }
+
+    fn chunk_with(&self, choices: Vec<ChunkChoice>) -> ChatCompletionChunk {
+        ChatCompletionChunk {
+            id: self.head.id.clone(),
+            object: "chat.completion.chunk".to_owned(),
+            created: self.head.created,
+            model: self.head.model.clone(),
+            system_fingerprint: None,
+            choices,
+            usage: self.head.include_usage.then_some(None),
+        }
+    }
+
+    /// Translates one native line (without its `\n`), appending the chunks it yields.
+    pub fn push_line(
+        &mut self,
+        line: &[u8],
+        out: &mut Vec<ChatCompletionChunk>,
+    ) -> Result<(), GatewayError> {
+        let line = line.trim_ascii();
+        if line.is_empty() || self.finished {
+            return Ok(());
+        }
+        let native: ChatResponse = match serde_json::from_slice(line) {
+            Ok(native) => native,
+            Err(parse_error) => {
+                return Err(match serde_json::from_slice::<ErrorBody>(line) {
+                    Ok(ErrorBody { error }) => GatewayError::UpstreamStream { message: error },
+                    Err(_) => GatewayError::UpstreamProtocol {
+                        backend: self.backend.clone(),
+                        detail: format!("malformed NDJSON line ({parse_error})"),
+                    },
+                });
+            }
+        };
+        if !self.opened {
+            self.opened = true;
+            out.push(self.chunk(Delta {
+                role: Some(ASSISTANT.to_owned()),
+                content: Some(String::new()),
+                ..Delta::default()
+            }));
+        }
+        self.push_message(native.message, out);
+        if native.done {
+            self.finished = true;
+            let reason = finish_reason(native.done_reason.as_deref(), self.called_tools);
+            out.push(self.chunk_with(vec![ChunkChoice {
+                index: 0,
+                delta: Delta::default(),
+                logprobs: None,
+                finish_reason: Some(reason),
+            }]));
+            if self.head.include_usage {
+                let metrics = native.metrics;
+                let mut usage_chunk = self.chunk_with(Vec::new());
+                usage_chunk.usage = Some(Some(Usage::new(
+                    metrics.prompt_eval_count,
+                    metrics.eval_count,
+                )));
+                out.push(usage_chunk);
+            }
+        }
+        Ok(())
+    }
+
+    fn push_message(&mut self, message: Message, out: &mut Vec<ChatCompletionChunk>) {
+        if !message.thinking.is_empty() {
+            out.push(self.chunk(Delta {
+                reasoning_content: Some(message.thinking),
+                ..Delta::default()
+            }));
+        }
+        if !message.content.is_empty() {
+            out.push(self.chunk(Delta {
+                content: Some(message.content),
+                ..Delta::default()
+            }));
+        }
+        if !message.tool_calls.is_empty() {
+            self.called_tools = true;
+            let calls = message
+                .tool_calls
+                .into_iter()
+                .map(|call| self.tool_call_delta(call))
+                .collect();
+            out.push(self.chunk(Delta {
+                tool_calls: calls,
+                ..Delta::default()
+            }));
+        }
+    }
+
+    /// A whole native call becomes one complete fragment: index (counted across the stream),
+    /// id (the native one, or minted), type, name and the full arguments string.
+    fn tool_call_delta(&mut self, call: ToolCall) -> ToolCallDelta {
+        let index = self.next_tool_index;
+        self.next_tool_index += 1;
+        ToolCallDelta {
+            index,
+            id: Some(
+                call.id
+                    .filter(|id| !id.is_empty())
+                    .unwrap_or_else(ids::tool_call_id),
+            ),
+            kind: Some("function".to_owned()),
+            function: FunctionCallDelta {
+                name: Some(call.function.name),
+                arguments: Some(serde_json::Value::Object(call.function.arguments).to_string()),
+            },
+        }
+    }
+
+    /// Called at the end of the upstream body: a stream without its `done` line is an error.
+    pub fn finish(&self) -> Result<(), GatewayError> {
+        if self.finished {
+            Ok(())
+        } else {
+            Err(GatewayError::UpstreamIncomplete {
+                backend: self.backend.clone(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn run(lines: &[Value], include_usage: bool) -> (Vec<Value>, Result<(), GatewayError>) {
+        let head = StreamHead {
+            id: "chatcmpl-test".into(),
+            created: 1,
+            model: "m".into(),
+            include_usage,
+        };
+        let mut translator = StreamTranslator::new(head, "ollama");
+        let mut out = Vec::new();
+        for line in lines {
+            if let Err(error) = translator.push_line(line.to_string().as_bytes(), &mut out) {
+                return (
+                    out.iter()
+                        .map(|c| serde_json::to_value(c).expect("json"))
+                        .collect(),
+                    Err(error),
+                );
+            }
+        }
+        let end = translator.finish();
+        (
+            out.iter()
+                .map(|c| serde_json::to_value(c).expect("json"))
+                .collect(),
+            end,
+        )
+    }
+
+    fn native(message: Value, done: bool) -> Value {
+        let mut line = json!({"model": "m", "created_at": "2026-01-01T00:00:00Z", "message": message, "done": done});
+        if done {
+            line["done_reason"] = json!("stop");
+            line["prompt_eval_count"] = json!(7);
+            line["eval_count"] = json!(3);
+        }
+        line
+    }
+
+    #[test]
+    fn role_first_then_content_then_finish() {
+        let (chunks, end) = run(
+            &[
+                native(json!({"role": "assistant", "content": "Hel"}), false),
+                native(json!({"role": "assistant", "content": ""}), true),
+            ],
+            false,
+        );
+        end.expect("complete");
+        let deltas: Vec<&Value> = chunks.iter().map(|c| &c["choices"][0]["delta"]).collect();
+        assert_eq!(
+            deltas,
+            [
+                &json!({"role": "assistant", "content": ""}),
+                &json!({"content": "Hel"}),
+                &json!({})
+            ]
+        );
+        assert_eq!(chunks[2]["choices"][0]["finish_reason"], "stop");
+        assert!(chunks.iter().all(|c| c.get("usage").is_none()));
+    }
+
+    #[test]
+    fn tool_calls_in_any_chunk_make_the_finish_reason_tool_calls() {
+        let call = |name: &str| json!({"function": {"name": name, "arguments": {"city": "Paris"}}});
+        let (chunks, _) = run(
+            &[
+                native(
+                    json!({"role": "assistant", "content": "", "tool_calls": [call("a")]}),
+                    false,
+                ),
+                native(
+                    json!({"role": "assistant", "content": "", "tool_calls": [call("b")]}),
+                    true,
+                ),
+            ],
+            true,
+        );
+        let first = &chunks[1]["choices"][0]["delta"]["tool_calls"][0];
+        assert_eq!(first["index"], 0);
+        assert!(first["id"].as_str().expect("id").starts_with("call_"));
+        assert_eq!(first["type"], "function");
+        assert_eq!(first["function"]["arguments"], r#"{"city":"Paris"}"#);
+        assert_eq!(
+            chunks[2]["choices"][0]["delta"]["tool_calls"][0]["index"],
+            1
+        );
+        assert_eq!(chunks[3]["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(chunks[4]["choices"], json!([]));
+        assert_eq!(
+            chunks[4]["usage"],
+            json!({"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10})
+        );
+        assert!(
+            chunks[..4]
+                .iter()
+                .all(|c| c["usage"].is_null() && c.get("usage").is_some())
+        );
+    }
+
+    #[test]
+    fn thinking_and_content_in_one_native_chunk_become_two_deltas_reasoning_first() {
+        let (chunks, _) = run(
+            &[native(
+                json!({"role": "assistant", "content": "Yes", "thinking": "hmm"}),
+                true,
+            )],
+            false,
+        );
+        assert_eq!(
+            chunks[1]["choices"][0]["delta"],
+            json!({"reasoning_content": "hmm"})
+        );
+        assert_eq!(chunks[2]["choices"][0]["delta"], json!({"content": "Yes"}));
+    }
+
+    #[test]
+    fn error_line_and_eof_and_garbage_are_errors() {
+        let (_, end) = run(
+            &[
+                native(json!({"role": "assistant", "content": "a"}), false),
+                json!({"error": "boom"}),
+            ],
+            false,
+        );
+        assert_eq!(
+            end,
+            Err(GatewayError::UpstreamStream {
+                message: "boom".into()
+            })
+        );
+        let (_, end) = run(
+            &[native(json!({"role": "assistant", "content": "a"}), false)],
+            false,
+        );
+        assert!(matches!(end, Err(GatewayError::UpstreamIncomplete { .. })));
+        let (_, end) = run(&[json!(["not", "a", "chunk"])], false);
+        assert!(matches!(end, Err(GatewayError::UpstreamProtocol { .. })));
+    }
+
+    #[test]
+    fn empty_length_stream_still_has_role_and_finish() {
+        let mut done = native(json!({"role": "assistant", "content": ""}), true);
+        done["done_reason"] = json!("length");
+        let (chunks, end) = run(&[done], false);
+        end.expect("complete");
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[1]["choices"][0]["finish_reason"], "length");
+    }
+}
