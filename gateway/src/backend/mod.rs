@@ -165,7 +165,13 @@ impl Backend {
         let bytes = tokio::time::timeout(self.config.timeouts.total(), response.bytes())
             .await
             .map_err(|_| self.timeout(TimeoutPhase::Total))?
-            .map_err(|err| self.transport_error(&err))?;
+            .map_err(|err| {
+                // The head arrived, so the upstream was reachable: the body broke off.
+                tracing::warn!(backend = self.name(), error = %err, "upstream body broke off");
+                GatewayError::UpstreamIncomplete {
+                    backend: self.name().to_owned(),
+                }
+            })?;
         serde_json::from_slice(&bytes).map_err(|err| GatewayError::UpstreamProtocol {
             backend: self.name().to_owned(),
             detail: format!("invalid JSON body ({err})"),
