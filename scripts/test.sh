@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: one shared build, the Rust suites (cargo nextest, or cargo test
 # where nextest is missing), doc tests, then the interop suites that drive our binaries with real
-# third-party clients (Python venv from scripts/interop-venv.sh).
+# third-party clients (Python venv from scripts/interop-venv.sh, npm packages in interop/node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,3 +19,10 @@ cargo test --workspace --locked --doc
 echo "==> interop: real clients against our binaries"
 venv=$(scripts/interop-venv.sh)
 "$venv/bin/python" -m pytest -q interop/python
+(
+  cd interop/node
+  if [ ! -d node_modules/openai ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  node --test
+)

@@ -168,17 +168,16 @@ async fn non_stream_collects_calls_from_every_chunk() {
         .json();
     let message = &body["choices"][0]["message"];
     assert_eq!(message["content"], "Checking. ");
-    let cities: Vec<Value> =
-        message["tool_calls"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                serde_json::from_str::<Value>(c["function"]["arguments"].as_str().unwrap()).unwrap()
+    let cities: Vec<Value> = message["tool_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            serde_json::from_str::<Value>(c["function"]["arguments"].as_str().unwrap()).unwrap()
                     ["city"]
                     .clone()
-            })
-            .collect();
+        })
+        .collect();
     assert_eq!(cities, [json!("Oslo"), json!("Lima")]);
     assert_eq!(body["choices"][0]["finish_reason"], "tool_calls");
 }

@@ -13,7 +13,7 @@ TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 LISTENING = re.compile(r"listening on (http://\S+)")
 
 
-def start(binary: str, *args: str):
+def start(binary: str, *args: str, env: dict | None = None):
     """Runs a binary from target/debug, waits for its 'listening on URL' log line, yields the URL."""
     path = TARGET / "debug" / binary
     if not path.exists():
@@ -23,7 +23,7 @@ def start(binary: str, *args: str):
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "RUST_LOG": "info"},
+        env={**(env if env is not None else os.environ), "RUST_LOG": "info"},
     )
     deadline = time.monotonic() + 30
     url = None
@@ -53,5 +53,14 @@ def stop(process):
 @pytest.fixture(scope="session")
 def mock_ollama_url():
     process, url = start("mock-ollama", "--time-scale", "0", "--fixtures", str(ROOT / "fixtures" / "scenarios"))
+    yield url
+    stop(process)
+
+
+@pytest.fixture(scope="session")
+def gateway_url():
+    """The gateway binary with its embedded mock Ollama (no config, no OLLAMA_HOST) serving the fixtures."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OLLAMA_HOST", "GATEWAY_CONFIG")}
+    process, url = start("gateway", "--mock-fixtures", str(ROOT / "fixtures" / "scenarios"), env=env)
     yield url
     stop(process)
