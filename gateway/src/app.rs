@@ -20,7 +20,7 @@ use axum::{
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
+    trace::{DefaultOnResponse, TraceLayer},
 };
 
 use crate::{
@@ -66,7 +66,8 @@ pub fn router(state: AppState) -> Router {
                 .and_then(|value| value.to_str().ok())
                 .unwrap_or("");
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        }))
+        })
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 

@@ -101,30 +101,14 @@ async fn run(args: Args) -> Result<(), String> {
     let state =
         AppState::new(config).map_err(|err| format!("cannot build the HTTP client: {err}"))?;
     tracing::info!(%address, backends = ?backends, "gateway listening on http://{address}");
-    serve(listener, state, shutdown_signal(), grace)
-        .await
-        .map_err(|err| format!("server error: {err}"))?;
+    serve(
+        listener,
+        state,
+        mock_ollama::server::shutdown_signal(),
+        grace,
+    )
+    .await
+    .map_err(|err| format!("server error: {err}"))?;
     drop(embedded_mock);
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }

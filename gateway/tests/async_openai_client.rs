@@ -25,6 +25,18 @@ fn client(h: &Harness) -> Client<OpenAIConfig> {
     )
 }
 
+/// A request builder for `model` with one user message.
+fn ask(model: &str, text: &str) -> CreateChatCompletionRequestArgs {
+    let mut args = CreateChatCompletionRequestArgs::default();
+    args.model(model)
+        .messages([ChatCompletionRequestUserMessageArgs::default()
+            .content(text)
+            .build()
+            .unwrap()
+            .into()]);
+    args
+}
+
 const SCENARIO: &str = r#"{"rules":[
   {"match":{"has_tools":true},"reply":{"chunks":[{"tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}}]}]}},
   {"reply":{"text":"Typed clients are strict.","stats":{"prompt_eval_count":6,"eval_count":4}}}
@@ -33,15 +45,7 @@ const SCENARIO: &str = r#"{"rules":[
 #[tokio::test]
 async fn non_stream_completion_parses() {
     let h = harness(SCENARIO).await;
-    let request = CreateChatCompletionRequestArgs::default()
-        .model("llama3.2")
-        .messages([ChatCompletionRequestUserMessageArgs::default()
-            .content("hi")
-            .build()
-            .unwrap()
-            .into()])
-        .build()
-        .unwrap();
+    let request = ask("llama3.2", "hi").build().unwrap();
     let response = client(&h).chat().create(request).await.unwrap();
     let choice = &response.choices[0];
     assert_eq!(
@@ -55,13 +59,7 @@ async fn non_stream_completion_parses() {
 #[tokio::test]
 async fn stream_with_usage_parses_every_chunk() {
     let h = harness(SCENARIO).await;
-    let request = CreateChatCompletionRequestArgs::default()
-        .model("llama3.2")
-        .messages([ChatCompletionRequestUserMessageArgs::default()
-            .content("hi")
-            .build()
-            .unwrap()
-            .into()])
+    let request = ask("llama3.2", "hi")
         .stream_options(ChatCompletionStreamOptions {
             include_usage: Some(true),
             include_obfuscation: None,
@@ -95,13 +93,7 @@ async fn tool_calls_parse_with_string_arguments() {
             .build()
             .unwrap(),
     });
-    let request = CreateChatCompletionRequestArgs::default()
-        .model("llama3.2")
-        .messages([ChatCompletionRequestUserMessageArgs::default()
-            .content("weather?")
-            .build()
-            .unwrap()
-            .into()])
+    let request = ask("llama3.2", "weather?")
         .tools(vec![tool])
         .build()
         .unwrap();
@@ -118,15 +110,7 @@ async fn tool_calls_parse_with_string_arguments() {
 #[tokio::test]
 async fn errors_parse_as_api_errors() {
     let h = harness(SCENARIO).await;
-    let request = CreateChatCompletionRequestArgs::default()
-        .model("no-such-model")
-        .messages([ChatCompletionRequestUserMessageArgs::default()
-            .content("hi")
-            .build()
-            .unwrap()
-            .into()])
-        .build()
-        .unwrap();
+    let request = ask("no-such-model", "hi").build().unwrap();
     match client(&h).chat().create(request).await {
         Err(OpenAIError::ApiError(error)) => {
             assert_eq!(error.api_error.code.as_deref(), Some("model_not_found"));

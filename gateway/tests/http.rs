@@ -170,16 +170,20 @@ async fn request_id_is_generated_returned_and_forwarded() {
     );
 }
 
+/// `GET /v1/models` as a browser page from `origin` would send it.
+async fn models_from(h: &common::Harness, origin: &str) -> reqwest::Response {
+    h.client
+        .get(h.url("/v1/models"))
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn cors_is_off_by_default_and_exact_when_configured() {
     let h = harness("{}").await;
-    let plain = h
-        .client
-        .get(h.url("/v1/models"))
-        .header("origin", "http://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let plain = models_from(&h, "http://evil.example").await;
     assert!(plain.headers().get("access-control-allow-origin").is_none());
 
     let h = harness_with(
@@ -191,13 +195,7 @@ async fn cors_is_off_by_default_and_exact_when_configured() {
         0.0,
     )
     .await;
-    let allowed = h
-        .client
-        .get(h.url("/v1/models"))
-        .header("origin", "http://app.example")
-        .send()
-        .await
-        .unwrap();
+    let allowed = models_from(&h, "http://app.example").await;
     assert_eq!(
         allowed.headers()["access-control-allow-origin"],
         "http://app.example"
@@ -206,13 +204,7 @@ async fn cors_is_off_by_default_and_exact_when_configured() {
         allowed.headers()["access-control-allow-credentials"],
         "true"
     );
-    let other = h
-        .client
-        .get(h.url("/v1/models"))
-        .header("origin", "http://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let other = models_from(&h, "http://evil.example").await;
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
 

@@ -57,6 +57,12 @@ async fn post(gateway: &Gateway, body: Value) -> (u16, reqwest::header::HeaderMa
     (status, headers, response.text().await.unwrap())
 }
 
+/// The body of the last request the upstream received.
+async fn last_sent(server: &MockServer) -> Value {
+    let requests = server.received_requests().await.unwrap();
+    serde_json::from_slice(&requests.last().unwrap().body).unwrap()
+}
+
 fn ask(stream: bool) -> Value {
     json!({"model": "smollm2", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
 }
@@ -104,16 +110,7 @@ async fn non_stream_is_relayed_with_key_and_normalized() {
     assert_eq!(status, 200);
     let body: Value = serde_json::from_str(&body).unwrap();
     redacted().bind(|| insta::assert_json_snapshot!("openai_non_stream", body));
-    let sent: Value = serde_json::from_slice(
-        &server
-            .received_requests()
-            .await
-            .unwrap()
-            .last()
-            .unwrap()
-            .body,
-    )
-    .unwrap();
+    let sent = last_sent(&server).await;
     assert_eq!(sent["stream"], false);
     assert!(sent.get("stream_options").is_none());
 }
@@ -155,16 +152,7 @@ async fn deviant_stream_is_made_conformant() {
         })
         .collect();
     redacted().bind(|| insta::assert_json_snapshot!("openai_deviant_stream", events));
-    let sent: Value = serde_json::from_slice(
-        &server
-            .received_requests()
-            .await
-            .unwrap()
-            .last()
-            .unwrap()
-            .body,
-    )
-    .unwrap();
+    let sent = last_sent(&server).await;
     assert_eq!(sent["stream_options"], json!({"include_usage": true}));
 }
 

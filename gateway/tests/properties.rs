@@ -52,6 +52,13 @@ fn reply() -> impl Strategy<Value = Value> {
         })
 }
 
+/// A tool call as a client uses it: name and parsed arguments.
+fn call_essence(call: &Value) -> Value {
+    let arguments: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    json!([call["function"]["name"], arguments])
+}
+
 /// What a client keeps from a reply: text, reasoning, calls (name, parsed args), finish, usage.
 fn essence_of_whole(body: &Value) -> Value {
     let choice = &body["choices"][0];
@@ -60,13 +67,7 @@ fn essence_of_whole(body: &Value) -> Value {
         .cloned()
         .unwrap_or_default()
         .iter()
-        .map(|c| {
-            json!([
-                c["function"]["name"],
-                serde_json::from_str::<Value>(c["function"]["arguments"].as_str().unwrap())
-                    .unwrap()
-            ])
-        })
+        .map(call_essence)
         .collect();
     json!({
         "content": choice["message"]["content"].as_str().unwrap_or(""),
@@ -88,13 +89,7 @@ fn essence_of_stream(events: &[Value]) -> Value {
         .iter()
         .filter_map(|d| d["tool_calls"].as_array())
         .flatten()
-        .map(|c| {
-            json!([
-                c["function"]["name"],
-                serde_json::from_str::<Value>(c["function"]["arguments"].as_str().unwrap())
-                    .unwrap()
-            ])
-        })
+        .map(call_essence)
         .collect();
     let finish = events.iter().find_map(|e| {
         e["choices"]

@@ -12,6 +12,20 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
 LISTENING = re.compile(r"listening on (http://\S+)")
 
+# The tool the fixtures' scripted weather replies answer (fixtures/scenarios/10-tool-calls.json).
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+            "required": ["city"],
+        },
+    },
+}
+
 
 def start(binary: str, *args: str, env: dict | None = None):
     """Runs a binary from target/debug, waits for its 'listening on URL' log line, yields the URL."""

@@ -104,29 +104,10 @@ async fn run(args: Args) -> Result<(), String> {
         .seed(args.seed)
         .journal_limit(args.journal_limit)
         .into_state();
-    server::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|err| format!("server error: {err}"))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
+    server::serve(listener, state, async {
+        server::shutdown_signal().await;
+        tracing::info!("shutting down");
+    })
+    .await
+    .map_err(|err| format!("server error: {err}"))
 }

@@ -8,6 +8,7 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
+use wire::openai::ChatCompletionRequest;
 
 use super::{now, read_body, request_id};
 use crate::{
@@ -25,9 +26,21 @@ pub async fn completions(
 ) -> Result<Response, GatewayError> {
     let bytes = read_body(body, state.config.body_limit_bytes).await?;
     let request = validate::chat_request(&bytes)?;
+    Ok(match dispatch(&state, &headers, &request).await? {
+        ChatReply::Whole(completion) => Json(completion).into_response(),
+        ChatReply::Stream(frames) => sse::response(frames),
+    })
+}
+
+/// Routes a validated request to the backend serving its model and returns that backend's reply.
+pub async fn dispatch(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: &ChatCompletionRequest,
+) -> Result<ChatReply, GatewayError> {
     let model = request.model.clone().unwrap_or_default();
     let backend = state.catalog.resolve(&model).await?;
-    let request_id = request_id(&headers);
+    let request_id = request_id(headers);
     tracing::info!(
         request_id = %request_id,
         model = %model,
@@ -41,8 +54,5 @@ pub async fn completions(
         completion_id: ids::completion_id(),
         created: now(),
     };
-    Ok(match backend.chat(&request, call).await? {
-        ChatReply::Whole(completion) => Json(completion).into_response(),
-        ChatReply::Stream(frames) => sse::response(frames),
-    })
+    backend.chat(request, call).await
 }

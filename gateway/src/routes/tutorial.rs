@@ -19,14 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use wire::openai::{ChatCompletionRequest, ChatMessage};
 
-use super::{now, read_body, request_id};
-use crate::{
-    backend::{ChatCall, ChatReply},
-    error::GatewayError,
-    ids, sse,
-    state::AppState,
-    validate,
-};
+use super::read_body;
+use crate::{backend::ChatReply, error::GatewayError, sse, state::AppState, validate};
 
 #[derive(Debug, Serialize)]
 pub struct About {
@@ -81,7 +75,7 @@ async fn call(
             .ok_or_else(|| GatewayError::ModelNotFound("(no model available)".to_owned()))?,
     };
     let request = ChatCompletionRequest {
-        model: Some(model.clone()),
+        model: Some(model),
         messages: Some(vec![ChatMessage {
             role: "user".to_owned(),
             content: Some(Value::String(message)),
@@ -92,14 +86,7 @@ async fn call(
         ..ChatCompletionRequest::default()
     };
     validate::check(&request)?;
-    let backend = state.catalog.resolve(&model).await?;
-    let call = ChatCall {
-        request_id: request_id(headers),
-        model,
-        completion_id: ids::completion_id(),
-        created: now(),
-    };
-    backend.chat(&request, call).await
+    super::chat::dispatch(state, headers, &request).await
 }
 
 pub async fn chat(
