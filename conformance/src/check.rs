@@ -1,0 +1,189 @@
+//! What a check is (id, group, severity, description), what it found (an [`Outcome`] with
+//! evidence), and how a profile turns that into a verdict.
+
+use serde::Serialize;
+
+/// How binding a rule is (openai-conformance.md §0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Severity {
+    /// Required by the schema, or its violation breaks the official SDKs or strict clients.
+    #[serde(rename = "MUST")]
+    Must,
+    /// OpenAI's behaviour or intent that compatible servers may relax.
+    #[serde(rename = "SHOULD")]
+    Should,
+}
+
+/// The checklist's sections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Group {
+    /// HTTP / transport.
+    #[serde(rename = "HTTP")]
+    Http,
+    /// Non-streaming response.
+    #[serde(rename = "NS")]
+    NonStream,
+    /// SSE framing.
+    #[serde(rename = "SSE")]
+    Sse,
+    /// Streaming chunks.
+    #[serde(rename = "STREAM")]
+    Stream,
+    /// Usage in streams.
+    #[serde(rename = "USAGE")]
+    Usage,
+    /// Tool calls.
+    #[serde(rename = "TOOL")]
+    Tool,
+    /// Errors.
+    #[serde(rename = "ERR")]
+    Err,
+    /// Request validation.
+    #[serde(rename = "REQ")]
+    Req,
+    /// Models.
+    #[serde(rename = "MODELS")]
+    Models,
+}
+
+/// A check's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CheckDef {
+    /// e.g. `STREAM-006`.
+    pub id: &'static str,
+    /// Section.
+    pub group: Group,
+    /// MUST or SHOULD.
+    pub severity: Severity,
+    /// One line.
+    pub description: &'static str,
+}
+
+/// What a check found, before a profile grades it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", content = "evidence", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The behaviour is as specified; the evidence says what was looked at.
+    Pass(String),
+    /// The behaviour is wrong; the evidence names the bytes, chunk or field.
+    Fail(String),
+    /// Nothing to judge (the probe did not apply, or its prerequisite failed).
+    Skip(String),
+    /// The target declines an optional feature explicitly.
+    Unsupported(String),
+}
+
+impl Outcome {
+    /// Pass when `ok`, otherwise fail with `evidence`.
+    pub fn expect(ok: bool, evidence: impl Into<String>) -> Self {
+        if ok {
+            Outcome::Pass(evidence.into())
+        } else {
+            Outcome::Fail(evidence.into())
+        }
+    }
+}
+
+/// Which deviations fail the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Every MUST and SHOULD violation fails.
+    Strict,
+    /// MUST violations fail, SHOULD violations warn.
+    Compat,
+}
+
+/// A graded result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// As specified.
+    Pass,
+    /// Fails the run.
+    Fail,
+    /// A SHOULD deviation under the compat profile.
+    Warn,
+    /// Not judged.
+    Skip,
+    /// Optional feature declined.
+    Unsupported,
+}
+
+impl Status {
+    /// A short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::Warn => "warn",
+            Status::Skip => "skip",
+            Status::Unsupported => "unsupported",
+        }
+    }
+}
+
+/// One check's verdict under a profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The check.
+    #[serde(flatten)]
+    pub check: CheckDef,
+    /// Graded status.
+    pub status: Status,
+    /// What decided it.
+    pub evidence: String,
+}
+
+impl Verdict {
+    /// Grades `outcome` of `check` under `profile`.
+    pub fn grade(check: CheckDef, outcome: Outcome, profile: Profile) -> Self {
+        let (status, evidence) = match outcome {
+            Outcome::Pass(evidence) => (Status::Pass, evidence),
+            Outcome::Fail(evidence) => match (check.severity, profile) {
+                (Severity::Should, Profile::Compat) => (Status::Warn, evidence),
+                _ => (Status::Fail, evidence),
+            },
+            Outcome::Skip(evidence) => (Status::Skip, evidence),
+            Outcome::Unsupported(evidence) => (Status::Unsupported, evidence),
+        };
+        Verdict {
+            check,
+            status,
+            evidence,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHOULD: CheckDef = CheckDef {
+        id: "X-1",
+        group: Group::Http,
+        severity: Severity::Should,
+        description: "d",
+    };
+
+    #[test]
+    fn compat_downgrades_should_failures_to_warnings() {
+        let fail = || Outcome::Fail("e".into());
+        assert_eq!(
+            Verdict::grade(SHOULD, fail(), Profile::Compat).status,
+            Status::Warn
+        );
+        assert_eq!(
+            Verdict::grade(SHOULD, fail(), Profile::Strict).status,
+            Status::Fail
+        );
+        let must = CheckDef {
+            severity: Severity::Must,
+            ..SHOULD
+        };
+        assert_eq!(
+            Verdict::grade(must, fail(), Profile::Compat).status,
+            Status::Fail
+        );
+    }
+}

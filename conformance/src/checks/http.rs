@@ -1,0 +1,106 @@
+//! HTTP / transport (HTTP-001..004).
+
+use super::{Check, check, exchange, need};
+use crate::{
+    check::Outcome,
+    probes::{Observations, name},
+};
+
+pub const CHECKS: &[Check] = &[
+    check!(
+        "HTTP-001",
+        Http,
+        Must,
+        "Non-stream request returns 200 with Content-Type application/json",
+        http_001
+    ),
+    check!(
+        "HTTP-002",
+        Http,
+        Must,
+        "stream:true returns 200 with Content-Type text/event-stream",
+        http_002
+    ),
+    check!(
+        "HTTP-003",
+        Http,
+        Must,
+        "An invalid stream:true request gets a 4xx JSON error before any SSE bytes",
+        http_003
+    ),
+    check!(
+        "HTTP-004",
+        Http,
+        Must,
+        "With auth enforced, a missing key is 401 with the error envelope",
+        http_004
+    ),
+];
+
+fn http_001(o: &Observations) -> Outcome {
+    let exchange = need!(exchange(o, name::NS_BASIC));
+    let media = exchange.media_type().unwrap_or_default();
+    Outcome::expect(
+        exchange.status == Some(200) && media == "application/json",
+        format!(
+            "status {:?}, content-type {:?}",
+            exchange.status,
+            exchange.header("content-type")
+        ),
+    )
+}
+
+fn http_002(o: &Observations) -> Outcome {
+    let exchange = need!(exchange(o, name::STREAM_BASIC));
+    let media = exchange.media_type().unwrap_or_default();
+    Outcome::expect(
+        exchange.status == Some(200) && media == "text/event-stream",
+        format!(
+            "status {:?}, content-type {:?}",
+            exchange.status,
+            exchange.header("content-type")
+        ),
+    )
+}
+
+fn http_003(o: &Observations) -> Outcome {
+    let mut problems = Vec::new();
+    let mut seen = Vec::new();
+    for probe in [name::UNKNOWN_MODEL_STREAM, name::INVALID_PARAM_STREAM] {
+        let exchange = need!(exchange(o, probe));
+        let status = exchange.status.unwrap_or(0);
+        let media = exchange.media_type().unwrap_or_default();
+        if !(400..500).contains(&status)
+            || media == "text/event-stream"
+            || exchange.json().is_none()
+        {
+            problems.push(format!(
+                "{probe}: {} (content-type {media:?})",
+                exchange.summary()
+            ));
+        } else {
+            seen.push(format!("{probe}: {status} {media}"));
+        }
+    }
+    if problems.is_empty() {
+        Outcome::Pass(seen.join(", "))
+    } else {
+        Outcome::Fail(problems.join("; "))
+    }
+}
+
+fn http_004(o: &Observations) -> Outcome {
+    if !o.has_api_key {
+        return Outcome::Skip("no --api-key given: authentication was not probed".to_owned());
+    }
+    let missing = need!(exchange(o, name::AUTH_MISSING));
+    let accepted = o.get(name::NS_BASIC).is_some_and(|e| e.is_success());
+    let enveloped = missing.json().is_some_and(|body| body["error"].is_object());
+    Outcome::expect(
+        missing.status == Some(401) && enveloped && accepted,
+        format!(
+            "without key: {}; with key accepted: {accepted}",
+            missing.summary()
+        ),
+    )
+}

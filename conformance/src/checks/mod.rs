@@ -1,0 +1,192 @@
+//! The 79 checks of openai-conformance.md §9, one module per section. A check reads the probes'
+//! [`Observations`] and returns an [`Outcome`] with evidence; it never sends anything itself.
+
+mod errors;
+mod http;
+mod models;
+mod non_stream;
+mod request;
+mod sse_framing;
+mod stream;
+mod tool;
+mod usage;
+
+use serde_json::Value;
+
+use crate::{
+    check::{CheckDef, Outcome},
+    exchange::Exchange,
+    probes::{Observations, StreamView},
+};
+
+/// A check: its identity and its judgement.
+#[derive(Debug, Clone, Copy)]
+pub struct Check {
+    /// Id, group, severity, description.
+    pub def: CheckDef,
+    /// Reads the observations.
+    pub run: fn(&Observations) -> Outcome,
+}
+
+/// Every check, in checklist order.
+pub fn all() -> Vec<Check> {
+    [
+        http::CHECKS,
+        non_stream::CHECKS,
+        sse_framing::CHECKS,
+        stream::CHECKS,
+        usage::CHECKS,
+        tool::CHECKS,
+        errors::CHECKS,
+        request::CHECKS,
+        models::CHECKS,
+    ]
+    .concat()
+}
+
+/// Declares a check.
+macro_rules! check {
+    ($id:literal, $group:ident, $severity:ident, $description:literal, $run:expr) => {
+        $crate::checks::Check {
+            def: $crate::check::CheckDef {
+                id: $id,
+                group: $crate::check::Group::$group,
+                severity: $crate::check::Severity::$severity,
+                description: $description,
+            },
+            run: $run,
+        }
+    };
+}
+pub(crate) use check;
+
+/// Unwraps a prerequisite or returns the outcome explaining why it is missing.
+macro_rules! need {
+    ($expr:expr) => {
+        match $expr {
+            Ok(value) => value,
+            Err(outcome) => return outcome,
+        }
+    };
+}
+pub(crate) use need;
+
+/// The exchange of `probe`, or a skip.
+pub fn exchange<'a>(o: &'a Observations, probe: &str) -> Result<&'a Exchange, Outcome> {
+    o.get(probe)
+        .ok_or_else(|| Outcome::Skip(format!("probe {probe} was not run")))
+}
+
+/// The successful JSON reply of `probe`, or a skip naming what came back instead.
+pub fn success_json(o: &Observations, probe: &str) -> Result<Value, Outcome> {
+    let exchange = exchange(o, probe)?;
+    if !exchange.is_success() {
+        return Err(Outcome::Skip(format!(
+            "{probe} did not succeed: {}",
+            exchange.summary()
+        )));
+    }
+    exchange
+        .json()
+        .ok_or_else(|| Outcome::Skip(format!("{probe}: body is not JSON: {}", exchange.summary())))
+}
+
+/// The parsed stream of `probe`, or a skip.
+pub fn stream<'a>(o: &'a Observations, probe: &str) -> Result<&'a StreamView, Outcome> {
+    let exchange = exchange(o, probe)?;
+    o.stream(probe)
+        .filter(|_| exchange.is_success())
+        .ok_or_else(|| {
+            Outcome::Skip(format!(
+                "{probe} did not return an event stream: {}",
+                exchange.summary()
+            ))
+        })
+}
+
+/// The streams of the given probes that exist.
+pub fn streams<'a>(
+    o: &'a Observations,
+    probes: &[&'static str],
+) -> Vec<(&'static str, &'a StreamView)> {
+    probes
+        .iter()
+        .filter_map(|probe| stream(o, probe).ok().map(|view| (*probe, view)))
+        .collect()
+}
+
+/// Pass when no problem was found among `subjects` (or skip when there were none).
+pub fn all_clear(subjects: usize, problems: Vec<String>, what: &str) -> Outcome {
+    if subjects == 0 {
+        Outcome::Skip(format!("nothing to check: no {what}"))
+    } else if problems.is_empty() {
+        Outcome::Pass(format!("{subjects} {what} checked"))
+    } else {
+        Outcome::Fail(problems.join("; "))
+    }
+}
+
+/// An integer that fits Unix seconds.
+pub fn is_unix_seconds(value: &Value) -> bool {
+    value.as_u64().is_some() && !value.is_f64()
+}
+
+/// Finish reasons the schema allows.
+pub const FINISH_REASONS: &[&str] = &[
+    "stop",
+    "length",
+    "tool_calls",
+    "content_filter",
+    "function_call",
+];
+
+/// Short JSON for evidence.
+pub fn show(value: &Value) -> String {
+    let mut text = value.to_string();
+    if text.len() > 200 {
+        let mut end = 200;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+/// The request-validation scoring of §9: 4xx with an envelope passes; 2xx (silently accepted)
+/// fails the check (a warning under compat for SHOULD checks); 5xx fails.
+pub fn rejected(o: &Observations, probes: &[&str]) -> Outcome {
+    let mut evidence = Vec::new();
+    let mut failures = Vec::new();
+    for probe in probes {
+        let exchange = need!(exchange(o, probe));
+        match exchange.status {
+            Some(status) if (400..500).contains(&status) => {
+                evidence.push(format!("{probe}: {status}"))
+            }
+            _ => failures.push(format!(
+                "{probe}: expected a 4xx, got {}",
+                exchange.summary()
+            )),
+        }
+    }
+    if failures.is_empty() {
+        Outcome::Pass(evidence.join(", "))
+    } else {
+        Outcome::Fail(failures.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn there_are_79_checks_with_unique_ids() {
+        let checks = all();
+        assert_eq!(checks.len(), 79);
+        let ids: std::collections::BTreeSet<&str> = checks.iter().map(|c| c.def.id).collect();
+        assert_eq!(ids.len(), 79);
+    }
+}

@@ -1,0 +1,130 @@
+//! Request validation (REQ-001..011): the runner sends a bad request; a 4xx with the envelope
+//! passes, a silent 2xx fails (a warning under compat for SHOULD), a 5xx fails (and ERR-006 too).
+
+use super::{Check, check, exchange, need, rejected, show, success_json};
+use crate::{
+    check::Outcome,
+    probes::{Observations, name},
+};
+
+pub const CHECKS: &[Check] = &[
+    check!("REQ-001", Req, Should, "a missing model is a 400", |o| {
+        rejected(o, &[name::MISSING_MODEL])
+    }),
+    check!(
+        "REQ-002",
+        Req,
+        Must,
+        "missing or empty messages are a 400",
+        |o| rejected(o, &[name::MISSING_MESSAGES, name::EMPTY_MESSAGES])
+    ),
+    check!(
+        "REQ-003",
+        Req,
+        Must,
+        "an unknown role or a non-string, non-array content is a 400",
+        |o| rejected(o, &[name::UNKNOWN_ROLE, name::NUMERIC_CONTENT])
+    ),
+    check!(
+        "REQ-004",
+        Req,
+        Must,
+        "content as text parts and the developer role are accepted",
+        req_004
+    ),
+    check!(
+        "REQ-005",
+        Req,
+        Should,
+        "temperature, top_p and penalties out of range are a 400",
+        |o| rejected(
+            o,
+            &[name::TEMPERATURE_HIGH, name::TOP_P_HIGH, name::PENALTY_HIGH]
+        )
+    ),
+    check!(
+        "REQ-006",
+        Req,
+        Should,
+        "n: 0, five stop sequences and top_logprobs > 20 are a 400",
+        |o| rejected(o, &[name::N_ZERO, name::STOP_FIVE, name::TOP_LOGPROBS_HIGH])
+    ),
+    check!(
+        "REQ-007",
+        Req,
+        Should,
+        "stop works: the text lacks the stop sequence and finish_reason is stop",
+        req_007
+    ),
+    check!(
+        "REQ-008",
+        Req,
+        Should,
+        "stream_options without stream is a 400 or ignored, never a 5xx",
+        req_008
+    ),
+    check!(
+        "REQ-009",
+        Req,
+        Should,
+        "a tool message without tool_call_id is a 400",
+        |o| rejected(o, &[name::TOOL_WITHOUT_ID])
+    ),
+    check!(
+        "REQ-010",
+        Req,
+        Should,
+        "an invalid function name and tools: [] are a 400",
+        |o| rejected(o, &[name::BAD_FUNCTION_NAME, name::EMPTY_TOOLS])
+    ),
+    check!(
+        "REQ-011",
+        Req,
+        Should,
+        "an unknown parameter is rejected or ignored (reported), never a 5xx",
+        req_011
+    ),
+];
+
+fn req_004(o: &Observations) -> Outcome {
+    let exchange = need!(exchange(o, name::CONTENT_PARTS));
+    Outcome::expect(exchange.is_success(), exchange.summary())
+}
+
+fn req_007(o: &Observations) -> Outcome {
+    let body = need!(success_json(o, name::STOP_SEQUENCE));
+    let text = body["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or("");
+    let finish = &body["choices"][0]["finish_reason"];
+    Outcome::expect(
+        !text.contains('5') && finish == "stop",
+        format!("text {text:?}, finish_reason {}", show(finish)),
+    )
+}
+
+fn req_008(o: &Observations) -> Outcome {
+    let exchange = need!(exchange(o, name::STREAM_OPTIONS_NO_STREAM));
+    match exchange.status {
+        Some(status) if (400..500).contains(&status) => {
+            Outcome::Pass(format!("rejected with {status}"))
+        }
+        Some(status) if (200..300).contains(&status) => {
+            Outcome::Pass(format!("ignored ({status})"))
+        }
+        _ => Outcome::Fail(exchange.summary()),
+    }
+}
+
+fn req_011(o: &Observations) -> Outcome {
+    let exchange = need!(exchange(o, name::UNKNOWN_PARAMETER));
+    match exchange.status {
+        Some(status) if (400..500).contains(&status) => {
+            Outcome::Pass(format!("rejected with {status} (as OpenAI does)"))
+        }
+        Some(status) if (200..300).contains(&status) => {
+            Outcome::Pass(format!("ignored ({status})"))
+        }
+        _ => Outcome::Fail(exchange.summary()),
+    }
+}

@@ -1,0 +1,500 @@
+//! Streaming chunks (STREAM-001..016).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{
+    Check, FINISH_REASONS, all_clear, check, is_unix_seconds, need, show, stream, streams,
+    success_json,
+};
+use crate::{
+    check::Outcome,
+    probes::{Observations, StreamView, name},
+};
+
+pub const CHECKS: &[Check] = &[
+    check!(
+        "STREAM-001",
+        Stream,
+        Must,
+        "every non-error JSON event has object == chat.completion.chunk",
+        stream_001
+    ),
+    check!(
+        "STREAM-002",
+        Stream,
+        Must,
+        "id is present, non-empty and identical on every chunk (usage chunk included)",
+        stream_002
+    ),
+    check!(
+        "STREAM-003",
+        Stream,
+        Must,
+        "created is integer seconds and identical on every chunk",
+        stream_003
+    ),
+    check!(
+        "STREAM-004",
+        Stream,
+        Must,
+        "model is a non-empty string on every chunk and constant",
+        stream_004
+    ),
+    check!(
+        "STREAM-005",
+        Stream,
+        Must,
+        "every chunk has choices; each entry has index, delta and the finish_reason key",
+        stream_005
+    ),
+    check!(
+        "STREAM-006",
+        Stream,
+        Must,
+        "the first delta of each choice has role assistant",
+        stream_006
+    ),
+    check!(
+        "STREAM-007",
+        Stream,
+        Must,
+        "role does not reappear in later deltas of a choice",
+        stream_007
+    ),
+    check!(
+        "STREAM-008",
+        Stream,
+        Must,
+        "role, when present, is a valid role (never \"\")",
+        stream_008
+    ),
+    check!(
+        "STREAM-009",
+        Stream,
+        Must,
+        "delta.content is a string or null",
+        stream_009
+    ),
+    check!(
+        "STREAM-010",
+        Stream,
+        Must,
+        "exactly one non-null finish_reason per choice, on its last chunk",
+        stream_010
+    ),
+    check!(
+        "STREAM-011",
+        Stream,
+        Must,
+        "finish_reason values are from the enum",
+        stream_011
+    ),
+    check!(
+        "STREAM-012",
+        Stream,
+        Must,
+        "order: role, deltas, finish_reason, usage chunk if requested, [DONE]",
+        stream_012
+    ),
+    check!(
+        "STREAM-013",
+        Stream,
+        Should,
+        "the reassembled stream equals the non-stream reply for the same deterministic request",
+        stream_013
+    ),
+    check!(
+        "STREAM-014",
+        Stream,
+        Should,
+        "choices[].logprobs is null or {content, refusal}",
+        stream_014
+    ),
+    check!(
+        "STREAM-015",
+        Stream,
+        Should,
+        "n=2 streams both choices properly, or n>1 is rejected with a 4xx",
+        stream_015
+    ),
+    check!(
+        "STREAM-016",
+        Stream,
+        Should,
+        "unknown delta keys are reported; known extensions keep their types",
+        stream_016
+    ),
+];
+
+const PROBES: &[&str] = &[
+    name::STREAM_BASIC,
+    name::STREAM_USAGE,
+    name::STREAM_TOOL,
+    name::STREAM_N2,
+];
+const ROLES: &[&str] = &["assistant", "system", "developer", "user", "tool"];
+
+fn per_stream(o: &Observations, problem: impl Fn(&StreamView) -> Option<String>) -> Outcome {
+    let views = streams(o, PROBES);
+    let problems = views
+        .iter()
+        .filter_map(|(probe, view)| problem(view).map(|p| format!("{probe}: {p}")))
+        .collect();
+    all_clear(views.len(), problems, "streams")
+}
+
+fn choice_indices(view: &StreamView) -> BTreeSet<u64> {
+    view.chunks
+        .iter()
+        .flat_map(|(_, chunk)| chunk["choices"].as_array().into_iter().flatten())
+        .map(|choice| choice["index"].as_u64().unwrap_or(0))
+        .collect()
+}
+
+fn same_everywhere(view: &StreamView, key: &str, valid: impl Fn(&Value) -> bool) -> Option<String> {
+    let first = &view.chunks.first()?.1[key];
+    for (position, chunk) in &view.chunks {
+        if !valid(&chunk[key]) {
+            return Some(format!("event #{position}: {key} {}", show(&chunk[key])));
+        }
+        if &chunk[key] != first {
+            return Some(format!(
+                "event #{position}: {key} {} differs from {}",
+                show(&chunk[key]),
+                show(first)
+            ));
+        }
+    }
+    None
+}
+
+fn stream_001(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        view.chunks
+            .iter()
+            .find(|(_, chunk)| chunk["object"] != "chat.completion.chunk")
+            .map(|(position, chunk)| {
+                format!("event #{position}: object {}", show(&chunk["object"]))
+            })
+    })
+}
+
+fn stream_002(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        same_everywhere(view, "id", |id| id.as_str().is_some_and(|s| !s.is_empty()))
+    })
+}
+
+fn stream_003(o: &Observations) -> Outcome {
+    per_stream(o, |view| same_everywhere(view, "created", is_unix_seconds))
+}
+
+fn stream_004(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        same_everywhere(view, "model", |m| m.as_str().is_some_and(|s| !s.is_empty()))
+    })
+}
+
+fn stream_005(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        for (position, chunk) in &view.chunks {
+            let Some(choices) = chunk["choices"].as_array() else {
+                return Some(format!(
+                    "event #{position}: choices {}",
+                    show(&chunk["choices"])
+                ));
+            };
+            for choice in choices {
+                if !choice["index"].is_u64()
+                    || !choice["delta"].is_object()
+                    || choice.get("finish_reason").is_none()
+                {
+                    return Some(format!("event #{position}: choice {}", show(choice)));
+                }
+            }
+        }
+        None
+    })
+}
+
+fn stream_006(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        for index in choice_indices(view) {
+            let first = view.deltas(index).next()?;
+            if first["role"] != "assistant" {
+                return Some(format!("choice {index}: first delta {}", show(first)));
+            }
+        }
+        None
+    })
+}
+
+fn stream_007(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        for index in choice_indices(view) {
+            if let Some(delta) = view.deltas(index).skip(1).find(|d| !d["role"].is_null()) {
+                return Some(format!("choice {index}: role repeated in {}", show(delta)));
+            }
+        }
+        None
+    })
+}
+
+fn stream_008(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        view.chunks
+            .iter()
+            .flat_map(|(position, chunk)| {
+                chunk["choices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(move |c| (position, c))
+            })
+            .find(|(_, choice)| {
+                choice["delta"]["role"]
+                    .as_str()
+                    .is_some_and(|role| !ROLES.contains(&role))
+                    || choice["delta"]["role"].is_number()
+            })
+            .map(|(position, choice)| {
+                format!("event #{position}: role {}", show(&choice["delta"]["role"]))
+            })
+    })
+}
+
+fn stream_009(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        view.chunks
+            .iter()
+            .flat_map(|(position, chunk)| {
+                chunk["choices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(move |c| (position, c))
+            })
+            .find(|(_, choice)| {
+                !matches!(
+                    choice["delta"].get("content"),
+                    None | Some(Value::Null | Value::String(_))
+                )
+            })
+            .map(|(position, choice)| {
+                format!(
+                    "event #{position}: content {}",
+                    show(&choice["delta"]["content"])
+                )
+            })
+    })
+}
+
+fn stream_010(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        let indices = choice_indices(view);
+        if indices.is_empty() {
+            return Some("no choices at all".to_owned());
+        }
+        for index in indices {
+            let finishes = view.finishes(index);
+            match finishes.as_slice() {
+                [] => return Some(format!("choice {index}: no finish_reason")),
+                [(position, _)] => {
+                    let later =
+                        view.chunks
+                            .iter()
+                            .filter(|(p, _)| p > position)
+                            .any(|(_, chunk)| {
+                                chunk["choices"]
+                                    .as_array()
+                                    .into_iter()
+                                    .flatten()
+                                    .any(|c| c["index"].as_u64().unwrap_or(0) == index)
+                            });
+                    if later {
+                        return Some(format!(
+                            "choice {index}: deltas after its finish_reason (event #{position})"
+                        ));
+                    }
+                }
+                many => {
+                    return Some(format!(
+                        "choice {index}: {} non-null finish_reasons",
+                        many.len()
+                    ));
+                }
+            }
+        }
+        None
+    })
+}
+
+fn stream_011(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        choice_indices(view)
+            .into_iter()
+            .flat_map(|index| view.finishes(index))
+            .find_map(|(position, reason)| {
+                (!reason.as_str().is_some_and(|r| FINISH_REASONS.contains(&r)))
+                    .then(|| format!("event #{position}: finish_reason {}", show(&reason)))
+            })
+    })
+}
+
+fn stream_012(o: &Observations) -> Outcome {
+    let view = need!(stream(o, name::STREAM_USAGE));
+    let mut phase = 0; // 0 role expected, 1 deltas, 2 finished, 3 usage seen
+    for (position, chunk) in &view.chunks {
+        let choices = chunk["choices"].as_array().cloned().unwrap_or_default();
+        if choices.is_empty() {
+            if phase != 2 {
+                return Outcome::Fail(format!(
+                    "event #{position}: usage chunk before the finish_reason"
+                ));
+            }
+            phase = 3;
+            continue;
+        }
+        if phase >= 2 {
+            return Outcome::Fail(format!(
+                "event #{position}: a delta after the finish_reason"
+            ));
+        }
+        if phase == 0 && choices[0]["delta"]["role"] != "assistant" {
+            return Outcome::Fail(format!("event #{position}: first chunk without role"));
+        }
+        phase = 1;
+        if !choices[0]["finish_reason"].is_null() {
+            phase = 2;
+        }
+    }
+    let last = view.chunks.last().map(|(p, _)| *p);
+    match (phase, view.done) {
+        (3, Some(done)) if last.is_some_and(|l| l < done) => {
+            Outcome::Pass("role → deltas → finish → usage → [DONE]".to_owned())
+        }
+        (3, _) => Outcome::Fail("no [DONE] after the usage chunk".to_owned()),
+        (2, _) => Outcome::Fail(
+            "usage was requested but no usage chunk followed the finish_reason".to_owned(),
+        ),
+        _ => Outcome::Fail("the stream never reached a finish_reason".to_owned()),
+    }
+}
+
+fn stream_013(o: &Observations) -> Outcome {
+    let whole = need!(success_json(o, name::NS_BASIC));
+    let view = need!(stream(o, name::STREAM_BASIC));
+    let text = whole["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let streamed = view.text(0);
+    let finish = view
+        .finishes(0)
+        .first()
+        .map(|(_, r)| r.clone())
+        .unwrap_or(Value::Null);
+    let same = text == streamed && finish == whole["choices"][0]["finish_reason"];
+    Outcome::expect(
+        same,
+        format!(
+            "non-stream {:?}/{} vs stream {:?}/{}",
+            text,
+            show(&whole["choices"][0]["finish_reason"]),
+            streamed,
+            show(&finish)
+        ),
+    )
+}
+
+fn stream_014(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        view.chunks
+            .iter()
+            .flat_map(|(position, chunk)| {
+                chunk["choices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(move |c| (position, c))
+            })
+            .find(|(_, choice)| match choice.get("logprobs") {
+                None | Some(Value::Null) => false,
+                Some(Value::Object(l)) => !(l.contains_key("content") && l.contains_key("refusal")),
+                Some(_) => true,
+            })
+            .map(|(position, choice)| {
+                format!("event #{position}: logprobs {}", show(&choice["logprobs"]))
+            })
+    })
+}
+
+fn stream_015(o: &Observations) -> Outcome {
+    let exchange = need!(super::exchange(o, name::STREAM_N2));
+    if exchange.status.is_some_and(|s| (400..500).contains(&s)) {
+        return Outcome::Pass(format!("n=2 rejected: {}", exchange.summary()));
+    }
+    let view = need!(stream(o, name::STREAM_N2));
+    let indices = choice_indices(view);
+    if indices != BTreeSet::from([0, 1]) {
+        return Outcome::Fail(format!(
+            "n=2 accepted but the stream has choice indices {indices:?}"
+        ));
+    }
+    for index in indices {
+        let first_is_role = view
+            .deltas(index)
+            .next()
+            .is_some_and(|d| d["role"] == "assistant");
+        if !first_is_role || view.finishes(index).len() != 1 {
+            return Outcome::Fail(format!(
+                "choice {index}: role-first {first_is_role}, finish_reasons {}",
+                view.finishes(index).len()
+            ));
+        }
+    }
+    Outcome::Pass("both choices streamed, each role-first with one finish_reason".to_owned())
+}
+
+const KNOWN_DELTA: &[&str] = &["role", "content", "refusal", "tool_calls", "function_call"];
+
+fn stream_016(o: &Observations) -> Outcome {
+    let views = streams(o, PROBES);
+    let mut extensions: BTreeMap<String, usize> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (probe, view) in &views {
+        for delta in choice_indices(view)
+            .into_iter()
+            .flat_map(|i| view.deltas(i).cloned().collect::<Vec<_>>())
+        {
+            for (key, value) in delta.as_object().into_iter().flatten() {
+                if KNOWN_DELTA.contains(&key.as_str()) {
+                    continue;
+                }
+                *extensions.entry(key.clone()).or_default() += 1;
+                if matches!(key.as_str(), "reasoning" | "reasoning_content")
+                    && !(value.is_string() || value.is_null())
+                {
+                    problems.push(format!("{probe}: delta.{key} is {}", show(value)));
+                }
+            }
+        }
+    }
+    if views.is_empty() {
+        return Outcome::Skip("no stream".to_owned());
+    }
+    if !problems.is_empty() {
+        return Outcome::Fail(problems.join("; "));
+    }
+    let listed: Vec<String> = extensions
+        .into_iter()
+        .map(|(k, n)| format!("{k} ×{n}"))
+        .collect();
+    Outcome::Pass(if listed.is_empty() {
+        "no extensions".to_owned()
+    } else {
+        format!("extensions: {}", listed.join(", "))
+    })
+}

@@ -1,0 +1,135 @@
+//! Usage in streams (USAGE-001..004).
+
+use serde_json::Value;
+
+use super::{Check, check, need, show, stream, success_json};
+use crate::{
+    check::Outcome,
+    probes::{Observations, name},
+};
+
+pub const CHECKS: &[Check] = &[
+    check!(
+        "USAGE-001",
+        Usage,
+        Should,
+        "without include_usage, no chunk carries usage and no choices:[] chunk is sent",
+        usage_001
+    ),
+    check!(
+        "USAGE-002",
+        Usage,
+        Must,
+        "with include_usage, exactly one choices:[] chunk with usage arrives after the finish_reason and before [DONE]",
+        usage_002
+    ),
+    check!(
+        "USAGE-003",
+        Usage,
+        Should,
+        "with include_usage, every other chunk carries usage: null",
+        usage_003
+    ),
+    check!(
+        "USAGE-004",
+        Usage,
+        Should,
+        "streamed usage is consistent and equals the non-stream usage of the same request",
+        usage_004
+    ),
+];
+
+fn usage_chunks(view: &crate::probes::StreamView) -> Vec<&(usize, Value)> {
+    view.chunks
+        .iter()
+        .filter(|(_, chunk)| chunk["choices"].as_array().is_some_and(Vec::is_empty))
+        .collect()
+}
+
+fn usage_001(o: &Observations) -> Outcome {
+    let view = need!(stream(o, name::STREAM_BASIC));
+    if let Some((position, chunk)) = view
+        .chunks
+        .iter()
+        .find(|(_, c)| c.get("usage").is_some_and(|u| !u.is_null()))
+    {
+        return Outcome::Fail(format!(
+            "event #{position} carries usage {} unasked",
+            show(&chunk["usage"])
+        ));
+    }
+    if let Some((position, _)) = usage_chunks(view).first() {
+        return Outcome::Fail(format!("event #{position} has choices: [] unasked"));
+    }
+    Outcome::Pass(format!("{} chunks, none with usage", view.chunks.len()))
+}
+
+fn usage_002(o: &Observations) -> Outcome {
+    let view = need!(stream(o, name::STREAM_USAGE));
+    let chunks = usage_chunks(view);
+    let [(position, chunk)] = chunks.as_slice() else {
+        return Outcome::Fail(format!(
+            "{} choices:[] chunks (expected exactly 1)",
+            chunks.len()
+        ));
+    };
+    if !chunk["usage"].is_object() {
+        return Outcome::Fail(format!(
+            "event #{position}: usage {}",
+            show(&chunk["usage"])
+        ));
+    }
+    let last_finish = view.finishes(0).last().map(|(p, _)| *p);
+    let after_finish = last_finish.is_some_and(|f| f < *position);
+    let before_done = view.done.is_some_and(|d| d > *position);
+    Outcome::expect(
+        after_finish && before_done,
+        format!(
+            "usage chunk at event #{position}, finish at {last_finish:?}, [DONE] at {:?}",
+            view.done
+        ),
+    )
+}
+
+fn usage_003(o: &Observations) -> Outcome {
+    let view = need!(stream(o, name::STREAM_USAGE));
+    let offending = view
+        .choice_chunks()
+        .find(|(_, chunk)| !chunk.get("usage").is_some_and(Value::is_null));
+    match offending {
+        Some((position, chunk)) => Outcome::Fail(format!(
+            "event #{position}: usage {}",
+            chunk.get("usage").map_or("absent".to_owned(), show)
+        )),
+        None => Outcome::Pass("every choice chunk says usage: null".to_owned()),
+    }
+}
+
+fn usage_004(o: &Observations) -> Outcome {
+    let view = need!(stream(o, name::STREAM_USAGE));
+    let whole = need!(success_json(o, name::NS_BASIC));
+    let Some((_, chunk)) = usage_chunks(view).into_iter().next() else {
+        return Outcome::Skip("no usage chunk to compare".to_owned());
+    };
+    let streamed = &chunk["usage"];
+    let count = |usage: &Value, key: &str| usage[key].as_u64();
+    let consistent = match (
+        count(streamed, "prompt_tokens"),
+        count(streamed, "completion_tokens"),
+        count(streamed, "total_tokens"),
+    ) {
+        (Some(p), Some(c), Some(t)) => p + c == t,
+        _ => false,
+    };
+    let same = ["prompt_tokens", "completion_tokens", "total_tokens"]
+        .iter()
+        .all(|key| count(streamed, key) == count(&whole["usage"], key));
+    Outcome::expect(
+        consistent && same,
+        format!(
+            "stream {} vs non-stream {}",
+            show(streamed),
+            show(&whole["usage"])
+        ),
+    )
+}

@@ -1,0 +1,226 @@
+//! One HTTP exchange with the target, captured as bytes: status, headers, the body (capped), and
+//! whether reading stopped early. Nothing here interprets the body; checks do.
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where to send probes and how patiently.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The `/v1` root, e.g. `http://127.0.0.1:8080/v1`.
+    pub base_url: String,
+    /// Bearer token, if the target wants one.
+    pub api_key: Option<String>,
+    /// Model used by every chat probe.
+    pub model: String,
+    /// Per-probe deadline (an endless stream stops here).
+    pub timeout: Duration,
+    /// Largest body read per probe.
+    pub max_body: usize,
+}
+
+/// What was captured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    /// Probe name.
+    pub probe: &'static str,
+    /// What was sent (JSON, or a string for raw bodies).
+    pub request: Value,
+    /// HTTP status, when a response head arrived.
+    pub status: Option<u16>,
+    /// Response headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// The body as received (up to the cap).
+    #[serde(skip)]
+    pub body: Vec<u8>,
+    /// Reading stopped at the byte cap.
+    pub truncated: bool,
+    /// Reading stopped at the per-probe deadline.
+    pub timed_out: bool,
+    /// Transport failure (connection refused, TLS, reset…).
+    pub error: Option<String>,
+    /// Milliseconds until the head, and until the end.
+    pub head_ms: Option<f64>,
+    /// Milliseconds until the body ended (or reading stopped).
+    pub total_ms: f64,
+}
+
+impl Exchange {
+    /// A response header (name lower-case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The media type without parameters, lower-case.
+    pub fn media_type(&self) -> Option<String> {
+        self.header("content-type").map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The body as text (lossy), for evidence.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// True for a 2xx status.
+    pub fn is_success(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// One line describing status and body start, for evidence.
+    pub fn summary(&self) -> String {
+        match (&self.error, self.status) {
+            (Some(error), _) => format!("transport error: {error}"),
+            (None, Some(status)) => {
+                let mut text = self.text();
+                if text.len() > 160 {
+                    let mut end = 160;
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    text.truncate(end);
+                    text.push('…');
+                }
+                format!("HTTP {status} {:?}", text)
+            }
+            (None, None) => "no response".to_owned(),
+        }
+    }
+}
+
+/// A request body: JSON, or raw bytes for malformed-body probes.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// Serialized as JSON.
+    Json(Value),
+    /// Sent as is with `Content-Type: application/json`.
+    Raw(&'static str),
+}
+
+/// Sends one request and captures the reply.
+pub async fn send(
+    client: &reqwest::Client,
+    target: &Target,
+    probe: &'static str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Body>,
+    authenticate: bool,
+) -> Exchange {
+    let url = format!("{}{}", target.base_url.trim_end_matches('/'), path);
+    let mut builder = client.request(method, &url);
+    if authenticate && let Some(key) = &target.api_key {
+        builder = builder.bearer_auth(key);
+    }
+    let request = match &body {
+        Some(Body::Json(value)) => {
+            builder = builder.json(value);
+            value.clone()
+        }
+        Some(Body::Raw(text)) => {
+            builder = builder
+                .header("content-type", "application/json")
+                .body(*text);
+            Value::String((*text).to_owned())
+        }
+        None => Value::Null,
+    };
+    let started = Instant::now();
+    let mut exchange = Exchange {
+        probe,
+        request,
+        status: None,
+        headers: Vec::new(),
+        body: Vec::new(),
+        truncated: false,
+        timed_out: false,
+        error: None,
+        head_ms: None,
+        total_ms: 0.0,
+    };
+    let deadline = tokio::time::Instant::now() + target.timeout;
+    let response = match tokio::time::timeout_at(deadline, builder.send()).await {
+        Err(_) => {
+            exchange.timed_out = true;
+            exchange.error = Some(format!("no response within {:?}", target.timeout));
+            exchange.total_ms = elapsed_ms(started);
+            return exchange;
+        }
+        Ok(Err(error)) => {
+            exchange.error = Some(describe(&error));
+            exchange.total_ms = elapsed_ms(started);
+            return exchange;
+        }
+        Ok(Ok(response)) => response,
+    };
+    exchange.head_ms = Some(elapsed_ms(started));
+    exchange.status = Some(response.status().as_u16());
+    exchange.headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut stream = response.bytes_stream();
+    loop {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) => {
+                exchange.timed_out = true;
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(error))) => {
+                exchange.error = Some(describe(&error));
+                break;
+            }
+            Ok(Some(Ok(bytes))) => {
+                let room = target.max_body.saturating_sub(exchange.body.len());
+                exchange
+                    .body
+                    .extend_from_slice(&bytes[..bytes.len().min(room)]);
+                if bytes.len() > room {
+                    exchange.truncated = true;
+                    break;
+                }
+            }
+        }
+    }
+    exchange.total_ms = elapsed_ms(started);
+    exchange
+}
+
+fn elapsed_ms(started: Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// reqwest's message plus its causes (where "connection refused" or the TLS reason lives).
+pub fn describe(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,147 @@
+//! `conformance`: checks any OpenAI-compatible endpoint and reports where it deviates.
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::Parser;
+use conformance::{Profile, Target, probes::FaultPrompts, report, run};
+
+/// Checks an OpenAI-compatible /v1 endpoint against 79 numbered checks (HTTP, non-stream, SSE
+/// framing, streaming chunks, usage, tool calls, errors, request validation, models).
+///
+/// Prints a table; writes report.json, junit.xml and report.md to --report-dir. Exit status: 0 when
+/// no check fails under the profile, 1 when one does, 2 when the target cannot be judged at all.
+#[derive(Debug, Parser)]
+#[command(name = "conformance", version)]
+struct Args {
+    /// The /v1 root of the target, e.g. http://127.0.0.1:8080/v1
+    #[arg(long, env = "CONFORMANCE_BASE_URL")]
+    base_url: String,
+
+    /// Bearer token for the target (also enables the authentication check)
+    #[arg(long, env = "CONFORMANCE_API_KEY")]
+    api_key: Option<String>,
+
+    /// Model used by every chat probe
+    #[arg(long)]
+    model: String,
+
+    /// strict: every MUST and SHOULD violation fails; compat: SHOULD violations only warn
+    #[arg(long, value_enum, default_value_t = Profile::Strict)]
+    profile: Profile,
+
+    /// Only these checks: comma-separated id prefixes, e.g. "STREAM,ERR-009"
+    #[arg(long)]
+    checks: Option<String>,
+
+    /// Directory for report.json, junit.xml, report.md and transcript.json
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
+
+    /// Compare the normalized transcript with this snapshot file (a difference fails the run)
+    #[arg(long, value_name = "FILE", conflicts_with = "update_snapshot")]
+    snapshot: Option<PathBuf>,
+
+    /// Write the normalized transcript to this snapshot file
+    #[arg(long, value_name = "FILE")]
+    update_snapshot: Option<PathBuf>,
+
+    /// Per-probe deadline in milliseconds (an endless stream stops here)
+    #[arg(long, default_value_t = 30_000)]
+    timeout_ms: u64,
+
+    /// Largest body read per probe, in bytes
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    max_body_bytes: usize,
+
+    /// A prompt that makes the target fail after streaming began (enables ERR-009/ERR-010)
+    #[arg(long)]
+    fault_prompt: Option<String>,
+
+    /// A prompt that makes the target answer 429 (enables ERR-007)
+    #[arg(long)]
+    rate_limit_prompt: Option<String>,
+
+    /// A prompt that makes the target report an overload (enables ERR-008)
+    #[arg(long)]
+    overload_prompt: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    match execute(args).await {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("conformance: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn execute(args: Args) -> Result<ExitCode, String> {
+    let target = Target {
+        base_url: args.base_url.trim_end_matches('/').to_owned(),
+        api_key: args.api_key,
+        model: args.model,
+        timeout: Duration::from_millis(args.timeout_ms),
+        max_body: args.max_body_bytes,
+    };
+    let faults = FaultPrompts {
+        mid_stream: args.fault_prompt,
+        rate_limit: args.rate_limit_prompt,
+        overload: args.overload_prompt,
+    };
+    let report = run(&target, args.profile, args.checks.as_deref(), &faults)
+        .await
+        .map_err(|err| err.to_string())?;
+    #[allow(clippy::print_stdout)]
+    {
+        print!("{}", report::table(&report));
+    }
+    let transcript =
+        serde_json::to_string_pretty(&report.transcript).map_err(|e| e.to_string())? + "\n";
+    if let Some(dir) = &args.report_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (file, text) in [
+            ("report.json", report::json(&report)),
+            ("junit.xml", report::junit(&report)),
+            ("report.md", report::markdown(&report)),
+            ("transcript.json", transcript.clone()),
+        ] {
+            let path = dir.join(file);
+            std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    let mut snapshot_differs = false;
+    if let Some(path) = &args.update_snapshot {
+        std::fs::write(path, &transcript).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if let Some(path) = &args.snapshot {
+        let stored =
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if stored != transcript {
+            snapshot_differs = true;
+            eprintln!(
+                "conformance: the transcript differs from {} (run with --update-snapshot to accept)",
+                path.display()
+            );
+            for (line, (old, new)) in stored.lines().zip(transcript.lines()).enumerate() {
+                if old != new {
+                    eprintln!("  line {}: -{old}\n  line {}: +{new}", line + 1, line + 1);
+                    break;
+                }
+            }
+        }
+    }
+    Ok(if report.failed() || snapshot_differs {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}

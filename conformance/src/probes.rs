@@ -1,0 +1,456 @@
+//! The requests the runner sends, and what it keeps of the replies. Every check reads these
+//! observations; no check sends anything itself, so one run costs a fixed, small number of calls.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{
+    exchange::{Body, Exchange, Target, send},
+    sse::{self, Framing},
+};
+
+/// Names of the probes.
+pub mod name {
+    #![allow(missing_docs)]
+    pub const NS_BASIC: &str = "ns_basic";
+    pub const NS_LIMIT_MAX_COMPLETION_TOKENS: &str = "ns_limit_max_completion_tokens";
+    pub const NS_LIMIT_MAX_TOKENS: &str = "ns_limit_max_tokens";
+    pub const STREAM_BASIC: &str = "stream_basic";
+    pub const STREAM_USAGE: &str = "stream_usage";
+    pub const NS_TOOL: &str = "ns_tool";
+    pub const STREAM_TOOL: &str = "stream_tool";
+    pub const TOOL_ROUND_TRIP: &str = "tool_round_trip";
+    pub const STREAM_N2: &str = "stream_n2";
+    pub const UNKNOWN_MODEL: &str = "unknown_model";
+    pub const UNKNOWN_MODEL_STREAM: &str = "unknown_model_stream";
+    pub const INVALID_PARAM_STREAM: &str = "invalid_param_stream";
+    pub const MALFORMED_JSON: &str = "malformed_json";
+    pub const WRONG_TYPES: &str = "wrong_types";
+    pub const MISSING_MODEL: &str = "missing_model";
+    pub const MISSING_MESSAGES: &str = "missing_messages";
+    pub const EMPTY_MESSAGES: &str = "empty_messages";
+    pub const UNKNOWN_ROLE: &str = "unknown_role";
+    pub const NUMERIC_CONTENT: &str = "numeric_content";
+    pub const CONTENT_PARTS: &str = "content_parts";
+    pub const TEMPERATURE_HIGH: &str = "temperature_high";
+    pub const TOP_P_HIGH: &str = "top_p_high";
+    pub const PENALTY_HIGH: &str = "penalty_high";
+    pub const N_ZERO: &str = "n_zero";
+    pub const STOP_FIVE: &str = "stop_five";
+    pub const TOP_LOGPROBS_HIGH: &str = "top_logprobs_high";
+    pub const STOP_SEQUENCE: &str = "stop_sequence";
+    pub const STREAM_OPTIONS_NO_STREAM: &str = "stream_options_without_stream";
+    pub const TOOL_WITHOUT_ID: &str = "tool_message_without_id";
+    pub const BAD_FUNCTION_NAME: &str = "bad_function_name";
+    pub const EMPTY_TOOLS: &str = "empty_tools";
+    pub const UNKNOWN_PARAMETER: &str = "unknown_parameter";
+    pub const MODELS_LIST: &str = "models_list";
+    pub const MODELS_RETRIEVE: &str = "models_retrieve";
+    pub const MODELS_RETRIEVE_UNKNOWN: &str = "models_retrieve_unknown";
+    pub const AUTH_MISSING: &str = "auth_missing";
+    pub const STREAM_FAULT: &str = "stream_fault";
+    pub const RATE_LIMIT: &str = "rate_limit";
+    pub const OVERLOAD: &str = "overload";
+}
+
+/// Prompts that make a scriptable target misbehave on purpose (e.g. mock-ollama's fixtures), so
+/// the error checks that need a failure can run.
+#[derive(Debug, Clone, Default)]
+pub struct FaultPrompts {
+    /// Makes a stream fail after it started.
+    pub mid_stream: Option<String>,
+    /// Makes the target answer 429.
+    pub rate_limit: Option<String>,
+    /// Makes the target report an overload.
+    pub overload: Option<String>,
+}
+
+/// A parsed stream.
+#[derive(Debug, Clone)]
+pub struct StreamView {
+    /// Byte-level framing.
+    pub framing: Framing,
+    /// What a spec-following client dispatches: `(event name, data)`.
+    pub client_events: Vec<(String, String)>,
+    /// JSON chunks (client events that parsed, are objects, and are not errors), with their
+    /// position among client events.
+    pub chunks: Vec<(usize, Value)>,
+    /// Error payloads (`{"error": …}`), with their position.
+    pub errors: Vec<(usize, Value)>,
+    /// Payloads that are neither JSON nor `[DONE]`, with their position.
+    pub invalid: Vec<(usize, String)>,
+    /// Position of the first `[DONE]` among client events.
+    pub done: Option<usize>,
+}
+
+impl StreamView {
+    async fn read(body: &[u8]) -> Self {
+        let framing = Framing::read(body);
+        let client_events = sse::client_events(body).await;
+        let mut view = StreamView {
+            framing,
+            client_events,
+            chunks: Vec::new(),
+            errors: Vec::new(),
+            invalid: Vec::new(),
+            done: None,
+        };
+        for (index, (_, data)) in view.client_events.iter().enumerate() {
+            if data == "[DONE]" {
+                view.done.get_or_insert(index);
+                continue;
+            }
+            match serde_json::from_str::<Value>(data) {
+                Ok(value) if value.get("error").is_some_and(|e| !e.is_null()) => {
+                    view.errors.push((index, value))
+                }
+                Ok(value) if value.is_object() => view.chunks.push((index, value)),
+                _ => view.invalid.push((index, data.clone())),
+            }
+        }
+        view
+    }
+
+    /// Chunks that carry choices (not the usage chunk), in order.
+    pub fn choice_chunks(&self) -> impl Iterator<Item = &(usize, Value)> {
+        self.chunks
+            .iter()
+            .filter(|(_, chunk)| chunk["choices"].as_array().is_some_and(|c| !c.is_empty()))
+    }
+
+    /// Concatenated `delta.content` of choice `index`.
+    pub fn text(&self, index: u64) -> String {
+        self.deltas(index)
+            .filter_map(|delta| delta["content"].as_str())
+            .collect()
+    }
+
+    /// Every delta of choice `index`, in order.
+    pub fn deltas(&self, index: u64) -> impl Iterator<Item = &Value> {
+        self.chunks.iter().flat_map(move |(_, chunk)| {
+            chunk["choices"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(move |choice| choice["index"].as_u64().unwrap_or(0) == index)
+                .map(|choice| &choice["delta"])
+        })
+    }
+
+    /// The non-null finish reasons of choice `index`, with chunk positions.
+    pub fn finishes(&self, index: u64) -> Vec<(usize, Value)> {
+        self.chunks
+            .iter()
+            .flat_map(|(position, chunk)| {
+                chunk["choices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(move |choice| choice["index"].as_u64().unwrap_or(0) == index)
+                    .filter(|choice| !choice["finish_reason"].is_null())
+                    .map(move |choice| (*position, choice["finish_reason"].clone()))
+            })
+            .collect()
+    }
+
+    /// Tool-call arguments reassembled per tool index for choice `index`: `(name, arguments)`.
+    pub fn tool_calls(&self, index: u64) -> BTreeMap<u64, (String, String)> {
+        let mut calls: BTreeMap<u64, (String, String)> = BTreeMap::new();
+        for delta in self.deltas(index) {
+            for (position, call) in delta["tool_calls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                let key = call["index"].as_u64().unwrap_or(position as u64);
+                let entry = calls.entry(key).or_default();
+                if let Some(name) = call["function"]["name"].as_str() {
+                    entry.0.push_str(name);
+                }
+                if let Some(arguments) = call["function"]["arguments"].as_str() {
+                    entry.1.push_str(arguments);
+                }
+            }
+        }
+        calls
+    }
+}
+
+/// Everything the probes saw.
+#[derive(Debug, Default)]
+pub struct Observations {
+    /// Model the chat probes used.
+    pub model: String,
+    /// Whether the runner had a key (auth checks need one).
+    pub has_api_key: bool,
+    /// Captured exchanges by probe name.
+    pub exchanges: BTreeMap<&'static str, Exchange>,
+    /// Parsed streams by probe name (for `text/event-stream` replies).
+    pub streams: BTreeMap<&'static str, StreamView>,
+}
+
+impl Observations {
+    /// A probe's exchange.
+    pub fn get(&self, probe: &str) -> Option<&Exchange> {
+        self.exchanges.get(probe)
+    }
+
+    /// A probe's successful JSON reply.
+    pub fn json(&self, probe: &str) -> Option<Value> {
+        self.get(probe)
+            .filter(|e| e.is_success())
+            .and_then(Exchange::json)
+    }
+
+    /// A probe's parsed stream.
+    pub fn stream(&self, probe: &str) -> Option<&StreamView> {
+        self.streams.get(probe)
+    }
+}
+
+fn user(content: &str) -> Value {
+    json!([{"role": "user", "content": content}])
+}
+
+fn weather_tool() -> Value {
+    json!([{"type": "function", "function": {
+        "name": "get_weather", "description": "Get the current weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}},
+                       "required": ["city"], "additionalProperties": false}}}])
+}
+
+/// Sends every probe to `target` and parses what came back.
+pub async fn observe(target: &Target, faults: &FaultPrompts) -> Observations {
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .unwrap_or_default();
+    let model = target.model.as_str();
+    let chat = |extra: Value| {
+        let mut body = json!({"model": model, "messages": user("Say hello in one short sentence."), "max_tokens": 32, "temperature": 0});
+        if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+            body.extend(extra);
+        }
+        Body::Json(body)
+    };
+    let forced_tool = json!({"type": "function", "function": {"name": "get_weather"}});
+    let mut posts: Vec<(&'static str, Body, bool)> = vec![
+        (name::NS_BASIC, chat(json!({})), true),
+        (
+            name::NS_LIMIT_MAX_COMPLETION_TOKENS,
+            chat(
+                json!({"messages": user("Write a long story about the sea, at least 300 words."), "max_tokens": null, "max_completion_tokens": 5}),
+            ),
+            true,
+        ),
+        (
+            name::NS_LIMIT_MAX_TOKENS,
+            chat(
+                json!({"messages": user("Write a long story about the sea, at least 300 words."), "max_tokens": 5}),
+            ),
+            true,
+        ),
+        (name::STREAM_BASIC, chat(json!({"stream": true})), true),
+        (
+            name::STREAM_USAGE,
+            chat(json!({"stream": true, "stream_options": {"include_usage": true}})),
+            true,
+        ),
+        (
+            name::NS_TOOL,
+            chat(
+                json!({"messages": user("What is the weather in Paris?"), "tools": weather_tool(), "tool_choice": forced_tool, "max_tokens": 128}),
+            ),
+            true,
+        ),
+        (
+            name::STREAM_TOOL,
+            chat(
+                json!({"messages": user("What is the weather in Paris?"), "tools": weather_tool(), "tool_choice": forced_tool, "max_tokens": 128, "stream": true}),
+            ),
+            true,
+        ),
+        (
+            name::TOOL_ROUND_TRIP,
+            chat(json!({"tools": weather_tool(), "messages": [
+            {"role": "user", "content": "What is the weather in Paris?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_conformance1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_conformance1", "content": "18 degrees and sunny"}]})),
+            true,
+        ),
+        (name::STREAM_N2, chat(json!({"n": 2, "stream": true})), true),
+        (
+            name::UNKNOWN_MODEL,
+            chat(json!({"model": "conformance-no-such-model"})),
+            true,
+        ),
+        (
+            name::UNKNOWN_MODEL_STREAM,
+            chat(json!({"model": "conformance-no-such-model", "stream": true})),
+            true,
+        ),
+        (
+            name::INVALID_PARAM_STREAM,
+            chat(json!({"temperature": 7, "stream": true})),
+            true,
+        ),
+        (
+            name::MALFORMED_JSON,
+            Body::Raw("{\"model\": \"x\", \"messages\": [ {\"role\": "),
+            true,
+        ),
+        (
+            name::WRONG_TYPES,
+            Body::Json(json!({"model": model, "messages": "hello", "max_tokens": "many"})),
+            true,
+        ),
+        (
+            name::MISSING_MODEL,
+            Body::Json(json!({"messages": user("hi")})),
+            true,
+        ),
+        (
+            name::MISSING_MESSAGES,
+            Body::Json(json!({"model": model})),
+            true,
+        ),
+        (name::EMPTY_MESSAGES, chat(json!({"messages": []})), true),
+        (
+            name::UNKNOWN_ROLE,
+            chat(json!({"messages": [{"role": "wizard", "content": "hi"}]})),
+            true,
+        ),
+        (
+            name::NUMERIC_CONTENT,
+            chat(json!({"messages": [{"role": "user", "content": 42}]})),
+            true,
+        ),
+        (
+            name::CONTENT_PARTS,
+            chat(
+                json!({"messages": [{"role": "developer", "content": "Answer briefly."},
+            {"role": "user", "content": [{"type": "text", "text": "Say hello"}, {"type": "text", "text": "in one short sentence."}]}]}),
+            ),
+            true,
+        ),
+        (
+            name::TEMPERATURE_HIGH,
+            chat(json!({"temperature": 3.0})),
+            true,
+        ),
+        (name::TOP_P_HIGH, chat(json!({"top_p": 1.5})), true),
+        (
+            name::PENALTY_HIGH,
+            chat(json!({"presence_penalty": 3.0})),
+            true,
+        ),
+        (name::N_ZERO, chat(json!({"n": 0})), true),
+        (
+            name::STOP_FIVE,
+            chat(json!({"stop": ["a", "b", "c", "d", "e"]})),
+            true,
+        ),
+        (
+            name::TOP_LOGPROBS_HIGH,
+            chat(json!({"logprobs": true, "top_logprobs": 21})),
+            true,
+        ),
+        (
+            name::STOP_SEQUENCE,
+            chat(
+                json!({"messages": user("Count from 1 to 10, separated by spaces."), "stop": ["5"]}),
+            ),
+            true,
+        ),
+        (
+            name::STREAM_OPTIONS_NO_STREAM,
+            chat(json!({"stream_options": {"include_usage": true}})),
+            true,
+        ),
+        (
+            name::TOOL_WITHOUT_ID,
+            chat(
+                json!({"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "content": "42"}]}),
+            ),
+            true,
+        ),
+        (
+            name::BAD_FUNCTION_NAME,
+            chat(
+                json!({"tools": [{"type": "function", "function": {"name": "get weather now", "parameters": {"type": "object"}}}]}),
+            ),
+            true,
+        ),
+        (name::EMPTY_TOOLS, chat(json!({"tools": []})), true),
+        (
+            name::UNKNOWN_PARAMETER,
+            chat(json!({"conformance_unknown_parameter": true})),
+            true,
+        ),
+    ];
+    if target.api_key.is_some() {
+        posts.push((name::AUTH_MISSING, chat(json!({})), false));
+    }
+    if let Some(prompt) = &faults.mid_stream {
+        posts.push((
+            name::STREAM_FAULT,
+            chat(json!({"messages": user(prompt), "stream": true})),
+            true,
+        ));
+    }
+    if let Some(prompt) = &faults.rate_limit {
+        posts.push((
+            name::RATE_LIMIT,
+            chat(json!({"messages": user(prompt)})),
+            true,
+        ));
+    }
+    if let Some(prompt) = &faults.overload {
+        posts.push((
+            name::OVERLOAD,
+            chat(json!({"messages": user(prompt)})),
+            true,
+        ));
+    }
+    let mut observations = Observations {
+        model: model.to_owned(),
+        has_api_key: target.api_key.is_some(),
+        ..Observations::default()
+    };
+    for (probe, body, authenticate) in posts {
+        let exchange = send(
+            &client,
+            target,
+            probe,
+            Method::POST,
+            "/chat/completions",
+            Some(body),
+            authenticate,
+        )
+        .await;
+        observations.exchanges.insert(probe, exchange);
+    }
+    let gets = [
+        (name::MODELS_LIST, "/models".to_owned()),
+        (name::MODELS_RETRIEVE, format!("/models/{model}")),
+        (
+            name::MODELS_RETRIEVE_UNKNOWN,
+            "/models/conformance-no-such-model".to_owned(),
+        ),
+    ];
+    for (probe, path) in gets {
+        let exchange = send(&client, target, probe, Method::GET, &path, None, true).await;
+        observations.exchanges.insert(probe, exchange);
+    }
+    for (probe, exchange) in &observations.exchanges {
+        if exchange.media_type().as_deref() == Some("text/event-stream") {
+            observations
+                .streams
+                .insert(probe, StreamView::read(&exchange.body).await);
+        }
+    }
+    observations
+}

@@ -1,0 +1,141 @@
+//! Writing a report: a table for the terminal, JSON, JUnit XML for CI systems, Markdown for docs.
+
+use std::fmt::Write;
+
+use crate::{check::Status, runner::Report};
+
+fn short(text: &str, width: usize) -> String {
+    let text = text.replace('\n', " ");
+    if text.chars().count() <= width {
+        return text;
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn summary(report: &Report) -> String {
+    report
+        .counts()
+        .iter()
+        .map(|(status, count)| format!("{count} {}", status.label().to_lowercase()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A plain-text table, one check per line, then the totals.
+pub fn table(report: &Report) -> String {
+    let mut out = format!(
+        "conformance of {} (model {}, profile {:?})\n\n{:<11} {:<6} {:<11} {}\n",
+        report.target, report.model, report.profile, "CHECK", "SEV", "STATUS", "EVIDENCE"
+    );
+    for verdict in &report.verdicts {
+        let severity = serde_json::to_value(verdict.check.severity).ok();
+        let _ = writeln!(
+            out,
+            "{:<11} {:<6} {:<11} {}",
+            verdict.check.id,
+            severity.as_ref().and_then(|s| s.as_str()).unwrap_or(""),
+            verdict.status.label(),
+            short(&verdict.evidence, 110)
+        );
+    }
+    let _ = writeln!(out, "\n{}", summary(report));
+    out
+}
+
+/// The whole report as pretty JSON.
+pub fn json(report: &Report) -> String {
+    serde_json::to_string_pretty(report).unwrap_or_default()
+}
+
+fn xml_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// JUnit XML: one test case per check; fail → `<failure>`, skip/unsupported → `<skipped>`, warn →
+/// a passing case with the evidence in `<system-out>`.
+pub fn junit(report: &Report) -> String {
+    let failures = report
+        .verdicts
+        .iter()
+        .filter(|v| v.status == Status::Fail)
+        .count();
+    let skipped = report
+        .verdicts
+        .iter()
+        .filter(|v| matches!(v.status, Status::Skip | Status::Unsupported))
+        .count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<testsuites><testsuite name=\"conformance {}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
+        xml_escape(&report.target),
+        report.verdicts.len()
+    );
+    for verdict in &report.verdicts {
+        let group = serde_json::to_value(verdict.check.group).ok();
+        let _ = write!(
+            out,
+            "  <testcase classname=\"{}\" name=\"{} {}\">",
+            group.as_ref().and_then(|g| g.as_str()).unwrap_or(""),
+            verdict.check.id,
+            xml_escape(verdict.check.description)
+        );
+        let evidence = xml_escape(&verdict.evidence);
+        match verdict.status {
+            Status::Fail => {
+                let _ = write!(out, "<failure message=\"{evidence}\">{evidence}</failure>");
+            }
+            Status::Skip | Status::Unsupported => {
+                let _ = write!(out, "<skipped message=\"{evidence}\"/>");
+            }
+            Status::Warn | Status::Pass => {
+                let _ = write!(
+                    out,
+                    "<system-out>{}: {evidence}</system-out>",
+                    verdict.status.label()
+                );
+            }
+        }
+        out.push_str("</testcase>\n");
+    }
+    out.push_str("</testsuite></testsuites>\n");
+    out
+}
+
+/// A Markdown table for docs.
+pub fn markdown(report: &Report) -> String {
+    let mut out = format!(
+        "# Conformance: {}\n\nModel `{}`, profile `{:?}`: {}.\n\n| check | severity | status | description | evidence |\n|---|---|---|---|---|\n",
+        report.target,
+        report.model,
+        report.profile,
+        summary(report)
+    );
+    for verdict in &report.verdicts {
+        let severity = serde_json::to_value(verdict.check.severity).ok();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            verdict.check.id,
+            severity.as_ref().and_then(|s| s.as_str()).unwrap_or(""),
+            verdict.status.label(),
+            verdict.check.description.replace('|', "\\|"),
+            short(&verdict.evidence, 160).replace('|', "\\|")
+        );
+    }
+    out
+}

@@ -1,0 +1,155 @@
+//! One run: probe the target, judge every selected check, grade under a profile.
+
+use serde::Serialize;
+
+use crate::{
+    check::{Profile, Status, Verdict},
+    checks,
+    exchange::Target,
+    probes::{self, FaultPrompts, Observations},
+    transcript::Transcript,
+};
+
+/// Why a run could not judge anything.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Nothing answered.
+    #[error("cannot reach {url}: {detail}")]
+    Unreachable {
+        /// Base URL.
+        url: String,
+        /// Transport error.
+        detail: String,
+    },
+    /// Something answered, but not with OpenAI's API.
+    #[error("{url} does not look like an OpenAI-compatible API: {detail}")]
+    NotOpenAi {
+        /// Base URL.
+        url: String,
+        /// What came back instead.
+        detail: String,
+    },
+}
+
+/// The result of a run.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Base URL.
+    pub target: String,
+    /// Model probed.
+    pub model: String,
+    /// Grading profile.
+    pub profile: Profile,
+    /// One verdict per selected check, in checklist order.
+    pub verdicts: Vec<Verdict>,
+    /// What every probe saw, normalized.
+    pub transcript: Transcript,
+}
+
+impl Report {
+    /// True when any check failed under the profile.
+    pub fn failed(&self) -> bool {
+        self.verdicts.iter().any(|v| v.status == Status::Fail)
+    }
+
+    /// Counts per status: pass, fail, warn, skip, unsupported.
+    pub fn counts(&self) -> [(Status, usize); 5] {
+        [
+            Status::Pass,
+            Status::Fail,
+            Status::Warn,
+            Status::Skip,
+            Status::Unsupported,
+        ]
+        .map(|status| {
+            (
+                status,
+                self.verdicts.iter().filter(|v| v.status == status).count(),
+            )
+        })
+    }
+
+    /// The verdict of one check.
+    pub fn verdict(&self, id: &str) -> Option<&Verdict> {
+        self.verdicts.iter().find(|v| v.check.id == id)
+    }
+}
+
+/// True when `id` is selected by `filter` (comma-separated prefixes such as `STREAM,ERR-00`).
+pub fn selected(id: &str, filter: Option<&str>) -> bool {
+    filter.is_none_or(|filter| {
+        filter
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .any(|prefix| id.starts_with(prefix))
+    })
+}
+
+/// Judges already-made observations.
+pub fn judge(observations: &Observations, profile: Profile, filter: Option<&str>) -> Vec<Verdict> {
+    checks::all()
+        .into_iter()
+        .filter(|check| selected(check.def.id, filter))
+        .map(|check| Verdict::grade(check.def, (check.run)(observations), profile))
+        .collect()
+}
+
+/// Probes `target` and judges it.
+pub async fn run(
+    target: &Target,
+    profile: Profile,
+    filter: Option<&str>,
+    faults: &FaultPrompts,
+) -> Result<Report, RunError> {
+    let observations = probes::observe(target, faults).await;
+    let answered: Vec<_> = observations
+        .exchanges
+        .values()
+        .filter(|e| e.status.is_some())
+        .collect();
+    if answered.is_empty() {
+        let detail = observations
+            .exchanges
+            .values()
+            .find_map(|e| e.error.clone())
+            .unwrap_or_else(|| "no response".to_owned());
+        return Err(RunError::Unreachable {
+            url: target.base_url.clone(),
+            detail,
+        });
+    }
+    if !answered
+        .iter()
+        .any(|e| e.json().is_some_and(|body| body.is_object()))
+    {
+        let detail = observations
+            .get(probes::name::NS_BASIC)
+            .map(|e| e.summary())
+            .unwrap_or_default();
+        return Err(RunError::NotOpenAi {
+            url: target.base_url.clone(),
+            detail: format!("no JSON object in any reply; chat answered {detail}"),
+        });
+    }
+    Ok(Report {
+        target: target.base_url.clone(),
+        model: target.model.clone(),
+        profile,
+        verdicts: judge(&observations, profile, filter),
+        transcript: Transcript::of(&observations),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_are_prefixes() {
+        assert!(selected("STREAM-001", Some("STREAM")));
+        assert!(selected("ERR-009", Some("NS, ERR-00")));
+        assert!(!selected("ERR-010", Some("ERR-00")));
+        assert!(selected("X", None));
+    }
+}
