@@ -55,12 +55,15 @@ pub fn redact(mut body: Value) -> Value {
         }
         if let Some(choices) = object.get_mut("choices").and_then(Value::as_array_mut) {
             for choice in choices {
-                for call in choice["message"]["tool_calls"]
-                    .as_array_mut()
-                    .into_iter()
-                    .flatten()
-                {
-                    call["id"] = json!("[call id]");
+                // `get_mut`, not indexing: indexing a missing key would insert a null.
+                let calls = choice
+                    .get_mut("message")
+                    .and_then(|message| message.get_mut("tool_calls"))
+                    .and_then(Value::as_array_mut);
+                for call in calls.into_iter().flatten() {
+                    if let Some(call) = call.as_object_mut() {
+                        call.insert("id".to_owned(), json!("[call id]"));
+                    }
                 }
             }
         }
@@ -189,5 +192,25 @@ impl Transcript {
             })
             .collect();
         Transcript { probes }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_replaces_volatile_fields_and_adds_nothing() {
+        let body = json!({"id": "chatcmpl-1", "created": 5, "choices": [
+            {"message": {"content": "x"}},
+            {"message": {"tool_calls": [{"id": "call_9", "function": {}}]}}
+        ]});
+        assert_eq!(
+            redact(body),
+            json!({"id": "[id]", "created": "[created]", "choices": [
+                {"message": {"content": "x"}},
+                {"message": {"tool_calls": [{"id": "[call id]", "function": {}}]}}
+            ]})
+        );
     }
 }

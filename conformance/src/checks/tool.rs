@@ -224,8 +224,12 @@ fn tool_007(o: &Observations) -> Outcome {
     let view = need!(streamed(o));
     let mut order = Vec::new();
     let mut per_chunk: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
-    for (position, call) in fragments(view) {
-        let index = call["index"].as_u64().unwrap_or(u64::MAX);
+    // Fragments without an index are TOOL-004's finding.
+    for (position, call) in fragments(view)
+        .into_iter()
+        .filter(|(_, call)| call["index"].is_u64())
+    {
+        let index = call["index"].as_u64().unwrap_or_default();
         if !order.contains(&index) {
             order.push(index);
         }

@@ -1,0 +1,137 @@
+//! The `conformance` binary as a CI job would run it: exit codes, report files, snapshot modes,
+//! and a clear message (no stack trace) for a target it cannot judge.
+#![allow(clippy::unwrap_used)]
+
+mod reference;
+
+use std::process::Command;
+
+/// Runs the binary off the async runtime, so the in-process reference server keeps serving.
+async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    command
+        .args([
+            "--base-url",
+            url,
+            "--model",
+            reference::MODEL,
+            "--api-key",
+            reference::KEY,
+        ])
+        .args([
+            "--fault-prompt",
+            reference::FAULT,
+            "--rate-limit-prompt",
+            reference::RATE,
+            "--overload-prompt",
+            reference::OVERLOAD,
+        ])
+        .args(extra);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("conformance-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_conformant_target_exits_0_and_writes_every_report() {
+    let url = reference::start("").await;
+    let dir = scratch("ok");
+    let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("79 pass, 0 fail"), "{stdout}");
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testcase ").count(), 79);
+    assert!(junit.contains("failures=\"0\""));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["verdicts"].as_array().unwrap().len(), 79);
+    assert!(
+        std::fs::read_to_string(dir.join("report.md"))
+            .unwrap()
+            .contains("| STREAM-006 | MUST | pass |")
+    );
+    assert!(dir.join("transcript.json").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_must_exits_1_and_junit_names_it() {
+    let url = reference::start("STREAM-006").await;
+    let dir = scratch("fail");
+    let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    assert!(
+        junit.contains(
+            "name=\"STREAM-006 the first delta of each choice has role assistant\"><failure"
+        ),
+        "{junit}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_should_deviation_only_warns_under_compat() {
+    let url = reference::start("NS-008").await;
+    assert_eq!(runner(&url, &[]).await.status.code(), Some(1));
+    let compat = runner(&url, &["--profile", "compat"]).await;
+    assert_eq!(compat.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&compat.stdout).contains("NS-008      SHOULD warn"));
+}
+
+#[tokio::test]
+async fn the_check_filter_selects_by_prefix() {
+    let url = reference::start("").await;
+    let output = runner(&url, &["--checks", "SSE,MODELS-001"]).await;
+    assert!(String::from_utf8_lossy(&output.stdout).contains("10 pass, 0 fail"));
+}
+
+#[tokio::test]
+async fn snapshots_are_written_then_compared() {
+    let url = reference::start("").await;
+    let dir = scratch("snap");
+    let snapshot = dir.join("reference.json");
+    assert_eq!(
+        runner(&url, &["--update-snapshot", snapshot.to_str().unwrap()])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        runner(&url, &["--snapshot", snapshot.to_str().unwrap()])
+            .await
+            .status
+            .code(),
+        Some(0)
+    );
+    let changed = reference::start("STREAM-013").await;
+    let output = runner(
+        &changed,
+        &["--snapshot", snapshot.to_str().unwrap(), "--checks", "HTTP"],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("differs from"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_target_is_a_one_line_error_with_exit_2() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    drop(listener);
+    let output = runner(&url, &[]).await;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("conformance: cannot reach"), "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}

@@ -1,0 +1,198 @@
+//! Proof that every check can fail: a reference server that passes them all under the strict
+//! profile, then, for each of the 79 checks, the same server breaking exactly that check's rule.
+//! The runner must flag that check — and nothing unrelated. Where one broken behaviour truly
+//! violates two rules (a lost `[DONE]` is also an unterminated event), the pair is listed.
+#![allow(clippy::unwrap_used)]
+
+mod reference;
+
+use std::{collections::BTreeSet, time::Duration};
+
+use conformance::{Profile, Status, Target, checks, probes::FaultPrompts, run};
+
+fn target(url: String) -> Target {
+    Target {
+        base_url: url,
+        api_key: Some(reference::KEY.to_owned()),
+        model: reference::MODEL.to_owned(),
+        timeout: Duration::from_secs(10),
+        max_body: 1 << 20,
+    }
+}
+
+fn faults() -> FaultPrompts {
+    FaultPrompts {
+        mid_stream: Some(reference::FAULT.to_owned()),
+        rate_limit: Some(reference::RATE.to_owned()),
+        overload: Some(reference::OVERLOAD.to_owned()),
+    }
+}
+
+async fn failing(deviation: &'static str) -> BTreeSet<String> {
+    let report = run(
+        &target(reference::start(deviation).await),
+        Profile::Strict,
+        None,
+        &faults(),
+    )
+    .await
+    .unwrap();
+    report
+        .verdicts
+        .iter()
+        .filter(|v| v.status == Status::Fail)
+        .map(|v| format!("{} ({})", v.check.id, v.evidence))
+        .collect()
+}
+
+/// Behaviours that break two rules at once, by nature.
+fn also_failing(id: &str) -> &'static [&'static str] {
+    match id {
+        // A `[DONE]` without its blank line is discarded by clients: no [DONE] either.
+        "SSE-002" => &["SSE-006"],
+        // A keep-alive comment sent as data is also a payload that is not JSON.
+        "SSE-009" => &["SSE-005"],
+        // A first delta with role "" has no assistant role either.
+        "STREAM-008" => &["STREAM-006"],
+        // Re-sent arguments also make the reassembled arguments invalid JSON.
+        "TOOL-008" => &["TOOL-006"],
+        // A failure disguised as a normal end is also a failure not delivered as an error event.
+        "ERR-010" => &["ERR-009"],
+        // A 5xx for a client's request is also a client error reported as a server error.
+        "REQ-008" | "REQ-011" => &["ERR-006"],
+        _ => &[],
+    }
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_every_check_strictly() {
+    let report = run(
+        &target(reference::start("").await),
+        Profile::Strict,
+        None,
+        &faults(),
+    )
+    .await
+    .unwrap();
+    let not_passing: Vec<String> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.status != Status::Pass)
+        .map(|v| format!("{} {:?}: {}", v.check.id, v.status, v.evidence))
+        .collect();
+    assert!(not_passing.is_empty(), "{not_passing:#?}");
+    assert_eq!(report.verdicts.len(), 79);
+}
+
+#[tokio::test]
+async fn every_check_fails_on_its_own_deviation_and_only_there() {
+    let mut problems = Vec::new();
+    for check in checks::all() {
+        let id = check.def.id;
+        let failed = failing(id).await;
+        let failed_ids: BTreeSet<&str> = failed
+            .iter()
+            .map(|f| f.split(' ').next().unwrap())
+            .collect();
+        let mut expected: BTreeSet<&str> = also_failing(id).iter().copied().collect();
+        expected.insert(id);
+        if failed_ids != expected {
+            problems.push(format!("{id}: expected {expected:?}, got {failed:#?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn compat_turns_should_failures_into_warnings() {
+    let url = reference::start("NS-005").await;
+    let report = run(&target(url), Profile::Compat, None, &faults())
+        .await
+        .unwrap();
+    assert_eq!(report.verdict("NS-005").unwrap().status, Status::Warn);
+    assert!(!report.failed());
+}
+
+#[tokio::test]
+async fn an_unreachable_target_is_a_runner_error_not_a_crash() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    drop(listener);
+    let error = run(
+        &target(url),
+        Profile::Strict,
+        None,
+        &FaultPrompts::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(error.to_string().starts_with("cannot reach"), "{error}");
+}
+
+#[tokio::test]
+async fn an_html_server_is_not_openai_compatible() {
+    let app = axum::Router::new()
+        .fallback(|| async { axum::response::Html("<html><body>Welcome to nginx!</body></html>") });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let error = run(
+        &target(url),
+        Profile::Strict,
+        None,
+        &FaultPrompts::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("does not look like an OpenAI-compatible API"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn an_endless_stream_is_cut_at_the_probe_deadline() {
+    use axum::{body::Body, response::IntoResponse};
+    let app = axum::Router::new()
+        .route(
+            "/v1/chat/completions",
+            axum::routing::post(|| async {
+                let forever = futures_util::stream::unfold((), |()| async {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    Some((
+                        Ok::<_, std::convert::Infallible>(
+                            "data: {\"object\":\"chat.completion.chunk\"}\n\n",
+                        ),
+                        (),
+                    ))
+                });
+                (
+                    [("content-type", "text/event-stream")],
+                    Body::from_stream(forever),
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/v1/models",
+            axum::routing::get(|| async {
+                axum::Json(serde_json::json!({"object": "list", "data": []}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut target = target(url);
+    target.timeout = Duration::from_millis(300);
+    let report = run(
+        &target,
+        Profile::Strict,
+        Some("SSE-006,HTTP-001"),
+        &FaultPrompts::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.verdict("SSE-006").unwrap().status, Status::Fail);
+}

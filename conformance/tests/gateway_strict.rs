@@ -1,0 +1,60 @@
+//! The whole suite against this project's gateway in front of mock-ollama (serving the committed
+//! fixtures), in-process: it must pass the strict profile, and what every probe saw is pinned by
+//! snapshots (ids, timestamps and per-run evidence redacted).
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use conformance::{Profile, Status, Target, probes::FaultPrompts, run};
+use gateway::{Config, Gateway};
+use mock_ollama::{MockOllama, Scenario};
+
+async fn gateway_over_mock() -> (MockOllama, Gateway) {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
+    let mock = MockOllama::builder()
+        .scenario(Scenario::load(&fixtures).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let gateway = Gateway::start(Config::single_ollama("mock", mock.url()))
+        .await
+        .unwrap();
+    (mock, gateway)
+}
+
+#[tokio::test]
+async fn the_gateway_passes_the_strict_profile() {
+    let (_mock, gateway) = gateway_over_mock().await;
+    let target = Target {
+        base_url: format!("{}/v1", gateway.url()),
+        api_key: None,
+        model: "llama3.2".to_owned(),
+        timeout: Duration::from_secs(20),
+        max_body: 1 << 20,
+    };
+    let faults = FaultPrompts {
+        mid_stream: Some("[fault:mid-stream-error]".to_owned()),
+        rate_limit: Some("[fault:429]".to_owned()),
+        overload: Some("[fault:503]".to_owned()),
+    };
+    let report = run(&target, Profile::Strict, None, &faults).await.unwrap();
+    let verdicts: Vec<(String, Status)> = report
+        .verdicts
+        .iter()
+        .map(|v| (v.check.id.to_owned(), v.status))
+        .collect();
+    let not_passing: Vec<&(String, Status)> = verdicts
+        .iter()
+        .filter(|(_, s)| *s != Status::Pass)
+        .collect();
+    // The gateway has no authentication, so HTTP-004 has nothing to judge.
+    assert_eq!(
+        not_passing,
+        [&("HTTP-004".to_owned(), Status::Skip)],
+        "{}",
+        conformance::report::table(&report)
+    );
+    insta::assert_json_snapshot!("gateway_verdicts", verdicts);
+    // The transcript already replaced ids, timestamps and fingerprints after the checks read them.
+    insta::assert_json_snapshot!("gateway_transcript", report.transcript);
+}
