@@ -11,19 +11,27 @@ use conformance::{Profile, Target, probes::FaultPrompts, report, run};
 /// Prints a table; writes report.json, junit.xml and report.md to --report-dir. Exit status: 0 when
 /// no check fails under the profile, 1 when one does, 2 when the target cannot be judged at all.
 #[derive(Debug, Parser)]
-#[command(name = "conformance", version)]
+#[command(
+    name = "conformance",
+    version,
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// The /v1 root of the target, e.g. http://127.0.0.1:8080/v1
-    #[arg(long, env = "CONFORMANCE_BASE_URL")]
-    base_url: String,
+    #[arg(long, env = "CONFORMANCE_BASE_URL", required = true)]
+    base_url: Option<String>,
 
     /// Bearer token for the target (also enables the authentication check)
     #[arg(long, env = "CONFORMANCE_API_KEY")]
     api_key: Option<String>,
 
     /// Model used by every chat probe
-    #[arg(long)]
-    model: String,
+    #[arg(long, required = true)]
+    model: Option<String>,
 
     /// strict: every MUST and SHOULD violation fails; compat: SHOULD violations only warn
     #[arg(long, value_enum, default_value_t = Profile::Strict)]
@@ -66,6 +74,16 @@ struct Args {
     overload_prompt: Option<String>,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Compares the report.json files of several runs in one Markdown table (targets as columns)
+    Matrix {
+        /// report.json files; each column is named after the file's directory
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -85,10 +103,33 @@ async fn main() -> ExitCode {
 }
 
 async fn execute(args: Args) -> Result<ExitCode, String> {
+    if let Some(Command::Matrix { reports }) = &args.command {
+        let mut columns = Vec::new();
+        for path in reports {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let report: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let name = path.parent().and_then(|dir| dir.file_name()).map_or_else(
+                || path.display().to_string(),
+                |name| name.to_string_lossy().into_owned(),
+            );
+            columns.push((name, report));
+        }
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{}", report::matrix(&columns));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let target = Target {
-        base_url: args.base_url.trim_end_matches('/').to_owned(),
+        base_url: args
+            .base_url
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_owned(),
         api_key: args.api_key,
-        model: args.model,
+        model: args.model.unwrap_or_default(),
         timeout: Duration::from_millis(args.timeout_ms),
         max_body: args.max_body_bytes,
     };

