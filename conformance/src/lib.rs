@@ -6,6 +6,7 @@
 //! seen for snapshots. Checks never crash on a malformed target: anything unexpected is a finding.
 #![forbid(unsafe_code)]
 
+pub mod capability;
 pub mod check;
 pub mod checks;
 pub mod exchange;

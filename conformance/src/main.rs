@@ -61,6 +61,10 @@ struct Args {
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     max_body_bytes: usize,
 
+    /// Attempts per model-capability probe (forced tool call, structured output, stop); 0 skips them
+    #[arg(long, default_value_t = 3)]
+    capability_repeats: usize,
+
     /// A prompt that makes the target fail after streaming began (enables ERR-009/ERR-010)
     #[arg(long)]
     fault_prompt: Option<String>,
@@ -138,9 +142,15 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
         rate_limit: args.rate_limit_prompt,
         overload: args.overload_prompt,
     };
-    let report = run(&target, args.profile, args.checks.as_deref(), &faults)
-        .await
-        .map_err(|err| err.to_string())?;
+    let report = run(
+        &target,
+        args.profile,
+        args.checks.as_deref(),
+        &faults,
+        args.capability_repeats,
+    )
+    .await
+    .map_err(|err| err.to_string())?;
     #[allow(clippy::print_stdout)]
     {
         print!("{}", report::table(&report));

@@ -40,6 +40,20 @@ pub fn table(report: &Report) -> String {
             short(&verdict.evidence, 110)
         );
     }
+    if !report.capabilities.is_empty() {
+        out.push_str("\nmodel capabilities (informational)\n");
+        for capability in &report.capabilities {
+            let _ = writeln!(
+                out,
+                "{:<18} {:<11} {}/{} {}",
+                capability.name,
+                format!("{:?}", capability.score).to_lowercase(),
+                capability.successes,
+                capability.attempts,
+                short(&capability.evidence, 90)
+            );
+        }
+    }
     let _ = writeln!(out, "\n{}", summary(report));
     out
 }
@@ -136,6 +150,20 @@ pub fn markdown(report: &Report) -> String {
             verdict.check.description.replace('|', "\\|"),
             short(&verdict.evidence, 160).replace('|', "\\|")
         );
+    }
+    if !report.capabilities.is_empty() {
+        out.push_str("\n## Model capabilities (informational)\n\n| probe | score | successes | evidence |\n|---|---|---|---|\n");
+        for capability in &report.capabilities {
+            let _ = writeln!(
+                out,
+                "| {} | {:?} | {}/{} | {} |",
+                capability.name,
+                capability.score,
+                capability.successes,
+                capability.attempts,
+                short(&capability.evidence, 120).replace('|', "\\|")
+            );
+        }
     }
     out
 }

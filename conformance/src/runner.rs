@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::{
+    capability::{self, CapabilityResult},
     check::{Profile, Status, Verdict},
     checks,
     exchange::Target,
@@ -42,6 +43,8 @@ pub struct Report {
     pub profile: Profile,
     /// One verdict per selected check, in checklist order.
     pub verdicts: Vec<Verdict>,
+    /// Model-capability scores (informational: they do not fail the run).
+    pub capabilities: Vec<CapabilityResult>,
     /// What every probe saw, normalized.
     pub transcript: Transcript,
 }
@@ -95,12 +98,13 @@ pub fn judge(observations: &Observations, profile: Profile, filter: Option<&str>
         .collect()
 }
 
-/// Probes `target` and judges it.
+/// Probes `target` and judges it; `capability_repeats` attempts per capability probe (0: none).
 pub async fn run(
     target: &Target,
     profile: Profile,
     filter: Option<&str>,
     faults: &FaultPrompts,
+    capability_repeats: usize,
 ) -> Result<Report, RunError> {
     let observations = probes::observe(target, faults).await;
     let answered: Vec<_> = observations
@@ -137,6 +141,7 @@ pub async fn run(
         model: target.model.clone(),
         profile,
         verdicts: judge(&observations, profile, filter),
+        capabilities: capability::probe(target, capability_repeats).await,
         transcript: Transcript::of(&observations),
     })
 }

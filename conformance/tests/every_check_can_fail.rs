@@ -34,6 +34,7 @@ async fn failing(deviation: &'static str) -> BTreeSet<String> {
         Profile::Strict,
         None,
         &faults(),
+        0,
     )
     .await
     .unwrap();
@@ -71,6 +72,7 @@ async fn the_reference_server_passes_every_check_strictly() {
         Profile::Strict,
         None,
         &faults(),
+        0,
     )
     .await
     .unwrap();
@@ -106,7 +108,7 @@ async fn every_check_fails_on_its_own_deviation_and_only_there() {
 #[tokio::test]
 async fn compat_turns_should_failures_into_warnings() {
     let url = reference::start("NS-005").await;
-    let report = run(&target(url), Profile::Compat, None, &faults())
+    let report = run(&target(url), Profile::Compat, None, &faults(), 0)
         .await
         .unwrap();
     assert_eq!(report.verdict("NS-005").unwrap().status, Status::Warn);
@@ -123,6 +125,7 @@ async fn an_unreachable_target_is_a_runner_error_not_a_crash() {
         Profile::Strict,
         None,
         &FaultPrompts::default(),
+        0,
     )
     .await
     .unwrap_err();
@@ -141,6 +144,7 @@ async fn an_html_server_is_not_openai_compatible() {
         Profile::Strict,
         None,
         &FaultPrompts::default(),
+        0,
     )
     .await
     .unwrap_err();
@@ -191,6 +195,7 @@ async fn an_endless_stream_is_cut_at_the_probe_deadline() {
         Profile::Strict,
         Some("SSE-006,HTTP-001"),
         &FaultPrompts::default(),
+        0,
     )
     .await
     .unwrap();

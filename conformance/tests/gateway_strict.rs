@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use conformance::{Profile, Status, Target, probes::FaultPrompts, run};
+use conformance::{Profile, Status, Target, capability::Score, probes::FaultPrompts, run};
 use gateway::{Config, Gateway};
 use mock_ollama::{MockOllama, Scenario};
 
@@ -37,7 +37,9 @@ async fn the_gateway_passes_the_strict_profile() {
         rate_limit: Some("[fault:429]".to_owned()),
         overload: Some("[fault:503]".to_owned()),
     };
-    let report = run(&target, Profile::Strict, None, &faults).await.unwrap();
+    let report = run(&target, Profile::Strict, None, &faults, 2)
+        .await
+        .unwrap();
     let verdicts: Vec<(String, Status)> = report
         .verdicts
         .iter()
@@ -55,6 +57,22 @@ async fn the_gateway_passes_the_strict_profile() {
         conformance::report::table(&report)
     );
     insta::assert_json_snapshot!("gateway_verdicts", verdicts);
+    // mock-ollama's generated replies honour tools, JSON schemas and (trivially) stop sequences.
+    let scores: Vec<(&str, Score)> = report
+        .capabilities
+        .iter()
+        .map(|c| (c.name, c.score))
+        .collect();
+    assert_eq!(
+        scores,
+        [
+            ("forced_tool_call", Score::Pass),
+            ("structured_output", Score::Pass),
+            ("stop_adherence", Score::Pass)
+        ],
+        "{:#?}",
+        report.capabilities
+    );
     // The transcript already replaced ids, timestamps and fingerprints after the checks read them.
     insta::assert_json_snapshot!("gateway_transcript", report.transcript);
 }

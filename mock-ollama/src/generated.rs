@@ -5,6 +5,8 @@
 //!   tool, with arguments valid against its schema;
 //! - otherwise a sentence of 8–24 words (after a `tool` message too), preceded by 6–12 words of
 //!   reasoning when the model thinks;
+//! - with `format`, the text is JSON instead: a value valid against the schema, or for `"json"`
+//!   an object holding the sentence — as constrained decoding would produce;
 //! - `options.num_predict` then truncates it like any scripted reply.
 
 use serde_json::Value;
@@ -90,9 +92,16 @@ pub fn reply(request: &RequestView<'_>, thinking: bool, rng: &mut DetRng) -> Rep
         String::new()
     };
     let count = rng.between(8, 24) as usize;
+    let text = match request.format {
+        Some(schema @ Value::Object(_)) => schema::example(schema, rng).to_string(),
+        Some(Value::String(kind)) if kind == "json" => {
+            serde_json::json!({"answer": sentence(count, rng)}).to_string()
+        }
+        _ => sentence(count, rng),
+    };
     Reply {
         thinking: reasoning,
-        text: sentence(count, rng),
+        text,
         done_reason: "stop".to_owned(),
         ..Reply::default()
     }
@@ -130,6 +139,7 @@ mod tests {
             last_user: "hi",
             last_role,
             tools,
+            format: None,
         }
     }
 
@@ -140,6 +150,18 @@ mod tests {
         assert_eq!(a.text, b.text);
         let words = a.text.split_whitespace().count();
         assert!((8..=24).contains(&words), "{}", a.text);
+    }
+
+    #[test]
+    fn a_schema_format_gives_a_valid_json_text() {
+        let schema = serde_json::json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+        let request = RequestView {
+            format: Some(&schema),
+            ..view(&[], "user")
+        };
+        let reply = reply(&request, false, &mut DetRng::new(2));
+        let value: Value = serde_json::from_str(&reply.text).expect("JSON text");
+        assert!(value["city"].is_string());
     }
 
     #[test]

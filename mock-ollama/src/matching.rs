@@ -22,6 +22,8 @@ pub struct RequestView<'a> {
     pub last_role: &'a str,
     /// Tools the request offers.
     pub tools: &'a [Tool],
+    /// `format`: `"json"` or a JSON Schema; generated replies honour it.
+    pub format: Option<&'a serde_json::Value>,
 }
 
 /// Per-rule bookkeeping: how many requests met its conditions and how many it answered.
@@ -97,6 +99,7 @@ mod tests {
             last_user,
             last_role: "user",
             tools: &[],
+            format: None,
         }
     }
 

@@ -76,6 +76,7 @@ pub async fn chat(
         last_user,
         last_role: request.messages.last().map_or("", |m| m.role.as_str()),
         tools: &request.tools,
+        format: request.format.as_ref(),
     };
     let canonical = crate::scenario::canonical_model_name(&request.model);
     let request_hash = seed::hash_bytes(
@@ -150,6 +151,7 @@ pub async fn generate(
             last_user: &request.prompt,
             last_role: "user",
             tools: &[],
+            format: request.format.as_ref(),
         },
         shape: Shape::Generate,
         thinking,
