@@ -120,6 +120,23 @@ impl StreamView {
             .filter(|(_, chunk)| chunk["choices"].as_array().is_some_and(|c| !c.is_empty()))
     }
 
+    /// Every `(event position, choice)` of every chunk, in order.
+    pub fn choices(&self) -> impl Iterator<Item = (usize, &Value)> {
+        self.chunks.iter().flat_map(|(position, chunk)| {
+            chunk["choices"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |choice| (*position, choice))
+        })
+    }
+
+    /// Every `(event position, choice)` of choice `index`.
+    pub fn choices_of(&self, index: u64) -> impl Iterator<Item = (usize, &Value)> {
+        self.choices()
+            .filter(move |(_, choice)| choice["index"].as_u64().unwrap_or(0) == index)
+    }
+
     /// Concatenated `delta.content` of choice `index`.
     pub fn text(&self, index: u64) -> String {
         self.deltas(index)
@@ -129,29 +146,14 @@ impl StreamView {
 
     /// Every delta of choice `index`, in order.
     pub fn deltas(&self, index: u64) -> impl Iterator<Item = &Value> {
-        self.chunks.iter().flat_map(move |(_, chunk)| {
-            chunk["choices"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(move |choice| choice["index"].as_u64().unwrap_or(0) == index)
-                .map(|choice| &choice["delta"])
-        })
+        self.choices_of(index).map(|(_, choice)| &choice["delta"])
     }
 
     /// The non-null finish reasons of choice `index`, with chunk positions.
     pub fn finishes(&self, index: u64) -> Vec<(usize, Value)> {
-        self.chunks
-            .iter()
-            .flat_map(|(position, chunk)| {
-                chunk["choices"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(move |choice| choice["index"].as_u64().unwrap_or(0) == index)
-                    .filter(|choice| !choice["finish_reason"].is_null())
-                    .map(move |choice| (*position, choice["finish_reason"].clone()))
-            })
+        self.choices_of(index)
+            .filter(|(_, choice)| !choice["finish_reason"].is_null())
+            .map(|(position, choice)| (position, choice["finish_reason"].clone()))
             .collect()
     }
 

@@ -256,17 +256,24 @@ fn err_008(o: &Observations) -> Outcome {
     )
 }
 
-fn err_009(o: &Observations) -> Outcome {
+/// The stream of the mid-stream-failure probe, when it failed after streaming began.
+fn fault_stream(o: &Observations) -> Result<&crate::probes::StreamView, Outcome> {
     let Some(exchange) = o.get(name::STREAM_FAULT) else {
-        return Outcome::Skip("no mid-stream failure provoked (give --fault-prompt)".to_owned());
+        return Err(Outcome::Skip(
+            "no mid-stream failure provoked (give --fault-prompt)".to_owned(),
+        ));
     };
     if !exchange.is_success() {
-        return Outcome::Skip(format!(
+        return Err(Outcome::Skip(format!(
             "the failure happened before streaming: {}",
             exchange.summary()
-        ));
+        )));
     }
-    let view = need!(stream(o, name::STREAM_FAULT));
+    stream(o, name::STREAM_FAULT)
+}
+
+fn err_009(o: &Observations) -> Outcome {
+    let view = need!(fault_stream(o));
     let Some((position, error)) = view.errors.first() else {
         return Outcome::Fail(format!(
             "no error event among {} events",
@@ -292,16 +299,7 @@ fn err_009(o: &Observations) -> Outcome {
 }
 
 fn err_010(o: &Observations) -> Outcome {
-    let Some(exchange) = o.get(name::STREAM_FAULT) else {
-        return Outcome::Skip("no mid-stream failure provoked (give --fault-prompt)".to_owned());
-    };
-    if !exchange.is_success() {
-        return Outcome::Skip(format!(
-            "the failure happened before streaming: {}",
-            exchange.summary()
-        ));
-    }
-    let view = need!(stream(o, name::STREAM_FAULT));
+    let view = need!(fault_stream(o));
     if !view.errors.is_empty() {
         return Outcome::Pass("the failure is reported as an error event".to_owned());
     }

@@ -115,6 +115,24 @@ pub fn streams<'a>(
         .collect()
 }
 
+/// Streams of successful requests that should end normally.
+pub const STREAM_PROBES: &[&str] = &[
+    crate::probes::name::STREAM_BASIC,
+    crate::probes::name::STREAM_USAGE,
+    crate::probes::name::STREAM_TOOL,
+    crate::probes::name::STREAM_N2,
+];
+
+/// Applies `problem` to every stream of [`STREAM_PROBES`].
+pub fn per_stream(o: &Observations, problem: impl Fn(&StreamView) -> Option<String>) -> Outcome {
+    let views = streams(o, STREAM_PROBES);
+    let problems = views
+        .iter()
+        .filter_map(|(probe, view)| problem(view).map(|p| format!("{probe}: {p}")))
+        .collect();
+    all_clear(views.len(), problems, "streams")
+}
+
 /// Pass when no problem was found among `subjects` (or skip when there were none).
 pub fn all_clear(subjects: usize, problems: Vec<String>, what: &str) -> Outcome {
     if subjects == 0 {

@@ -1,10 +1,7 @@
 //! SSE framing at the byte level (SSE-001..009), judged on every successful stream.
 
-use super::{Check, all_clear, check, streams};
-use crate::{
-    check::Outcome,
-    probes::{Observations, StreamView, name},
-};
+use super::{Check, check, per_stream, streams};
+use crate::{check::Outcome, probes::Observations};
 
 pub const CHECKS: &[Check] = &[
     check!(
@@ -72,23 +69,6 @@ pub const CHECKS: &[Check] = &[
     ),
 ];
 
-/// Streams of successful requests that should end normally.
-const PROBES: &[&str] = &[
-    name::STREAM_BASIC,
-    name::STREAM_USAGE,
-    name::STREAM_TOOL,
-    name::STREAM_N2,
-];
-
-fn per_stream(o: &Observations, problem: impl Fn(&StreamView) -> Option<String>) -> Outcome {
-    let views = streams(o, PROBES);
-    let problems = views
-        .iter()
-        .filter_map(|(probe, view)| problem(view).map(|p| format!("{probe}: {p}")))
-        .collect();
-    all_clear(views.len(), problems, "streams")
-}
-
 fn sse_001(o: &Observations) -> Outcome {
     per_stream(o, |view| {
         view.framing
@@ -138,7 +118,7 @@ fn sse_005(o: &Observations) -> Outcome {
             .first()
             .map(|(index, data)| format!("event #{index} is not JSON: {data:?}"))
     });
-    let multi_line: usize = streams(o, PROBES)
+    let multi_line: usize = streams(o, super::STREAM_PROBES)
         .iter()
         .map(|(_, view)| {
             view.framing

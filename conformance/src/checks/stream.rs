@@ -5,13 +5,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{
-    Check, FINISH_REASONS, all_clear, check, is_unix_seconds, need, show, stream, streams,
+    Check, FINISH_REASONS, check, is_unix_seconds, need, per_stream, show, stream, streams,
     success_json,
 };
 use crate::{
     check::Outcome,
     probes::{Observations, StreamView, name},
 };
+
+const ROLES: &[&str] = &["assistant", "system", "developer", "user", "tool"];
 
 pub const CHECKS: &[Check] = &[
     check!(
@@ -128,23 +130,6 @@ pub const CHECKS: &[Check] = &[
     ),
 ];
 
-const PROBES: &[&str] = &[
-    name::STREAM_BASIC,
-    name::STREAM_USAGE,
-    name::STREAM_TOOL,
-    name::STREAM_N2,
-];
-const ROLES: &[&str] = &["assistant", "system", "developer", "user", "tool"];
-
-fn per_stream(o: &Observations, problem: impl Fn(&StreamView) -> Option<String>) -> Outcome {
-    let views = streams(o, PROBES);
-    let problems = views
-        .iter()
-        .filter_map(|(probe, view)| problem(view).map(|p| format!("{probe}: {p}")))
-        .collect();
-    all_clear(views.len(), problems, "streams")
-}
-
 fn choice_indices(view: &StreamView) -> BTreeSet<u64> {
     view.chunks
         .iter()
@@ -244,15 +229,7 @@ fn stream_007(o: &Observations) -> Outcome {
 
 fn stream_008(o: &Observations) -> Outcome {
     per_stream(o, |view| {
-        view.chunks
-            .iter()
-            .flat_map(|(position, chunk)| {
-                chunk["choices"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(move |c| (position, c))
-            })
+        view.choices()
             .find(|(_, choice)| {
                 choice["delta"]["role"]
                     .as_str()
@@ -267,15 +244,7 @@ fn stream_008(o: &Observations) -> Outcome {
 
 fn stream_009(o: &Observations) -> Outcome {
     per_stream(o, |view| {
-        view.chunks
-            .iter()
-            .flat_map(|(position, chunk)| {
-                chunk["choices"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(move |c| (position, c))
-            })
+        view.choices()
             .find(|(_, choice)| {
                 !matches!(
                     choice["delta"].get("content"),
@@ -412,15 +381,7 @@ fn stream_013(o: &Observations) -> Outcome {
 
 fn stream_014(o: &Observations) -> Outcome {
     per_stream(o, |view| {
-        view.chunks
-            .iter()
-            .flat_map(|(position, chunk)| {
-                chunk["choices"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(move |c| (position, c))
-            })
+        view.choices()
             .find(|(_, choice)| match choice.get("logprobs") {
                 None | Some(Value::Null) => false,
                 Some(Value::Object(l)) => !(l.contains_key("content") && l.contains_key("refusal")),
@@ -462,7 +423,7 @@ fn stream_015(o: &Observations) -> Outcome {
 const KNOWN_DELTA: &[&str] = &["role", "content", "refusal", "tool_calls", "function_call"];
 
 fn stream_016(o: &Observations) -> Outcome {
-    let views = streams(o, PROBES);
+    let views = streams(o, super::STREAM_PROBES);
     let mut extensions: BTreeMap<String, usize> = BTreeMap::new();
     let mut problems = Vec::new();
     for (probe, view) in &views {
