@@ -32,9 +32,13 @@ if ! "$T/litellm/bin/python" -c 'import litellm' 2>/dev/null; then
   rm -rf "$T/litellm"; python3 -m venv "$T/litellm"
   "$T/litellm/bin/pip" install -q --disable-pip-version-check 'litellm[proxy]==1.108.7'
 fi
-if ! "$T/llama/bin/python" -c 'import llama_cpp.server' 2>/dev/null; then
+# Built without -march=native: the native build crashed in decode on this machine kind's CPU
+# (AVX-512/AMX kernels); the portable build runs everywhere. The marker tells the builds apart.
+if [ ! -f "$T/llama/.portable-build" ] || ! "$T/llama/bin/python" -c 'import llama_cpp.server' 2>/dev/null; then
   rm -rf "$T/llama"; python3 -m venv "$T/llama"
-  CMAKE_BUILD_PARALLEL_LEVEL=2 "$T/llama/bin/pip" install -q --disable-pip-version-check 'llama-cpp-python[server]==0.3.36'
+  CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+    "$T/llama/bin/pip" install -q --no-cache-dir --disable-pip-version-check 'llama-cpp-python[server]==0.3.36'
+  touch "$T/llama/.portable-build"
 fi
 MODEL="$T/SmolLM2-135M-Instruct.Q4_1.gguf"
 if ! echo "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  $MODEL" | sha256sum -c --quiet - 2>/dev/null; then

@@ -20,7 +20,7 @@ pub const CHECKS: &[Check] = &[
         "USAGE-002",
         Usage,
         Must,
-        "with include_usage, exactly one choices:[] chunk with usage arrives after the finish_reason and before [DONE]",
+        "with include_usage, exactly one choices:[] chunk with a usage object arrives before [DONE]",
         usage_002
     ),
     check!(
