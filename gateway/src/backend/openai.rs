@@ -27,7 +27,7 @@ pub async fn chat(
     call: ChatCall,
 ) -> Result<ChatReply, GatewayError> {
     let started = Instant::now();
-    let mut upstream_request = request.clone();
+    let mut upstream_request = for_compatible_upstreams(request);
     upstream_request.model = Some(call.model.clone());
     if request.is_streaming() {
         upstream_request.stream_options = Some(StreamOptions {
@@ -54,6 +54,27 @@ pub async fn chat(
         backend,
         started,
     )))
+}
+
+/// The request as the widest range of OpenAI-compatible servers accepts it, meaning the same:
+/// `developer` is sent as `system` (llama.cpp and older vLLM reject the newer role), an assistant's
+/// `content: null` beside tool calls as `""` (llama.cpp rejects null), and `max_completion_tokens`
+/// is mirrored into `max_tokens` (llama.cpp only reads the older name and would run to the
+/// context limit).
+pub fn for_compatible_upstreams(request: &ChatCompletionRequest) -> ChatCompletionRequest {
+    let mut request = request.clone();
+    for message in request.messages.iter_mut().flatten() {
+        if message.role == "developer" {
+            message.role = "system".to_owned();
+        }
+        if message.role == "assistant" && message.content.as_ref().is_none_or(Value::is_null) {
+            message.content = Some(Value::String(String::new()));
+        }
+    }
+    if let Some(limit) = request.max_completion_tokens {
+        request.max_tokens = Some(limit);
+    }
+    request
 }
 
 /// `/v1/models` of the upstream, tolerant of missing `created`/`owned_by`.
@@ -592,6 +613,25 @@ mod tests {
             result,
             Err(GatewayError::UpstreamIncomplete { .. })
         ));
+    }
+
+    #[test]
+    fn requests_are_widened_for_older_servers() {
+        let request: ChatCompletionRequest = serde_json::from_value(json!({"model": "m", "max_completion_tokens": 5, "messages": [
+            {"role": "developer", "content": "be brief"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+        ]}))
+        .expect("valid");
+        let widened = serde_json::to_value(for_compatible_upstreams(&request)).expect("json");
+        assert_eq!(widened["messages"][0]["role"], "system");
+        assert_eq!(widened["messages"][1]["content"], "");
+        assert_eq!(
+            (
+                widened["max_tokens"].clone(),
+                widened["max_completion_tokens"].clone()
+            ),
+            (json!(5), json!(5))
+        );
     }
 
     #[test]
