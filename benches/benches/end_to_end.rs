@@ -17,7 +17,11 @@ fn runtime() -> tokio::runtime::Runtime {
 
 /// Sends one request and reads the body; returns (time to the first body byte that carries
 /// content, time to the end).
-async fn exchange(client: &reqwest::Client, url: &str, body: &serde_json::Value) -> (Duration, Duration) {
+async fn exchange(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> (Duration, Duration) {
     let started = Instant::now();
     let Ok(response) = client.post(url).json(body).send().await else {
         return (started.elapsed(), started.elapsed());
@@ -49,7 +53,8 @@ fn overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("non-stream request (16-word reply)");
     for (name, url) in [("direct to mock", &direct), ("through gateway", &through)] {
         group.bench_function(name, |b| {
-            b.to_async(&rt).iter(|| async { exchange(&client, url, &ollama_body(16, false)).await })
+            b.to_async(&rt)
+                .iter(|| async { exchange(&client, url, &ollama_body(16, false)).await })
         });
     }
     group.finish();
@@ -99,7 +104,9 @@ fn overhead(c: &mut Criterion) {
                         .map(|_| {
                             let client = client.clone();
                             let url = url.clone();
-                            tokio::spawn(async move { exchange(&client, &url, &chat_body(16, true)).await })
+                            tokio::spawn(async move {
+                                exchange(&client, &url, &chat_body(16, true)).await
+                            })
                         })
                         .collect();
                     for task in tasks {

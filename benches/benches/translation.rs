@@ -44,7 +44,11 @@ fn per_chunk(c: &mut Criterion) {
     let mut group = c.benchmark_group("chunk: ndjson line -> openai chunk -> sse bytes");
     group.throughput(Throughput::Elements(1));
     let long = "lorem ipsum dolor sit amet ".repeat(20);
-    let cases = [("short content", native_line(" Hello")), ("long content (540 B)", native_line(&long)), ("tool call", tool_line())];
+    let cases = [
+        ("short content", native_line(" Hello")),
+        ("long content (540 B)", native_line(&long)),
+        ("tool call", tool_line()),
+    ];
     for (name, line) in cases {
         group.bench_function(name, |b| {
             b.iter_batched_ref(
@@ -53,7 +57,11 @@ fn per_chunk(c: &mut Criterion) {
                     let mut translator = StreamTranslator::new(head(), "bench");
                     let mut warmup = Vec::new();
                     let _ = translator.push_line(&native_line(""), &mut warmup);
-                    (translator, Vec::with_capacity(4), BytesMut::with_capacity(1024))
+                    (
+                        translator,
+                        Vec::with_capacity(4),
+                        BytesMut::with_capacity(1024),
+                    )
                 },
                 |(translator, chunks, out)| {
                     let _ = translator.push_line(black_box(&line), chunks);
@@ -78,11 +86,17 @@ fn per_request(c: &mut Criterion) {
             {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
             {"role": "tool", "tool_call_id": "call_1", "content": "18C"}]}).to_string();
     let long = serde_json::json!({"model": "llama3.2", "messages": [{"role": "user", "content": "lorem ipsum ".repeat(400)}]}).to_string();
-    for (name, body) in [("short", short), ("tool round trip", tools), ("long content (4.8 KB)", long)] {
+    for (name, body) in [
+        ("short", short),
+        ("tool round trip", tools),
+        ("long content (4.8 KB)", long),
+    ] {
         group.bench_function(name, |b| {
             b.iter(|| {
                 let request = validate::chat_request(black_box(body.as_bytes())).ok();
-                request.map(|request| to_ollama(&request, "llama3.2").map(|native| native.messages.len()))
+                request.map(|request| {
+                    to_ollama(&request, "llama3.2").map(|native| native.messages.len())
+                })
             })
         });
     }

@@ -3,6 +3,7 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
+use axum::serve::ListenerExt;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{app, config::Config, state::AppState};
@@ -15,6 +16,13 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let (stopping, stopped) = oneshot::channel::<()>();
+    // SSE frames are small writes: without TCP_NODELAY, Nagle's algorithm and the client's
+    // delayed ACK hold them back for tens of milliseconds.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app::router(state)).with_graceful_shutdown(async move {
         shutdown.await;
         let _ = stopping.send(());

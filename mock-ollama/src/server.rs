@@ -2,6 +2,7 @@
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
+use axum::serve::ListenerExt;
 use chrono::{DateTime, Utc};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
@@ -149,6 +150,13 @@ pub async fn serve(
     state: Arc<MockState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // Replies are many small writes (one per line): without TCP_NODELAY, Nagle's algorithm and
+    // the peer's delayed ACK hold them back for tens of milliseconds.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, routes::router(state))
         .with_graceful_shutdown(shutdown)
         .await
