@@ -20,12 +20,17 @@ use crate::{
     },
 };
 
-impl From<LineTooLong> for GatewayError {
+/// Why a piece of the NDJSON body could not be handled.
+enum LineError {
+    /// The framing broke: a line longer than the cap.
+    TooLong(LineTooLong),
+    /// A line was translated into an error.
+    Translated(GatewayError),
+}
+
+impl From<LineTooLong> for LineError {
     fn from(error: LineTooLong) -> Self {
-        GatewayError::UpstreamProtocol {
-            backend: "ollama".to_owned(),
-            detail: error.to_string(),
-        }
+        LineError::TooLong(error)
     }
 }
 
@@ -66,6 +71,7 @@ pub async fn chat(
         lines: LineSplitter::new(),
         translator: StreamTranslator::new(head, backend.name()),
         chunks: Vec::with_capacity(4),
+        backend: backend.name().to_owned(),
     };
     Ok(ChatReply::Stream(relay(
         response.bytes_stream(),
@@ -80,6 +86,7 @@ struct NdjsonToSse {
     lines: LineSplitter,
     translator: StreamTranslator,
     chunks: Vec<wire::openai::ChatCompletionChunk>,
+    backend: String,
 }
 
 impl NdjsonToSse {
@@ -96,10 +103,21 @@ impl Translate<Bytes> for NdjsonToSse {
             lines,
             translator,
             chunks,
+            ..
         } = self;
-        let result = lines.push(&bytes, |line| translator.push_line(line, chunks));
+        let result = lines.push(&bytes, |line| {
+            translator
+                .push_line(line, chunks)
+                .map_err(LineError::Translated)
+        });
         self.flush(out);
-        result
+        result.map_err(|error| match error {
+            LineError::Translated(error) => error,
+            LineError::TooLong(error) => GatewayError::UpstreamProtocol {
+                backend: self.backend.clone(),
+                detail: error.to_string(),
+            },
+        })
     }
 
     fn finish(&mut self, out: &mut BytesMut) -> Result<(), GatewayError> {
@@ -153,6 +171,35 @@ mod tests {
     use crate::translate::ollama_stream::StreamHead;
 
     #[test]
+    fn an_over_long_line_is_a_protocol_error_naming_the_backend() {
+        let head = StreamHead {
+            id: "c".into(),
+            created: 1,
+            model: "m".into(),
+            include_usage: false,
+        };
+        let mut translate = NdjsonToSse {
+            lines: LineSplitter::with_max_line(16),
+            translator: StreamTranslator::new(head, "big-ollama"),
+            chunks: Vec::new(),
+            backend: "big-ollama".to_owned(),
+        };
+        let error = translate
+            .push(
+                Bytes::from_static(b"{\"model\":\"0123456789abcdef"),
+                &mut BytesMut::new(),
+            )
+            .expect_err("too long");
+        assert_eq!(
+            error,
+            GatewayError::UpstreamProtocol {
+                backend: "big-ollama".into(),
+                detail: "an NDJSON line exceeded 16 bytes".into()
+            }
+        );
+    }
+
+    #[test]
     fn ndjson_split_anywhere_gives_the_same_frames() {
         let native = concat!(
             r#"{"model":"m","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi"},"done":false}"#,
@@ -172,6 +219,7 @@ mod tests {
                 lines: LineSplitter::new(),
                 translator: StreamTranslator::new(head, "b"),
                 chunks: Vec::new(),
+                backend: "b".to_owned(),
             };
             let mut out = BytesMut::new();
             translate
