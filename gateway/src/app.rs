@@ -1,6 +1,9 @@
 //! The router and its layers.
 //!
 //! Layers, outermost first (what each adds to the request or response):
+//! 0. `overhead::measure` — starts the clock, gives handlers an `UpstreamClock` to time their
+//!    upstream waits, then adds `Server-Timing: gateway;dur=…, upstream;dur=…` and observes the
+//!    `/metrics` histograms.
 //! 1. `SetRequestId` — gives the request an `x-request-id` (the client's, or a new UUID); handlers
 //!    forward it upstream.
 //! 2. `Trace` — one span per request (method, path, request id); logs status and latency when the
@@ -25,6 +28,7 @@ use tower_http::{
 
 use crate::{
     error::GatewayError,
+    overhead,
     routes::{chat, health, models, tutorial},
     state::AppState,
 };
@@ -32,11 +36,13 @@ use crate::{
 /// Builds the gateway's router.
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state);
+    let metrics = state.metrics.clone();
     let mut router = Router::new()
         .route("/v1/chat/completions", post(chat::completions))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{*id}", get(models::retrieve))
         .route("/health", get(health::health))
+        .route("/metrics", get(overhead::metrics))
         .route("/", get(tutorial::about))
         .route("/chat", post(tutorial::chat))
         .route("/stream", post(tutorial::stream))
@@ -69,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         })
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(axum::middleware::from_fn_with_state(metrics, overhead::measure))
 }
 
 fn cors_layer(state: &AppState) -> Option<CorsLayer> {

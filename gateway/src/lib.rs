@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod ids;
 pub mod ndjson;
+pub mod overhead;
 pub mod routes;
 pub mod server;
 pub mod sse;

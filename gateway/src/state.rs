@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::{backend::Backend, catalog::Catalog, config::Config};
+use axum::extract::FromRef;
+
+use crate::{backend::Backend, catalog::Catalog, config::Config, overhead::Metrics};
 
 /// Shared, immutable after start-up (the catalog caches internally).
 #[derive(Debug, Clone)]
@@ -11,6 +13,14 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Backends and their models.
     pub catalog: Arc<Catalog>,
+    /// Overhead histograms, served at `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.metrics.clone()
+    }
 }
 
 impl AppState {
@@ -25,6 +35,7 @@ impl AppState {
         let ttl = std::time::Duration::from_millis(config.models_cache_ttl_ms);
         Ok(Self {
             catalog: Arc::new(Catalog::new(backends, ttl)),
+            metrics: Arc::new(Metrics::new()),
             config: Arc::new(config),
         })
     }

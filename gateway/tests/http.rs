@@ -319,3 +319,49 @@ async fn graceful_shutdown_lets_an_open_stream_finish() {
     shutdown.await.unwrap();
     drop(mock);
 }
+
+#[tokio::test]
+async fn server_timing_reports_gateway_and_upstream_time_apart() {
+    let h = harness_with(
+        r#"{"rules":[{"reply":{"text":"slow upstream"},"timing":{"ttft_ms":60,"chunk_delay_ms":0}}]}"#,
+        |_| {},
+        1.0,
+    )
+    .await;
+    let reply = h
+        .post("/v1/chat/completions", &chat("llama3.2", "x", json!({})))
+        .await;
+    let timing = reply.headers["server-timing"].to_str().unwrap().to_owned();
+    let duration = |name: &str| -> f64 {
+        timing
+            .split(", ")
+            .find_map(|part| part.strip_prefix(&format!("{name};dur=")))
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {timing:?}"))
+    };
+    // The mock held the reply for 60 ms: that wait is the upstream's, not the gateway's.
+    assert!(duration("upstream") >= 55.0, "{timing}");
+    assert!(duration("gateway") >= 0.0, "{timing}");
+}
+
+#[tokio::test]
+async fn metrics_expose_the_overhead_histogram() {
+    let h = harness("{}").await;
+    h.post("/v1/chat/completions", &chat("llama3.2", "x", json!({})))
+        .await;
+    let metrics = h.get("/metrics").await;
+    assert_eq!(metrics.status, 200);
+    assert!(metrics.content_type().starts_with("text/plain"));
+    let count = metrics
+        .body
+        .lines()
+        .find_map(|line| line.strip_prefix("gateway_overhead_seconds_count "))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap();
+    assert!(count >= 1, "{}", metrics.body);
+    assert!(
+        metrics
+            .body
+            .contains("gateway_upstream_wait_seconds_bucket{le=")
+    );
+}

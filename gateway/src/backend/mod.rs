@@ -43,6 +43,8 @@ pub struct ChatCall {
     pub completion_id: String,
     /// Unix seconds for this reply.
     pub created: u64,
+    /// Where upstream waits are counted (for the overhead measurement).
+    pub upstream: crate::overhead::UpstreamClock,
 }
 
 /// A reply: one object, or SSE frames to relay.

@@ -51,9 +51,9 @@ pub async fn chat(
     let builder = backend
         .request(reqwest::Method::POST, "/api/chat", Some(&call.request_id))
         .json(&native);
-    let response = backend.send(builder).await?;
+    let response = call.upstream.time(backend.send(builder)).await?;
     if !request.is_streaming() {
-        let reply: ChatResponse = backend.json(response).await?;
+        let reply: ChatResponse = call.upstream.time(backend.json(response)).await?;
         return Ok(ChatReply::Whole(Box::new(to_completion(
             reply,
             call.completion_id,

@@ -41,9 +41,9 @@ pub async fn chat(
             Some(&call.request_id),
         )
         .json(&upstream_request);
-    let response = backend.send(builder).await?;
+    let response = call.upstream.time(backend.send(builder)).await?;
     if !request.is_streaming() {
-        let body: Value = backend.json(response).await?;
+        let body: Value = call.upstream.time(backend.json(response)).await?;
         return normalize_completion(body, &call, backend.name())
             .map(|c| ChatReply::Whole(Box::new(c)));
     }
@@ -527,6 +527,7 @@ mod tests {
             model: "smollm2".into(),
             completion_id: "chatcmpl-ours".into(),
             created: 1_700_000_000,
+            upstream: Default::default(),
         }
     }
 

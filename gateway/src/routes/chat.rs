@@ -2,7 +2,7 @@
 //! JSON object or an SSE stream.
 
 use axum::{
-    Json,
+    Extension, Json,
     body::Body,
     extract::State,
     http::HeaderMap,
@@ -14,19 +14,23 @@ use super::{now, read_body, request_id};
 use crate::{
     backend::{ChatCall, ChatReply},
     error::GatewayError,
-    ids, sse,
+    ids,
+    overhead::UpstreamClock,
+    sse,
     state::AppState,
     validate,
 };
 
 pub async fn completions(
     State(state): State<AppState>,
+    clock: Option<Extension<UpstreamClock>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
     let bytes = read_body(body, state.config.body_limit_bytes).await?;
     let request = validate::chat_request(&bytes)?;
-    Ok(match dispatch(&state, &headers, &request).await? {
+    let clock = clock.map(|Extension(clock)| clock).unwrap_or_default();
+    Ok(match dispatch(&state, &headers, &request, clock).await? {
         ChatReply::Whole(completion) => Json(completion).into_response(),
         ChatReply::Stream(frames) => sse::response(frames),
     })
@@ -37,6 +41,7 @@ pub async fn dispatch(
     state: &AppState,
     headers: &HeaderMap,
     request: &ChatCompletionRequest,
+    upstream: UpstreamClock,
 ) -> Result<ChatReply, GatewayError> {
     let model = request.model.clone().unwrap_or_default();
     let backend = state.catalog.resolve(&model).await?;
@@ -53,6 +58,7 @@ pub async fn dispatch(
         model,
         completion_id: ids::completion_id(),
         created: now(),
+        upstream,
     };
     backend.chat(request, call).await
 }

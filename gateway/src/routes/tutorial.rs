@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 
 use axum::{
-    Json,
+    Extension, Json,
     body::Body,
     extract::State,
     http::HeaderMap,
@@ -20,7 +20,10 @@ use serde_json::{Value, json};
 use wire::openai::{ChatCompletionRequest, ChatMessage};
 
 use super::read_body;
-use crate::{backend::ChatReply, error::GatewayError, sse, state::AppState, validate};
+use crate::{
+    backend::ChatReply, error::GatewayError, overhead::UpstreamClock, sse, state::AppState,
+    validate,
+};
 
 #[derive(Debug, Serialize)]
 pub struct About {
@@ -51,6 +54,7 @@ async fn call(
     headers: &HeaderMap,
     body: Body,
     stream: bool,
+    clock: UpstreamClock,
 ) -> Result<ChatReply, GatewayError> {
     let bytes = read_body(body, state.config.body_limit_bytes).await?;
     let tutorial: TutorialRequest = validate::parse(&bytes)?;
@@ -86,15 +90,17 @@ async fn call(
         ..ChatCompletionRequest::default()
     };
     validate::check(&request)?;
-    super::chat::dispatch(state, headers, &request).await
+    super::chat::dispatch(state, headers, &request, clock).await
 }
 
 pub async fn chat(
     State(state): State<AppState>,
+    clock: Option<Extension<UpstreamClock>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    match call(&state, &headers, body, false).await? {
+    let clock = clock.map(|Extension(clock)| clock).unwrap_or_default();
+    match call(&state, &headers, body, false, clock).await? {
         ChatReply::Whole(completion) => {
             let response = completion
                 .choices
@@ -122,10 +128,12 @@ fn event(name: &str, data: &Value) -> Bytes {
 /// Re-reads our own OpenAI frames and emits the tutorial's simpler events.
 pub async fn stream(
     State(state): State<AppState>,
+    clock: Option<Extension<UpstreamClock>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let ChatReply::Stream(frames) = call(&state, &headers, body, true).await? else {
+    let clock = clock.map(|Extension(clock)| clock).unwrap_or_default();
+    let ChatReply::Stream(frames) = call(&state, &headers, body, true, clock).await? else {
         return unreachable_stream();
     };
     let events = frames.eventsource().filter_map(|event| async move {
