@@ -170,20 +170,24 @@ mod tests {
     use super::*;
     use crate::translate::ollama_stream::StreamHead;
 
-    #[test]
-    fn an_over_long_line_is_a_protocol_error_naming_the_backend() {
+    fn ndjson_to_sse(backend: &str, lines: LineSplitter) -> NdjsonToSse {
         let head = StreamHead {
             id: "c".into(),
             created: 1,
             model: "m".into(),
             include_usage: false,
         };
-        let mut translate = NdjsonToSse {
-            lines: LineSplitter::with_max_line(16),
-            translator: StreamTranslator::new(head, "big-ollama"),
+        NdjsonToSse {
+            lines,
+            translator: StreamTranslator::new(head, backend),
             chunks: Vec::new(),
-            backend: "big-ollama".to_owned(),
-        };
+            backend: backend.to_owned(),
+        }
+    }
+
+    #[test]
+    fn an_over_long_line_is_a_protocol_error_naming_the_backend() {
+        let mut translate = ndjson_to_sse("big-ollama", LineSplitter::with_max_line(16));
         let error = translate
             .push(
                 Bytes::from_static(b"{\"model\":\"0123456789abcdef"),
@@ -209,18 +213,7 @@ mod tests {
         )
         .as_bytes();
         let frames = |cut: usize| {
-            let head = StreamHead {
-                id: "c".into(),
-                created: 1,
-                model: "m".into(),
-                include_usage: false,
-            };
-            let mut translate = NdjsonToSse {
-                lines: LineSplitter::new(),
-                translator: StreamTranslator::new(head, "b"),
-                chunks: Vec::new(),
-                backend: "b".to_owned(),
-            };
+            let mut translate = ndjson_to_sse("b", LineSplitter::new());
             let mut out = BytesMut::new();
             translate
                 .push(Bytes::copy_from_slice(&native[..cut]), &mut out)
