@@ -38,6 +38,9 @@ async fn exchange(
     (first.unwrap_or(total), total)
 }
 
+/// Picks one duration out of (time to first content, total).
+type Phase = fn((Duration, Duration)) -> Duration;
+
 fn overhead(c: &mut Criterion) {
     let rt = runtime();
     let (mock, gateway) = rt.block_on(async {
@@ -62,32 +65,26 @@ fn overhead(c: &mut Criterion) {
     for words in [16usize, 256] {
         let mut group = c.benchmark_group(format!("stream of {words} chunks"));
         for (name, url) in [("direct to mock", &direct), ("through gateway", &through)] {
-            group.bench_function(format!("{name}: time to first content"), |b| {
-                b.to_async(&rt).iter_custom(|iterations| {
-                    let client = client.clone();
-                    let url = url.clone();
-                    async move {
-                        let mut sum = Duration::ZERO;
-                        for _ in 0..iterations {
-                            sum += exchange(&client, &url, &ollama_body(words, true)).await.0;
+            let phases: [(&str, Phase); 2] = [
+                ("time to first content", |(first, _)| first),
+                ("total", |(_, total)| total),
+            ];
+            for (phase, pick) in phases {
+                group.bench_function(format!("{name}: {phase}"), |b| {
+                    b.to_async(&rt).iter_custom(|iterations| {
+                        let client = client.clone();
+                        let url = url.clone();
+                        async move {
+                            let mut sum = Duration::ZERO;
+                            for _ in 0..iterations {
+                                sum +=
+                                    pick(exchange(&client, &url, &ollama_body(words, true)).await);
+                            }
+                            sum
                         }
-                        sum
-                    }
-                })
-            });
-            group.bench_function(format!("{name}: total"), |b| {
-                b.to_async(&rt).iter_custom(|iterations| {
-                    let client = client.clone();
-                    let url = url.clone();
-                    async move {
-                        let mut sum = Duration::ZERO;
-                        for _ in 0..iterations {
-                            sum += exchange(&client, &url, &ollama_body(words, true)).await.1;
-                        }
-                        sum
-                    }
-                })
-            });
+                    })
+                });
+            }
         }
         group.finish();
     }

@@ -115,12 +115,9 @@ async fn compat_turns_should_failures_into_warnings() {
     assert!(!report.failed());
 }
 
-#[tokio::test]
-async fn an_unreachable_target_is_a_runner_error_not_a_crash() {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    drop(listener);
-    let error = run(
+/// Runs against a target expected to be impossible to judge, returning the runner's error.
+async fn unjudgeable(url: String) -> conformance::RunError {
+    run(
         &target(url),
         Profile::Strict,
         None,
@@ -128,7 +125,15 @@ async fn an_unreachable_target_is_a_runner_error_not_a_crash() {
         0,
     )
     .await
-    .unwrap_err();
+    .unwrap_err()
+}
+
+#[tokio::test]
+async fn an_unreachable_target_is_a_runner_error_not_a_crash() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    drop(listener);
+    let error = unjudgeable(url).await;
     assert!(error.to_string().starts_with("cannot reach"), "{error}");
 }
 
@@ -139,15 +144,7 @@ async fn an_html_server_is_not_openai_compatible() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let error = run(
-        &target(url),
-        Profile::Strict,
-        None,
-        &FaultPrompts::default(),
-        0,
-    )
-    .await
-    .unwrap_err();
+    let error = unjudgeable(url).await;
     assert!(
         error
             .to_string()

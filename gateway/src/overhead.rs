@@ -50,6 +50,23 @@ impl UpstreamClock {
     }
 }
 
+/// Handlers take the clock as an extractor: the one the layer installed, or a detached one when
+/// the layer is absent (a router built without it, in a test).
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UpstreamClock {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<UpstreamClock>()
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
 /// The histograms and their registry.
 #[derive(Debug, Clone)]
 pub struct Metrics {

@@ -2,7 +2,7 @@
 //! JSON object or an SSE stream.
 
 use axum::{
-    Extension, Json,
+    Json,
     body::Body,
     extract::State,
     http::HeaderMap,
@@ -23,13 +23,12 @@ use crate::{
 
 pub async fn completions(
     State(state): State<AppState>,
-    clock: Option<Extension<UpstreamClock>>,
+    clock: UpstreamClock,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
     let bytes = read_body(body, state.config.body_limit_bytes).await?;
     let request = validate::chat_request(&bytes)?;
-    let clock = clock.map(|Extension(clock)| clock).unwrap_or_default();
     Ok(match dispatch(&state, &headers, &request, clock).await? {
         ChatReply::Whole(completion) => Json(completion).into_response(),
         ChatReply::Stream(frames) => sse::response(frames),

@@ -6,7 +6,7 @@
 use std::convert::Infallible;
 
 use axum::{
-    Extension, Json,
+    Json,
     body::Body,
     extract::State,
     http::HeaderMap,
@@ -95,11 +95,10 @@ async fn call(
 
 pub async fn chat(
     State(state): State<AppState>,
-    clock: Option<Extension<UpstreamClock>>,
+    clock: UpstreamClock,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let clock = clock.map(|Extension(clock)| clock).unwrap_or_default();
     match call(&state, &headers, body, false, clock).await? {
         ChatReply::Whole(completion) => {
             let response = completion
@@ -121,18 +120,13 @@ fn unreachable_stream() -> Result<Response, GatewayError> {
     })
 }
 
-fn event(name: &str, data: &Value) -> Bytes {
-    Bytes::from(format!("event: {name}\ndata: {data}\n\n"))
-}
-
 /// Re-reads our own OpenAI frames and emits the tutorial's simpler events.
 pub async fn stream(
     State(state): State<AppState>,
-    clock: Option<Extension<UpstreamClock>>,
+    clock: UpstreamClock,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let clock = clock.map(|Extension(clock)| clock).unwrap_or_default();
     let ChatReply::Stream(frames) = call(&state, &headers, body, true, clock).await? else {
         return unreachable_stream();
     };
@@ -159,6 +153,7 @@ pub async fn stream(
     Ok(sse::response(events))
 }
 
+/// One tutorial SSE event: `event: <name>` and one `data:` line.
 fn event_frame(name: &str, data: &Value) -> Result<Bytes, Infallible> {
-    Ok(event(name, data))
+    Ok(Bytes::from(format!("event: {name}\ndata: {data}\n\n")))
 }
