@@ -9,7 +9,7 @@ use std::{convert::Infallible, time::Duration};
 
 use axum::http::HeaderMap;
 use bytes::{Bytes, BytesMut};
-use futures_util::{Stream, StreamExt, stream::BoxStream};
+use futures_util::{FutureExt, Stream, StreamExt, stream::BoxStream};
 use serde_json::Value;
 use tokio::time::Instant;
 use wire::openai::{ChatCompletion, ChatCompletionRequest, Model};
@@ -267,7 +267,12 @@ pub trait Translate<Item>: Send + 'static {
     fn finish(&mut self, out: &mut BytesMut) -> Result<(), GatewayError>;
 }
 
-/// The relay loop shared by every backend kind.
+/// The most a relay appends to one frame from upstream items that were already delivered.
+const COALESCE_BYTES: usize = 16 * 1024;
+
+/// The relay loop shared by every backend kind. Items the upstream has already delivered are
+/// translated into the same write (up to [`COALESCE_BYTES`]): a burst of lines leaves in one frame
+/// instead of one write and one client wake-up per line, and nothing waits that could have left.
 pub fn relay<S, Item, E, T>(
     upstream: S,
     mut translate: T,
@@ -285,28 +290,26 @@ where
     let deadline = started + timeouts.total();
     let frames = async_stream::stream! {
         let mut upstream = std::pin::pin!(upstream);
-        let mut out = BytesMut::with_capacity(4096);
+        let mut out = BytesMut::with_capacity(1024);
         loop {
             let wait = timeouts.idle().min(deadline.saturating_duration_since(Instant::now()));
-            let next = tokio::time::timeout(wait, upstream.next()).await;
-            let step = match next {
+            let mut step = match tokio::time::timeout(wait, upstream.next()).await {
                 Err(_) => Err(GatewayError::Timeout {
                     backend: name.clone(),
                     phase: if Instant::now() >= deadline { TimeoutPhase::Total } else { TimeoutPhase::Idle },
                 }),
-                Ok(Some(Ok(item))) => translate.push(item, &mut out).map(|()| false),
-                Ok(Some(Err(error))) => {
-                    tracing::warn!(backend = %name, %error, "upstream stream broke");
-                    Err(GatewayError::UpstreamIncomplete { backend: name.clone() })
-                }
-                Ok(None) => translate.finish(&mut out).map(|()| true),
+                Ok(next) => relay_step(next, &mut translate, &mut out, &name),
             };
+            while matches!(step, Ok(Continue::More)) && out.len() < COALESCE_BYTES {
+                let Some(next) = upstream.next().now_or_never() else { break };
+                step = relay_step(next, &mut translate, &mut out, &name);
+            }
             match step {
-                Ok(ended) => {
+                Ok(more) => {
                     if !out.is_empty() {
                         yield Ok(out.split().freeze());
                     }
-                    if ended {
+                    if more == Continue::Ended {
                         break;
                     }
                 }
@@ -324,9 +327,101 @@ where
     frames.boxed()
 }
 
+/// Whether the upstream may send more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Continue {
+    More,
+    Ended,
+}
+
+/// Translates what one poll of the upstream gave: an item, a broken body, or its end.
+fn relay_step<Item, E: std::fmt::Display, T: Translate<Item>>(
+    next: Option<Result<Item, E>>,
+    translate: &mut T,
+    out: &mut BytesMut,
+    backend: &str,
+) -> Result<Continue, GatewayError> {
+    match next {
+        Some(Ok(item)) => translate.push(item, out).map(|()| Continue::More),
+        Some(Err(error)) => {
+            tracing::warn!(backend, %error, "upstream stream broke");
+            Err(GatewayError::UpstreamIncomplete {
+                backend: backend.to_owned(),
+            })
+        }
+        None => translate.finish(out).map(|()| Continue::Ended),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Frames each upstream item as `<item>;` and the end as `end`.
+    struct Echo;
+
+    impl Translate<&'static str> for Echo {
+        fn push(&mut self, item: &'static str, out: &mut BytesMut) -> Result<(), GatewayError> {
+            out.extend_from_slice(item.as_bytes());
+            out.extend_from_slice(b";");
+            Ok(())
+        }
+
+        fn finish(&mut self, out: &mut BytesMut) -> Result<(), GatewayError> {
+            out.extend_from_slice(b"end");
+            Ok(())
+        }
+    }
+
+    fn test_backend() -> Backend {
+        let config = crate::Config::single_ollama("test", "http://127.0.0.1:9".to_owned());
+        Backend::new(config.backends[0].clone()).unwrap_or_else(|err| panic!("client: {err}"))
+    }
+
+    async fn frames(
+        upstream: impl Stream<Item = Result<&'static str, String>> + Send + 'static,
+    ) -> Vec<Bytes> {
+        let frames = relay(upstream, Echo, &test_backend(), Instant::now());
+        frames
+            .map(|frame| frame.unwrap_or_else(|never| match never {}))
+            .collect()
+            .await
+    }
+
+    #[tokio::test]
+    async fn items_already_delivered_leave_in_one_frame() {
+        let burst = futures_util::stream::iter([Ok("a"), Ok("b"), Ok("c")]);
+        assert_eq!(frames(burst).await, vec![Bytes::from("a;b;c;end")]);
+    }
+
+    #[tokio::test]
+    async fn an_item_that_has_to_be_waited_for_starts_a_new_frame() {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+        let _ = sender.send(Ok("a"));
+        let upstream = receiver_stream(receiver);
+        let late = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let _ = sender.send(Ok("b"));
+        });
+        let got = frames(upstream).await;
+        let _ = late.await;
+        assert_eq!(got, vec![Bytes::from("a;"), Bytes::from("b;end")]);
+    }
+
+    fn receiver_stream<T: Send + 'static>(
+        mut receiver: tokio::sync::mpsc::UnboundedReceiver<T>,
+    ) -> impl Stream<Item = T> + Send + 'static {
+        futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+    }
+
+    #[tokio::test]
+    async fn a_broken_upstream_ends_with_what_was_translated_then_one_error_frame() {
+        let broken = futures_util::stream::iter([Ok("a"), Err("reset".to_owned())]);
+        let got = frames(broken).await;
+        assert_eq!(got[0], Bytes::from("a;"));
+        assert_eq!(got.len(), 2);
+        assert!(got[1].starts_with(b"data: {\"error\""), "{:?}", got[1]);
+    }
 
     #[test]
     fn error_messages_from_every_dialect() {
