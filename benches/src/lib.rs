@@ -1,6 +1,8 @@
 //! Shared set-up for the benchmarks: a mock Ollama scripted with replies of a given length, and a
-//! gateway in front of it, both in one runtime.
+//! gateway in front of it, both in one runtime; and the load benchmark's parts ([`load`]).
 #![forbid(unsafe_code)]
+
+pub mod load;
 
 use gateway::{Config, Gateway};
 use mock_ollama::{MockOllama, Scenario};

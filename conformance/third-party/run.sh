@@ -28,10 +28,9 @@ wait_http() { # url, seconds
 }
 
 echo "==> installing third-party servers (guarded)"
-if ! "$T/litellm/bin/python" -c 'import litellm' 2>/dev/null; then
-  rm -rf "$T/litellm"; python3 -m venv "$T/litellm"
-  "$T/litellm/bin/pip" install -q --disable-pip-version-check 'litellm[proxy]==1.108.7'
-fi
+# shellcheck source=../../scripts/litellm.sh
+. scripts/litellm.sh
+install_litellm "$T"
 # Built without -march=native: the native build crashed in decode on this machine kind's CPU
 # (AVX-512/AMX kernels); the portable build runs everywhere. The marker tells the builds apart.
 if [ ! -f "$T/llama/.portable-build" ] || ! "$T/llama/bin/python" -c 'import llama_cpp.server' 2>/dev/null; then
@@ -87,9 +86,6 @@ litellm_settings:
 general_settings:
   master_key: sk-conformance
 YAML
-export LITELLM_LOCAL_MODEL_COST_MAP=True LITELLM_LOCAL_BLOG_POSTS=True LITELLM_LOCAL_POLICY_TEMPLATES=True \
-       LITELLM_LOCAL_ANTHROPIC_BETA_HEADERS=True LITELLM_LOCAL_AUTOROUTER_PRESETS=True \
-       DISABLE_ADMIN_UI=True NO_DOCS=True NO_REDOC=True LITELLM_MODE=PRODUCTION
 "$T/litellm/bin/litellm" --config "$WORK/litellm.yaml" --host 127.0.0.1 --port "$LITELLM_PORT" >"$OUT/litellm.log" 2>&1 & PIDS+=($!)
 
 wait_http "http://127.0.0.1:$GATEWAY_MOCK_PORT/health" 30

@@ -1,0 +1,240 @@
+//! The servers under load, each in its own process so that the load generator never shares a
+//! runtime or a core scheduler with them and their memory is their own: started on
+//! loopback, found by the `listening on http://…` line they log, stopped on drop.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+/// Why a server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The executable is missing or cannot be run.
+    #[error(
+        "cannot run {path}: {source} (build it first: cargo build --release --workspace --bins)"
+    )]
+    Spawn {
+        /// The executable.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// It exited, or never logged its address, within the deadline.
+    #[error(
+        "{name} did not report `listening on http://…` within {seconds} s; its last log lines:\n{log}"
+    )]
+    NoAddress {
+        /// The server.
+        name: String,
+        /// The deadline.
+        seconds: u64,
+        /// What it logged.
+        log: String,
+    },
+}
+
+/// A server process; killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    name: String,
+    url: String,
+    child: Child,
+}
+
+impl Server {
+    /// Runs `program args…` with `env`, and waits up to `deadline` for it to log where it listens.
+    /// Its log is drained in the background, so a chatty server never blocks on a full pipe.
+    pub fn start(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        env: &[(&str, &str)],
+        deadline: Duration,
+    ) -> Result<Self, StartError> {
+        let mut child = Command::new(program)
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| StartError::Spawn {
+                path: program.to_owned(),
+                source,
+            })?;
+        let (lines, found) = mpsc::channel::<String>();
+        for pipe in [
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let _ = lines.send(line);
+                }
+            });
+        }
+        drop(lines);
+        let mut log = Vec::new();
+        let started = std::time::Instant::now();
+        while let Some(left) = deadline.checked_sub(started.elapsed()) {
+            match found.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(url) = listening_url(&line) {
+                        // Keep draining: the threads above end with the process.
+                        std::thread::spawn(move || while found.recv().is_ok() {});
+                        return Ok(Self {
+                            name: name.to_owned(),
+                            url,
+                            child,
+                        });
+                    }
+                    log.push(line);
+                }
+                Err(_) => break,
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        let tail = log.len().saturating_sub(20);
+        Err(StartError::NoAddress {
+            name: name.to_owned(),
+            seconds: deadline.as_secs(),
+            log: log[tail..].join("\n"),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Its name in reports.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Its memory and open descriptors now, from `/proc` (Linux only).
+    pub fn usage(&self) -> Option<Usage> {
+        Usage::of(self.pid())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A process's resident memory and open file descriptors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    /// Resident set size now (`VmRSS`), bytes.
+    pub rss: u64,
+    /// Peak resident set size (`VmHWM`), bytes.
+    pub peak_rss: u64,
+    /// Open file descriptors (sockets included).
+    pub fds: usize,
+}
+
+impl Usage {
+    /// Reads `/proc/<pid>/status` and `/proc/<pid>/fd`.
+    pub fn of(pid: u32) -> Option<Self> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count();
+        Some(Self {
+            rss: status_kib(&status, "VmRSS:")? * 1024,
+            peak_rss: status_kib(&status, "VmHWM:")? * 1024,
+            fds,
+        })
+    }
+}
+
+/// A `Key:   1234 kB` line of `/proc/<pid>/status`, in KiB.
+fn status_kib(status: &str, key: &str) -> Option<u64> {
+    let line = status.lines().find(|line| line.starts_with(key))?;
+    line[key.len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The URL in a `… listening on http://host:port …` log line (ours, ANSI colours and all) or in
+/// uvicorn's `Uvicorn running on http://host:port` (LiteLLM's).
+fn listening_url(line: &str) -> Option<String> {
+    let at = ["listening on http://", "running on http://"]
+        .iter()
+        .find_map(|marker| {
+            line.find(marker)
+                .map(|at| at + marker.len() - "http://".len())
+        })?;
+    let url: String = line[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '\u{1b}' && *c != '"')
+        .collect();
+    Some(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_is_read_from_either_binarys_log_line() {
+        let gateway = "2026-11-25T19:00:00Z  INFO gateway: gateway listening on http://127.0.0.1:41234 backends=[\"mock\"]";
+        assert_eq!(
+            listening_url(gateway).as_deref(),
+            Some("http://127.0.0.1:41234")
+        );
+        let coloured =
+            "\u{1b}[32m INFO\u{1b}[0m mock-ollama listening on http://127.0.0.1:5\u{1b}[0m";
+        assert_eq!(
+            listening_url(coloured).as_deref(),
+            Some("http://127.0.0.1:5")
+        );
+        let uvicorn = "INFO:     Uvicorn running on http://127.0.0.1:4000 (Press CTRL+C to quit)";
+        assert_eq!(
+            listening_url(uvicorn).as_deref(),
+            Some("http://127.0.0.1:4000")
+        );
+        assert_eq!(listening_url("Application startup complete."), None);
+    }
+
+    #[test]
+    fn status_lines_are_read_in_kib() {
+        let status = "Name:\tgateway\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\n";
+        assert_eq!(status_kib(status, "VmRSS:"), Some(10240));
+        assert_eq!(status_kib(status, "VmHWM:"), Some(20480));
+        assert_eq!(status_kib(status, "VmSwap:"), None);
+    }
+
+    #[test]
+    fn this_process_has_a_usage() {
+        let usage = Usage::of(std::process::id()).unwrap_or_else(|| panic!("/proc is readable"));
+        assert!(
+            usage.rss > 0 && usage.peak_rss >= usage.rss && usage.fds >= 3,
+            "{usage:?}"
+        );
+    }
+}

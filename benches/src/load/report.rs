@@ -1,0 +1,225 @@
+//! The load benchmark's report: the machine and versions it ran on, one Markdown table per
+//! measurement, and the ratios against the direct baseline with the targets they answer.
+
+use std::fmt::Write as _;
+
+use super::generator::Measured;
+
+/// Where and how the numbers were measured.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    /// UTC, RFC 3339.
+    pub date: String,
+    /// CPU model name.
+    pub cpu: String,
+    /// CPUs this process may use.
+    pub cpus: usize,
+    /// Total memory, MiB.
+    pub memory_mib: u64,
+    /// Kernel release.
+    pub kernel: String,
+    /// `release` or `debug` (the build profile of this binary and, normally, of the servers).
+    pub profile: &'static str,
+    /// This workspace's version and commit.
+    pub toolkit: String,
+    /// `rustc --version`.
+    pub rustc: String,
+}
+
+impl Environment {
+    /// Reads the machine (Linux `/proc`), the build and the clock.
+    pub fn detect() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let field = |text: &str, key: &str| {
+            text.lines()
+                .find(|line| line.starts_with(key))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, value)| value.trim().to_owned())
+        };
+        let command = |program: &str, args: &[&str]| {
+            std::process::Command::new(program)
+                .args(args)
+                .output()
+                .ok()
+                .filter(|out| out.status.success())
+                .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        };
+        let commit =
+            command("git", &["rev-parse", "--short", "HEAD"]).unwrap_or_else(|| "unknown".into());
+        Self {
+            date: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string(),
+            cpu: field(&cpuinfo, "model name").unwrap_or_else(|| "unknown".into()),
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            memory_mib: field(&meminfo, "MemTotal")
+                .and_then(|kb| kb.trim_end_matches("kB").trim().parse::<u64>().ok())
+                .map_or(0, |kb| kb / 1024),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|text| text.trim().to_owned())
+                .unwrap_or_else(|_| "unknown".into()),
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
+            toolkit: format!("{} ({commit})", env!("CARGO_PKG_VERSION")),
+            rustc: command("rustc", &["--version"]).unwrap_or_else(|| "unknown".into()),
+        }
+    }
+
+    /// A Markdown list.
+    pub fn render(&self) -> String {
+        format!(
+            "- date: {}\n- machine: {} × {}, {} MiB, Linux {}\n- build: {} profile; toolkit {}; {}\n",
+            self.date,
+            self.cpus,
+            self.cpu,
+            self.memory_mib,
+            self.kernel,
+            self.profile,
+            self.toolkit,
+            self.rustc
+        )
+    }
+}
+
+/// One measured row: which server, how it was loaded, what it measured.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The server (`direct to mock`, `gateway`, `LiteLLM`).
+    pub target: String,
+    /// The load (`closed loop, 64 clients`, `open loop, 1000 req/s`).
+    pub load: String,
+    /// The numbers.
+    pub measured: Measured,
+}
+
+/// A Markdown table of rows: throughput, latency percentiles in µs, failures, the time the server
+/// reported spending itself, schedule lag.
+pub fn table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| target | load | ok | failed | req/s | p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | own time p50 / p99 µs | send lag p99 µs |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for Row {
+        target,
+        load,
+        measured: m,
+    } in rows
+    {
+        let lag = if m.lag.is_empty() {
+            "–".to_owned()
+        } else {
+            m.lag.value_at_percentile(99.0).to_string()
+        };
+        let own = if m.server_time.is_empty() {
+            "–".to_owned()
+        } else {
+            format!(
+                "{} / {}",
+                m.server_time.value_at_percentile(50.0),
+                m.server_time.value_at_percentile(99.0)
+            )
+        };
+        let _ = writeln!(
+            out,
+            "| {target} | {load} | {} | {} | {:.0} | {} | {} | {} | {} | {} | {own} | {lag} |",
+            m.ok,
+            m.failed,
+            m.throughput(),
+            m.latency_us(50.0),
+            m.latency_us(90.0),
+            m.latency_us(99.0),
+            m.latency_us(99.9),
+            m.latency.max(),
+        );
+    }
+    for Row {
+        target,
+        load,
+        measured,
+    } in rows
+    {
+        if let Some(failure) = &measured.first_failure {
+            let _ = writeln!(out, "\nfirst failure, {target}, {load}: {failure}");
+        }
+    }
+    out
+}
+
+/// One target and whether the measurement met it.
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    /// What was compared.
+    pub what: String,
+    /// The measured value, with its unit.
+    pub measured: String,
+    /// The target, with its unit.
+    pub target: String,
+    /// Whether the target was met.
+    pub met: bool,
+}
+
+impl Verdict {
+    /// Met when `measured ≤ limit`.
+    pub fn at_most(what: &str, measured: f64, limit: f64, unit: &str) -> Self {
+        Self::new(what, measured, limit, unit, (measured <= limit, "≤"))
+    }
+
+    /// Met when `measured ≥ limit`.
+    pub fn at_least(what: &str, measured: f64, limit: f64, unit: &str) -> Self {
+        Self::new(what, measured, limit, unit, (measured >= limit, "≥"))
+    }
+
+    fn new(what: &str, measured: f64, limit: f64, unit: &str, (met, sign): (bool, &str)) -> Self {
+        Self {
+            what: what.to_owned(),
+            measured: format!("{} {unit}", trim(measured)),
+            target: format!("{sign} {} {unit}", trim(limit)),
+            met,
+        }
+    }
+}
+
+fn trim(value: f64) -> String {
+    if value.abs() >= 100.0 || value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+/// A Markdown table of verdicts.
+pub fn verdicts(verdicts: &[Verdict]) -> String {
+    let mut out = String::from("| measure | measured | target | met |\n|---|---:|---:|---|\n");
+    for v in verdicts {
+        let met = if v.met { "yes" } else { "**no**" };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {met} |",
+            v.what, v.measured, v.target
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_say_which_way_the_limit_goes() {
+        let faster = Verdict::at_most("added p50", 42.0, 100.0, "µs");
+        assert!(faster.met);
+        assert_eq!(
+            (faster.measured.as_str(), faster.target.as_str()),
+            ("42 µs", "≤ 100 µs")
+        );
+        let ratio = Verdict::at_least("throughput ratio", 0.55, 0.6, "×");
+        assert!(!ratio.met);
+        assert_eq!(ratio.target, "≥ 0.60 ×");
+        assert!(verdicts(&[ratio]).contains("| **no** |"));
+    }
+}
