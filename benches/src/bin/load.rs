@@ -25,7 +25,7 @@ use benches::load::{
     generator::{Measured, closed_loop, open_loop},
     probe::{Api, ChatEndpoint},
     process::{Server, Usage},
-    report::{Environment, Row, Verdict, table, verdicts},
+    report::{Environment, Row, Spread, Verdict, table, verdicts},
     scenario::{self, HELD_PROMPT, INSTANT_PROMPT, MODEL},
 };
 use clap::Parser;
@@ -35,8 +35,12 @@ use clap::Parser;
 #[command(version)]
 struct Args {
     /// Seconds per measurement.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Rounds of the direct/gateway pair, alternating which goes first; targets are judged on the
+    /// median of the rounds, and the range is shown.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Open-loop rate for non-stream requests, per second.
     #[arg(long, default_value_t = 1000.0)]
     rate: f64,
@@ -144,6 +148,44 @@ struct Measurements {
     stream_rate: f64,
 }
 
+impl Measurements {
+    /// The rounds of one target as one: histograms merged, counts and durations added.
+    fn merge(rounds: &[&Measurements]) -> Option<Measurements> {
+        let (first, rest) = rounds.split_first()?;
+        let mut merged = Measurements {
+            name: first.name.clone(),
+            throughput: first.throughput.clone(),
+            clients: first.clients,
+            fixed: first.fixed.clone(),
+            rate: first.rate,
+            first_content: first.first_content.clone(),
+            stream_rate: first.stream_rate,
+        };
+        for round in rest {
+            merged.throughput.absorb(&round.throughput);
+            merged.fixed.absorb(&round.fixed);
+            merged.first_content.absorb(&round.first_content);
+        }
+        Some(merged)
+    }
+}
+
+/// A target from the issue: a limit and its unit.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    AtMost(f64, &'static str),
+    AtLeast(f64, &'static str),
+}
+
+impl Target {
+    fn judge(self, what: &str, measured: Spread) -> Verdict {
+        match self {
+            Target::AtMost(limit, unit) => Verdict::at_most(what, measured, limit, unit),
+            Target::AtLeast(limit, unit) => Verdict::at_least(what, measured, limit, unit),
+        }
+    }
+}
+
 async fn run(args: &Args) -> Result<String, LoadError> {
     let environment = Environment::detect();
     let bin_dir = match &args.bin_dir {
@@ -188,10 +230,25 @@ async fn run(args: &Args) -> Result<String, LoadError> {
     let through = ChatEndpoint::new(Api::OpenAi, gateway.url(), MODEL, client.clone());
 
     let wants = |part: Part| args.only.is_none_or(|only| only == part);
-    let mut measured = Vec::new();
+    let mut rounds = Vec::new();
     if wants(Part::Requests) {
-        measured.push(measure(args, "direct to mock", &direct, |_| args.rate).await);
-        measured.push(measure(args, "gateway", &through, |_| args.rate).await);
+        for round in 0..args.rounds {
+            // Alternating the order keeps a drift over the run from favouring one side.
+            let pair = if round % 2 == 0 {
+                let direct = measure(args, "direct to mock", &direct, |_| args.rate).await;
+                (
+                    direct,
+                    measure(args, "gateway", &through, |_| args.rate).await,
+                )
+            } else {
+                let gateway = measure(args, "gateway", &through, |_| args.rate).await;
+                (
+                    measure(args, "direct to mock", &direct, |_| args.rate).await,
+                    gateway,
+                )
+            };
+            rounds.push(pair);
+        }
     }
     let idle = gateway.usage();
     let held = if args.open_streams > 0 && wants(Part::OpenStreams) {
@@ -200,14 +257,15 @@ async fn run(args: &Args) -> Result<String, LoadError> {
         None
     };
 
+    let mut litellm = None;
     let mut litellm_note = String::new();
     if let Some(program) = args.litellm.as_ref().filter(|_| wants(Part::Requests)) {
-        let litellm = start_litellm(args, program, &mock_host, &work)?;
-        let endpoint = ChatEndpoint::new(Api::OpenAi, litellm.url(), MODEL, client.clone())
+        let server = start_litellm(args, program, &mock_host, &work)?;
+        let endpoint = ChatEndpoint::new(Api::OpenAi, server.url(), MODEL, client.clone())
             .with_bearer("sk-load");
         // Open loop above what a server can serve only measures its queue; LiteLLM is loaded at
         // half the throughput it just showed, or at --rate if that is lower.
-        measured.push(
+        litellm = Some(
             measure(args, "LiteLLM", &endpoint, |throughput| {
                 (throughput.throughput() / 2.0).clamp(1.0, args.rate)
             })
@@ -223,7 +281,8 @@ async fn run(args: &Args) -> Result<String, LoadError> {
         args,
         &environment,
         &litellm_note,
-        &measured,
+        &rounds,
+        litellm.as_ref(),
         idle,
         held.as_ref(),
     ))
@@ -425,7 +484,8 @@ fn render(
     args: &Args,
     environment: &Environment,
     litellm_note: &str,
-    measured: &[Measurements],
+    rounds: &[(Measurements, Measurements)],
+    litellm: Option<&Measurements>,
     idle: Option<Usage>,
     held: Option<&Held>,
 ) -> String {
@@ -433,12 +493,25 @@ fn render(
     out += &environment.render();
     out += litellm_note;
     out += &format!(
-        "- servers: mock-ollama and the gateway from {}; request logs off (`RUST_LOG=warn`); this generator on {} runtime threads, on the same cores\n\n",
-        environment.profile, args.threads
+        "- servers: mock-ollama and the gateway from {}; request logs off (`RUST_LOG=warn`); this generator on {} runtime threads, on the same cores\n\
+         - {} rounds of {} s per measurement, direct and gateway alternating which goes first; tables merge the rounds, targets take the median of the rounds\n\n",
+        environment.profile,
+        args.threads,
+        rounds.len(),
+        args.seconds
     );
 
+    // Each target's rounds merged into one, for the tables.
+    let merged: Vec<Measurements> = [
+        rounds.iter().map(|(direct, _)| direct).collect::<Vec<_>>(),
+        rounds.iter().map(|(_, gateway)| gateway).collect(),
+        litellm.into_iter().collect(),
+    ]
+    .into_iter()
+    .filter_map(|parts| Measurements::merge(&parts))
+    .collect();
     let rows = |pick: fn(&Measurements) -> (&Measured, String)| -> Vec<Row> {
-        measured
+        merged
             .iter()
             .map(|m| {
                 let (measured, load) = pick(m);
@@ -465,62 +538,71 @@ fn render(
     }));
 
     let mut checks = Vec::new();
-    if let [direct, gateway, rest @ ..] = measured {
-        let ratio = gateway.throughput.throughput() / direct.throughput.throughput();
-        checks.push(Verdict::at_least(
-            "non-stream throughput, gateway ÷ direct",
-            ratio,
-            0.6,
-            "×",
-        ));
-        let added = |p: f64, of: fn(&Measurements) -> &Measured| {
+    // One value per round, from that round's direct/gateway pair.
+    let per_round = |value: &dyn Fn(&Measurements, &Measurements) -> f64| {
+        let values: Vec<f64> = rounds.iter().map(|(d, g)| value(d, g)).collect();
+        Spread::of(&values)
+    };
+    let added = |p: f64, of: fn(&Measurements) -> &Measured| {
+        per_round(&|direct, gateway| {
             of(gateway).latency_us(p) as f64 - of(direct).latency_us(p) as f64
-        };
-        checks.push(Verdict::at_most(
-            &format!("added p50 at {:.0} req/s", args.rate),
+        })
+    };
+    let own =
+        |p: f64| per_round(&|_, gateway| gateway.fixed.server_time.value_at_percentile(p) as f64);
+    let at_rate = |what: &str| format!("{what} at {:.0} req/s", args.rate);
+    let judged = [
+        (
+            "non-stream throughput, gateway ÷ direct".to_owned(),
+            per_round(&|d, g| g.throughput.throughput() / d.throughput.throughput()),
+            Target::AtLeast(0.6, "×"),
+        ),
+        (
+            at_rate("added p50"),
             added(50.0, |m| &m.fixed),
-            100.0,
-            "µs",
-        ));
-        checks.push(Verdict::at_most(
-            &format!("added p99 at {:.0} req/s", args.rate),
+            Target::AtMost(100.0, "µs"),
+        ),
+        (
+            at_rate("added p99"),
             added(99.0, |m| &m.fixed),
-            1000.0,
-            "µs",
-        ));
-        checks.push(Verdict::at_most(
-            "added time to first content, p50",
+            Target::AtMost(1000.0, "µs"),
+        ),
+        (
+            "added time to first content, p50".to_owned(),
             added(50.0, |m| &m.first_content),
-            200.0,
-            "µs",
-        ));
-        if !gateway.fixed.server_time.is_empty() {
-            let own = |p: f64| gateway.fixed.server_time.value_at_percentile(p) as f64;
-            let what = |p: &str| {
-                format!(
-                    "gateway's own time (Server-Timing), {p} at {:.0} req/s",
-                    args.rate
-                )
-            };
-            checks.push(Verdict::at_most(&what("p50"), own(50.0), 100.0, "µs"));
-            checks.push(Verdict::at_most(&what("p99"), own(99.0), 1000.0, "µs"));
+            Target::AtMost(200.0, "µs"),
+        ),
+        (
+            at_rate("gateway's own time (Server-Timing), p50"),
+            own(50.0),
+            Target::AtMost(100.0, "µs"),
+        ),
+        (
+            at_rate("gateway's own time (Server-Timing), p99"),
+            own(99.0),
+            Target::AtMost(1000.0, "µs"),
+        ),
+        (
+            "non-stream throughput, gateway ÷ LiteLLM".to_owned(),
+            litellm.and_then(|litellm| {
+                per_round(&|_, g| g.throughput.throughput() / litellm.throughput.throughput())
+            }),
+            Target::AtLeast(50.0, "×"),
+        ),
+    ];
+    for (what, measured, target) in judged {
+        if let Some(measured) = measured {
+            checks.push(target.judge(&what, measured));
         }
-        if let Some(litellm) = rest.first() {
-            let ratio = gateway.throughput.throughput() / litellm.throughput.throughput();
-            checks.push(Verdict::at_least(
-                "non-stream throughput, gateway ÷ LiteLLM",
-                ratio,
-                50.0,
-                "×",
-            ));
-        }
-        let failures: u64 = measured
+    }
+    if !rounds.is_empty() {
+        let failures: u64 = merged
             .iter()
             .map(|m| m.throughput.failed + m.fixed.failed + m.first_content.failed)
             .sum();
         checks.push(Verdict::at_most(
             "failed requests, all of the above",
-            failures as f64,
+            Spread::once(failures as f64),
             0.0,
             "",
         ));
@@ -566,14 +648,14 @@ fn render(
         if let Some(usage) = held.while_open {
             checks.push(Verdict::at_most(
                 &format!("gateway RSS with {} streams open", held.streams),
-                mib(usage.rss),
+                Spread::once(mib(usage.rss)),
                 150.0,
                 "MiB",
             ));
         }
         checks.push(Verdict::at_most(
             "streams that failed or never opened",
-            (held.failed + held.streams - held.opened.min(held.streams)) as f64,
+            Spread::once((held.failed + held.streams - held.opened.min(held.streams)) as f64),
             0.0,
             "",
         ));

@@ -92,6 +92,20 @@ impl Measured {
         }
     }
 
+    /// Adds `other`'s requests to these: the histograms merge, the counts and durations add up.
+    pub fn absorb(&mut self, other: &Measured) {
+        // Same bounds on both sides, so merging cannot fail.
+        let _ = self.latency.add(&other.latency);
+        let _ = self.server_time.add(&other.server_time);
+        let _ = self.lag.add(&other.lag);
+        self.ok += other.ok;
+        self.failed += other.failed;
+        if self.first_failure.is_none() {
+            self.first_failure.clone_from(&other.first_failure);
+        }
+        self.elapsed += other.elapsed;
+    }
+
     /// Correct answers per second over the run.
     pub fn throughput(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
@@ -177,15 +191,8 @@ where
     let mut measured = Measured::new();
     for worker in workers {
         match worker.await {
-            Ok(part) => {
-                let _ = measured.latency.add(&part.latency);
-                let _ = measured.server_time.add(&part.server_time);
-                measured.ok += part.ok;
-                measured.failed += part.failed;
-                if measured.first_failure.is_none() {
-                    measured.first_failure = part.first_failure;
-                }
-            }
+            // Every worker ran for the same wall time; the run's elapsed time is set below.
+            Ok(part) => measured.absorb(&part),
             Err(error) => {
                 measured.failed += 1;
                 measured

@@ -149,6 +149,64 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
+/// A value measured once per round: its median and range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    /// The median (of an even count, the mean of the middle two).
+    pub median: f64,
+    /// The smallest.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+    /// How many values.
+    pub rounds: usize,
+}
+
+impl Spread {
+    /// The spread of `values`; `None` when there are none.
+    pub fn of(values: &[f64]) -> Option<Self> {
+        let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+        sorted.sort_by(f64::total_cmp);
+        let (first, last) = (*sorted.first()?, *sorted.last()?);
+        let middle = sorted.len() / 2;
+        let median = if sorted.len().is_multiple_of(2) {
+            (sorted[middle - 1] + sorted[middle]) / 2.0
+        } else {
+            sorted[middle]
+        };
+        Some(Self {
+            median,
+            min: first,
+            max: last,
+            rounds: sorted.len(),
+        })
+    }
+
+    /// One value, measured once.
+    pub fn once(value: f64) -> Self {
+        Self {
+            median: value,
+            min: value,
+            max: value,
+            rounds: 1,
+        }
+    }
+
+    fn render(&self, unit: &str) -> String {
+        if self.rounds > 1 {
+            format!(
+                "{} {unit} ({}–{}, {} rounds)",
+                trim(self.median),
+                trim(self.min),
+                trim(self.max),
+                self.rounds
+            )
+        } else {
+            format!("{} {unit}", trim(self.median))
+        }
+    }
+}
+
 /// One target and whether the measurement met it.
 #[derive(Debug, Clone)]
 pub struct Verdict {
@@ -163,20 +221,26 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    /// Met when `measured ≤ limit`.
-    pub fn at_most(what: &str, measured: f64, limit: f64, unit: &str) -> Self {
-        Self::new(what, measured, limit, unit, (measured <= limit, "≤"))
+    /// Met when the median is `≤ limit`.
+    pub fn at_most(what: &str, measured: Spread, limit: f64, unit: &str) -> Self {
+        Self::new(what, measured, limit, unit, (measured.median <= limit, "≤"))
     }
 
-    /// Met when `measured ≥ limit`.
-    pub fn at_least(what: &str, measured: f64, limit: f64, unit: &str) -> Self {
-        Self::new(what, measured, limit, unit, (measured >= limit, "≥"))
+    /// Met when the median is `≥ limit`.
+    pub fn at_least(what: &str, measured: Spread, limit: f64, unit: &str) -> Self {
+        Self::new(what, measured, limit, unit, (measured.median >= limit, "≥"))
     }
 
-    fn new(what: &str, measured: f64, limit: f64, unit: &str, (met, sign): (bool, &str)) -> Self {
+    fn new(
+        what: &str,
+        measured: Spread,
+        limit: f64,
+        unit: &str,
+        (met, sign): (bool, &str),
+    ) -> Self {
         Self {
             what: what.to_owned(),
-            measured: format!("{} {unit}", trim(measured)),
+            measured: measured.render(unit),
             target: format!("{sign} {} {unit}", trim(limit)),
             met,
         }
@@ -184,7 +248,7 @@ impl Verdict {
 }
 
 fn trim(value: f64) -> String {
-    if value.abs() >= 100.0 || value.fract() == 0.0 {
+    if value.abs() >= 10.0 || value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
         format!("{value:.2}")
@@ -211,15 +275,27 @@ mod tests {
 
     #[test]
     fn verdicts_say_which_way_the_limit_goes() {
-        let faster = Verdict::at_most("added p50", 42.0, 100.0, "µs");
+        let faster = Verdict::at_most("added p50", Spread::once(42.0), 100.0, "µs");
         assert!(faster.met);
         assert_eq!(
             (faster.measured.as_str(), faster.target.as_str()),
             ("42 µs", "≤ 100 µs")
         );
-        let ratio = Verdict::at_least("throughput ratio", 0.55, 0.6, "×");
+        let ratio = Verdict::at_least("throughput ratio", Spread::once(0.55), 0.6, "×");
         assert!(!ratio.met);
         assert_eq!(ratio.target, "≥ 0.60 ×");
         assert!(verdicts(&[ratio]).contains("| **no** |"));
+    }
+
+    #[test]
+    fn a_verdict_over_rounds_judges_the_median_and_shows_the_range() {
+        let rounds = Spread::of(&[180.0, 90.0, 95.0]).unwrap_or_else(|| panic!("three values"));
+        assert_eq!((rounds.median, rounds.min, rounds.max), (95.0, 90.0, 180.0));
+        let verdict = Verdict::at_most("added p50", rounds, 100.0, "µs");
+        assert!(verdict.met);
+        assert_eq!(verdict.measured, "95 µs (90–180, 3 rounds)");
+        let even = Spread::of(&[1.0, 4.0, 2.0, 3.0]).unwrap_or_else(|| panic!("four values"));
+        assert_eq!(even.median, 2.5);
+        assert_eq!(Spread::of(&[f64::NAN]), None);
     }
 }
