@@ -8,7 +8,7 @@ use wire::{
     openai::{ChatCompletionRequest, Model},
 };
 
-use super::{Backend, ChatCall, ChatReply, Translate, relay};
+use super::{Backend, ChatCall, ChatReply, Routes, Translate, relay};
 use crate::{
     error::GatewayError,
     ndjson::{LineSplitter, LineTooLong},
@@ -18,6 +18,13 @@ use crate::{
         ollama_request::to_ollama,
         ollama_stream::{StreamHead, StreamTranslator},
     },
+};
+
+/// Ollama's native routes.
+pub(super) const ROUTES: Routes = Routes {
+    chat: "/api/chat",
+    models: "/api/tags",
+    probe: "/api/version",
 };
 
 /// Why a piece of the NDJSON body could not be handled.
@@ -49,7 +56,7 @@ pub async fn chat(
     }
     let native = to_ollama(request, &call.model)?;
     let builder = backend
-        .request(reqwest::Method::POST, "/api/chat", Some(&call.request_id))
+        .request(reqwest::Method::POST, ROUTES.chat, Some(&call.request_id))
         .json(&native);
     let response = call.upstream.time(backend.send(builder)).await?;
     if !request.is_streaming() {
@@ -136,7 +143,7 @@ impl Translate<Bytes> for NdjsonToSse {
 /// `/api/tags` as OpenAI models: `created` from `modified_at`, `owned_by` the namespace.
 pub async fn list_models(backend: &Backend) -> Result<Vec<Model>, GatewayError> {
     let response = backend
-        .send(backend.request(reqwest::Method::GET, "/api/tags", None))
+        .send(backend.request(reqwest::Method::GET, ROUTES.models, None))
         .await?;
     let tags: ListResponse = backend.json(response).await?;
     Ok(tags

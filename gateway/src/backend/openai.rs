@@ -17,8 +17,15 @@ use wire::openai::{
     ToolCallDelta, Usage,
 };
 
-use super::{Backend, ChatCall, ChatReply, Translate, relay};
+use super::{Backend, ChatCall, ChatReply, Routes, Translate, relay};
 use crate::{error::GatewayError, ids, sse, translate::ASSISTANT};
+
+/// The routes under an OpenAI-compatible `base_url` (which ends in `/v1`).
+pub(super) const ROUTES: Routes = Routes {
+    chat: "/chat/completions",
+    models: "/models",
+    probe: "/models",
+};
 
 /// Relays the request; streams ask the upstream for usage so it can be passed on when wanted.
 pub async fn chat(
@@ -35,11 +42,7 @@ pub async fn chat(
         });
     }
     let builder = backend
-        .request(
-            reqwest::Method::POST,
-            "/chat/completions",
-            Some(&call.request_id),
-        )
+        .request(reqwest::Method::POST, ROUTES.chat, Some(&call.request_id))
         .json(&upstream_request);
     let response = call.upstream.time(backend.send(builder)).await?;
     if !request.is_streaming() {
@@ -98,7 +101,7 @@ fn text_only_parts(content: &Value) -> Option<String> {
 /// `/v1/models` of the upstream, tolerant of missing `created`/`owned_by`.
 pub async fn list_models(backend: &Backend) -> Result<Vec<Model>, GatewayError> {
     let response = backend
-        .send(backend.request(reqwest::Method::GET, "/models", None))
+        .send(backend.request(reqwest::Method::GET, ROUTES.models, None))
         .await?;
     let body: Value = backend.json(response).await?;
     let data = body
