@@ -78,6 +78,9 @@ struct Args {
     /// Also write the report to this file.
     #[arg(long)]
     markdown: Option<PathBuf>,
+    /// Run as the TCP relay to this address instead (started by the benchmark itself).
+    #[arg(long, hide = true, value_name = "HOST:PORT")]
+    relay_to: Option<std::net::SocketAddr>,
     /// Run only this part (for profiling one of them).
     #[arg(long, value_enum)]
     only: Option<Part>,
@@ -116,6 +119,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(upstream) = args.relay_to {
+        return match runtime.block_on(serve_relay(upstream)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("load: relay: {err}");
+                ExitCode::from(2)
+            }
+        };
+    }
     match runtime.block_on(run(&args)) {
         Ok(report) => {
             if let Some(path) = &args.markdown
@@ -137,6 +149,13 @@ fn main() -> ExitCode {
     }
 }
 
+/// The relay mode: listens on a loopback port of the OS's choosing, says where, relays.
+async fn serve_relay(upstream: std::net::SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    eprintln!("tcp relay listening on http://{}", listener.local_addr()?);
+    benches::load::relay::relay(listener, upstream).await
+}
+
 /// What one server measured under the three loads.
 struct Measurements {
     name: String,
@@ -146,6 +165,18 @@ struct Measurements {
     rate: f64,
     first_content: Measured,
     stream_rate: f64,
+}
+
+/// Which of a target's measurements a row or a target reads.
+type Pick = fn(&Measurements) -> &Measured;
+/// Which target of a round.
+type Via = fn(&Round) -> &Measurements;
+
+/// One round: the mock directly, through a TCP relay, and through the gateway.
+struct Round {
+    direct: Measurements,
+    relayed: Measurements,
+    gateway: Measurements,
 }
 
 impl Measurements {
@@ -232,22 +263,34 @@ async fn run(args: &Args) -> Result<String, LoadError> {
     let wants = |part: Part| args.only.is_none_or(|only| only == part);
     let mut rounds = Vec::new();
     if wants(Part::Requests) {
+        let relay = Server::start(
+            "tcp relay",
+            &std::env::current_exe()?,
+            &["--relay-to", &mock_host],
+            &[],
+            Duration::from_secs(30),
+        )?;
+        let relayed = ChatEndpoint::new(Api::Ollama, relay.url(), MODEL, client.clone());
+        let targets = [
+            ("direct to mock", &direct),
+            ("mock through a TCP relay", &relayed),
+            ("gateway", &through),
+        ];
         for round in 0..args.rounds {
-            // Alternating the order keeps a drift over the run from favouring one side.
-            let pair = if round % 2 == 0 {
-                let direct = measure(args, "direct to mock", &direct, |_| args.rate).await;
-                (
+            // Rotating the order keeps a drift over the run from favouring one target.
+            let mut measured: [Option<Measurements>; 3] = Default::default();
+            for step in 0..targets.len() {
+                let at = (round + step) % targets.len();
+                let (name, endpoint) = targets[at];
+                measured[at] = Some(measure(args, name, endpoint, |_| args.rate).await);
+            }
+            if let [Some(direct), Some(relayed), Some(gateway)] = measured {
+                rounds.push(Round {
                     direct,
-                    measure(args, "gateway", &through, |_| args.rate).await,
-                )
-            } else {
-                let gateway = measure(args, "gateway", &through, |_| args.rate).await;
-                (
-                    measure(args, "direct to mock", &direct, |_| args.rate).await,
+                    relayed,
                     gateway,
-                )
-            };
-            rounds.push(pair);
+                });
+            }
         }
     }
     let idle = gateway.usage();
@@ -484,7 +527,7 @@ fn render(
     args: &Args,
     environment: &Environment,
     litellm_note: &str,
-    rounds: &[(Measurements, Measurements)],
+    rounds: &[Round],
     litellm: Option<&Measurements>,
     idle: Option<Usage>,
     held: Option<&Held>,
@@ -494,7 +537,7 @@ fn render(
     out += litellm_note;
     out += &format!(
         "- servers: mock-ollama and the gateway from {}; request logs off (`RUST_LOG=warn`); this generator on {} runtime threads, on the same cores\n\
-         - {} rounds of {} s per measurement, direct and gateway alternating which goes first; tables merge the rounds, targets take the median of the rounds\n\n",
+         - {} rounds of {} s per measurement, direct, relayed and gateway taking turns to go first; tables merge the rounds, targets take the median of the rounds\n\n",
         environment.profile,
         args.threads,
         rounds.len(),
@@ -503,8 +546,9 @@ fn render(
 
     // Each target's rounds merged into one, for the tables.
     let merged: Vec<Measurements> = [
-        rounds.iter().map(|(direct, _)| direct).collect::<Vec<_>>(),
-        rounds.iter().map(|(_, gateway)| gateway).collect(),
+        rounds.iter().map(|r| &r.direct).collect::<Vec<_>>(),
+        rounds.iter().map(|r| &r.relayed).collect(),
+        rounds.iter().map(|r| &r.gateway).collect(),
         litellm.into_iter().collect(),
     ]
     .into_iter()
@@ -538,38 +582,60 @@ fn render(
     }));
 
     let mut checks = Vec::new();
-    // One value per round, from that round's direct/gateway pair.
-    let per_round = |value: &dyn Fn(&Measurements, &Measurements) -> f64| {
-        let values: Vec<f64> = rounds.iter().map(|(d, g)| value(d, g)).collect();
+    // One value per round, from that round's three measurements.
+    let per_round = |value: &dyn Fn(&Round) -> f64| {
+        let values: Vec<f64> = rounds.iter().map(value).collect();
         Spread::of(&values)
     };
-    let added = |p: f64, of: fn(&Measurements) -> &Measured| {
-        per_round(&|direct, gateway| {
-            of(gateway).latency_us(p) as f64 - of(direct).latency_us(p) as f64
+    // What `via` adds to the direct path at percentile `p` of a measurement.
+    let added = |via: Via, p: f64, of: Pick| {
+        per_round(&|round| {
+            of(via(round)).latency_us(p) as f64 - of(&round.direct).latency_us(p) as f64
         })
     };
-    let own =
-        |p: f64| per_round(&|_, gateway| gateway.fixed.server_time.value_at_percentile(p) as f64);
+    let gateway: Via = |round| &round.gateway;
+    let relayed: Via = |round| &round.relayed;
+    let own = |p: f64| per_round(&|r| r.gateway.fixed.server_time.value_at_percentile(p) as f64);
     let at_rate = |what: &str| format!("{what} at {:.0} req/s", args.rate);
+    if !rounds.is_empty() {
+        out += "\n## What one more hop costs here\n\nThe same requests to the mock through a TCP relay that copies bytes without reading them: the least any proxy adds on this machine. Medians of the rounds, with their range.\n\n| added to the direct path | by the TCP relay | by the gateway |\n|---|---:|---:|\n";
+        let hop_rows: [(String, Pick, f64); 3] = [
+            (at_rate("p50"), |m| &m.fixed, 50.0),
+            (at_rate("p99"), |m| &m.fixed, 99.0),
+            (
+                "time to first content, p50".to_owned(),
+                |m| &m.first_content,
+                50.0,
+            ),
+        ];
+        for (what, of, p) in hop_rows {
+            let show = |spread: Option<Spread>| spread.map_or("–".to_owned(), |s| s.render("µs"));
+            out += &format!(
+                "| {what} | {} | {} |\n",
+                show(added(relayed, p, of)),
+                show(added(gateway, p, of))
+            );
+        }
+    }
     let judged = [
         (
             "non-stream throughput, gateway ÷ direct".to_owned(),
-            per_round(&|d, g| g.throughput.throughput() / d.throughput.throughput()),
+            per_round(&|r| r.gateway.throughput.throughput() / r.direct.throughput.throughput()),
             Target::AtLeast(0.6, "×"),
         ),
         (
             at_rate("added p50"),
-            added(50.0, |m| &m.fixed),
+            added(gateway, 50.0, |m| &m.fixed),
             Target::AtMost(100.0, "µs"),
         ),
         (
             at_rate("added p99"),
-            added(99.0, |m| &m.fixed),
+            added(gateway, 99.0, |m| &m.fixed),
             Target::AtMost(1000.0, "µs"),
         ),
         (
             "added time to first content, p50".to_owned(),
-            added(50.0, |m| &m.first_content),
+            added(gateway, 50.0, |m| &m.first_content),
             Target::AtMost(200.0, "µs"),
         ),
         (
@@ -585,7 +651,7 @@ fn render(
         (
             "non-stream throughput, gateway ÷ LiteLLM".to_owned(),
             litellm.and_then(|litellm| {
-                per_round(&|_, g| g.throughput.throughput() / litellm.throughput.throughput())
+                per_round(&|r| r.gateway.throughput.throughput() / litellm.throughput.throughput())
             }),
             Target::AtLeast(50.0, "×"),
         ),

@@ -4,5 +4,6 @@
 pub mod generator;
 pub mod probe;
 pub mod process;
+pub mod relay;
 pub mod report;
 pub mod scenario;

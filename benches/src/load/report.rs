@@ -192,7 +192,8 @@ impl Spread {
         }
     }
 
-    fn render(&self, unit: &str) -> String {
+    /// `median unit (min–max, N rounds)`, or `value unit` for one round.
+    pub fn render(&self, unit: &str) -> String {
         if self.rounds > 1 {
             format!(
                 "{} {unit} ({}–{}, {} rounds)",
