@@ -65,17 +65,37 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(crate::backend::REQUEST_ID);
     router
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let id = request
-                .headers()
-                .get(crate::backend::REQUEST_ID)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or("");
-            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
-        })
-        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(tower_http::LatencyUnit::Micros)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request
+                        .headers()
+                        .get(crate::backend::REQUEST_ID)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("");
+                    // Chat requests fill in the last three (routes::chat), so the one line logged per
+                    // response says what was asked of which backend.
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %id,
+                        model = tracing::field::Empty,
+                        backend = tracing::field::Empty,
+                        stream = tracing::field::Empty,
+                    )
+                })
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
-        .layer(axum::middleware::from_fn_with_state(metrics, overhead::measure))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            overhead::measure,
+        ))
 }
 
 fn cors_layer(state: &AppState) -> Option<CorsLayer> {

@@ -45,13 +45,12 @@ pub async fn dispatch(
     let model = request.model.clone().unwrap_or_default();
     let backend = state.catalog.resolve(&model).await?;
     let request_id = request_id(headers);
-    tracing::info!(
-        request_id = %request_id,
-        model = %model,
-        backend = backend.name(),
-        stream = request.is_streaming(),
-        "chat completion"
-    );
+    // One log line per request (the response's, from the trace layer) carries these; a line of
+    // its own cost ~5 µs of CPU per request.
+    let span = tracing::Span::current();
+    span.record("model", model.as_str());
+    span.record("backend", backend.name());
+    span.record("stream", request.is_streaming());
     let call = ChatCall {
         request_id,
         model,
