@@ -23,6 +23,14 @@ pub async fn relay(listener: TcpListener, upstream: SocketAddr) -> std::io::Resu
     }
 }
 
+/// The relay as a process of its own: listens on a loopback port of the OS's choosing and says
+/// where in the `listening on http://…` line the benchmark waits for.
+pub async fn serve_relay(upstream: SocketAddr) -> std::io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    eprintln!("tcp relay listening on http://{}", listener.local_addr()?);
+    relay(listener, upstream).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,71 @@
+//! What the load benchmark runs: its command line.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Loads mock-ollama directly, through a TCP relay, through the gateway and through LiteLLM, and
+/// reports the ratios.
+#[derive(Debug, Parser)]
+#[command(name = "load", version)]
+pub struct Plan {
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Rounds of the direct/gateway pair, alternating which goes first; targets are judged on the
+    /// median of the rounds, and the range is shown.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Open-loop rate for non-stream requests, per second.
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+    /// Open-loop rate for streamed requests, per second.
+    #[arg(long, default_value_t = 200.0)]
+    pub stream_rate: f64,
+    /// Concurrent clients in the closed-loop (throughput) runs.
+    #[arg(long, default_value_t = 64)]
+    pub clients: usize,
+    /// Streams held open at once through the gateway (0 skips this part).
+    #[arg(long, default_value_t = 10_000)]
+    pub open_streams: usize,
+    /// HTTP/2 streams per client connection while holding streams open (see docs/benchmarks.md:
+    /// over HTTP/1.1 the gateway would need two descriptors per stream).
+    #[arg(long, default_value_t = 100)]
+    pub streams_per_connection: usize,
+    /// New streams per second while opening them.
+    #[arg(long, default_value_t = 2000.0)]
+    pub open_rate: f64,
+    /// The `litellm` executable; LiteLLM is left out without it.
+    #[arg(long)]
+    pub litellm: Option<PathBuf>,
+    /// LiteLLM's version, for the report.
+    #[arg(long, default_value = "unknown")]
+    pub litellm_version: String,
+    /// LiteLLM's worker processes.
+    #[arg(long, default_value_t = 1)]
+    pub litellm_workers: usize,
+    /// Where the mock-ollama and gateway executables are [default: beside this one].
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Runtime threads of this load generator.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Also write the report to this file.
+    #[arg(long)]
+    pub markdown: Option<PathBuf>,
+    /// Run as the TCP relay to this address instead (started by the benchmark itself).
+    #[arg(long, hide = true, value_name = "HOST:PORT")]
+    pub relay_to: Option<std::net::SocketAddr>,
+    /// Run only this part (for profiling one of them).
+    #[arg(long, value_enum)]
+    pub only: Option<Part>,
+}
+
+/// The parts of the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// Non-stream and streamed requests, direct, through the gateway and through LiteLLM.
+    Requests,
+    /// Streams held open through the gateway.
+    OpenStreams,
+}

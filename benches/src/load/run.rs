@@ -1,0 +1,325 @@
+//! Running the load benchmark: the servers in their own processes, the loads in turn, the
+//! streams held open, and LiteLLM last.
+
+use std::{
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use super::{
+    generator::{Measured, closed_loop, open_loop},
+    plan::{Part, Plan},
+    probe::{Api, ChatEndpoint},
+    process::Server,
+    report::Environment,
+    scenario::{self, HELD_PROMPT, INSTANT_PROMPT, MODEL},
+    summary::{Held, Measurements, Round, render},
+};
+
+/// Why the benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Start(#[from] super::process::StartError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Starts the servers, loads them as `plan` says, stops them, and returns the Markdown report.
+/// The TCP relay is this executable started again with `--relay-to`, so only the `load` binary
+/// can call this.
+pub async fn run(plan: &Plan) -> Result<String, LoadError> {
+    let environment = Environment::detect();
+    let bin_dir = match &plan.bin_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| LoadError::Setup("cannot tell where this executable is".into()))?,
+    };
+    let work = std::env::temp_dir().join(format!("llm-gateway-load-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let fixtures = work.join("load.json");
+    std::fs::write(&fixtures, scenario::scenario_json())?;
+
+    let mock = Server::start(
+        "mock-ollama",
+        &bin_dir.join("mock-ollama"),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--journal-limit",
+            "0",
+            "--fixtures",
+            &fixtures.to_string_lossy(),
+        ],
+        &[("RUST_LOG", "warn,mock_ollama=info")],
+        Duration::from_secs(30),
+    )?;
+    let mock_host = mock.url().trim_start_matches("http://").to_owned();
+    let gateway = Server::start(
+        "gateway",
+        &bin_dir.join("gateway"),
+        &["--listen", "127.0.0.1:0"],
+        &[
+            ("OLLAMA_HOST", &mock_host),
+            ("RUST_LOG", "warn,gateway=info"),
+        ],
+        Duration::from_secs(30),
+    )?;
+    let client = http1_client()?;
+    let direct = ChatEndpoint::new(Api::Ollama, mock.url(), MODEL, client.clone());
+    let through = ChatEndpoint::new(Api::OpenAi, gateway.url(), MODEL, client.clone());
+
+    let wants = |part: Part| plan.only.is_none_or(|only| only == part);
+    let mut rounds = Vec::new();
+    if wants(Part::Requests) {
+        let relay = Server::start(
+            "tcp relay",
+            &std::env::current_exe()?,
+            &["--relay-to", &mock_host],
+            &[],
+            Duration::from_secs(30),
+        )?;
+        let relayed = ChatEndpoint::new(Api::Ollama, relay.url(), MODEL, client.clone());
+        let targets = [
+            ("direct to mock", &direct),
+            ("mock through a TCP relay", &relayed),
+            ("gateway", &through),
+        ];
+        for round in 0..plan.rounds {
+            // Rotating the order keeps a drift over the run from favouring one target.
+            let mut measured: [Option<Measurements>; 3] = Default::default();
+            for step in 0..targets.len() {
+                let at = (round + step) % targets.len();
+                let (name, endpoint) = targets[at];
+                measured[at] = Some(measure(plan, name, endpoint, |_| plan.rate).await);
+            }
+            if let [Some(direct), Some(relayed), Some(gateway)] = measured {
+                rounds.push(Round {
+                    direct,
+                    relayed,
+                    gateway,
+                });
+            }
+        }
+    }
+    let idle = gateway.usage();
+    let held = if plan.open_streams > 0 && wants(Part::OpenStreams) {
+        Some(hold_streams(plan, &gateway).await?)
+    } else {
+        None
+    };
+
+    let mut litellm = None;
+    let mut litellm_note = String::new();
+    if let Some(program) = plan.litellm.as_ref().filter(|_| wants(Part::Requests)) {
+        let server = start_litellm(plan, program, &mock_host, &work)?;
+        let endpoint = ChatEndpoint::new(Api::OpenAi, server.url(), MODEL, client.clone())
+            .with_bearer("sk-load");
+        // Open loop above what a server can serve only measures its queue; LiteLLM is loaded at
+        // half the throughput it just showed, or at --rate if that is lower.
+        litellm = Some(
+            measure(plan, "LiteLLM", &endpoint, |throughput| {
+                (throughput.throughput() / 2.0).clamp(1.0, plan.rate)
+            })
+            .await,
+        );
+        litellm_note = format!(
+            "- LiteLLM {} (`litellm[proxy]`), {} worker process(es), provider `ollama_chat` on the same mock\n",
+            plan.litellm_version, plan.litellm_workers
+        );
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(render(
+        plan,
+        &environment,
+        &litellm_note,
+        &rounds,
+        litellm.as_ref(),
+        idle,
+        held.as_ref(),
+    ))
+}
+
+fn http1_client() -> Result<reqwest::Client, LoadError> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_max_idle_per_host(usize::MAX)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|err| LoadError::Setup(format!("HTTP client: {err}")))
+}
+
+fn progress(what: &str) {
+    eprintln!("==> {what}");
+}
+
+/// Warms `endpoint` up, then measures its throughput (closed loop), its latency at the rate
+/// `rate_for` picks from that throughput (open loop), and its time to first content (open loop).
+async fn measure(
+    plan: &Plan,
+    name: &str,
+    endpoint: &ChatEndpoint,
+    rate_for: impl FnOnce(&Measured) -> f64,
+) -> Measurements {
+    let seconds = Duration::from_secs(plan.seconds);
+    let whole = {
+        let endpoint = endpoint.clone();
+        move || endpoint.whole(INSTANT_PROMPT)
+    };
+    let first_content = {
+        let endpoint = endpoint.clone();
+        move || endpoint.first_content(INSTANT_PROMPT)
+    };
+    progress(&format!("{name}: warming up"));
+    closed_loop(8, Duration::from_secs(1), whole.clone()).await;
+    progress(&format!(
+        "{name}: closed loop, {} clients, {} s",
+        plan.clients, plan.seconds
+    ));
+    let throughput = closed_loop(plan.clients, seconds, whole.clone()).await;
+    let rate = rate_for(&throughput);
+    progress(&format!(
+        "{name}: open loop, {rate:.0} req/s, {} s",
+        plan.seconds
+    ));
+    let fixed = open_loop(rate, seconds, whole).await;
+    let stream_rate = plan.stream_rate.min(rate);
+    progress(&format!(
+        "{name}: streams, open loop, {stream_rate:.0}/s, {} s",
+        plan.seconds
+    ));
+    let first_content = open_loop(stream_rate, seconds, first_content).await;
+    Measurements {
+        name: name.to_owned(),
+        throughput,
+        clients: plan.clients,
+        fixed,
+        rate,
+        first_content,
+        stream_rate,
+    }
+}
+
+/// Opens `--open-streams` paced streams through the gateway over HTTP/2 connections, reads the
+/// gateway's memory while all are open, then reads every stream to its end.
+async fn hold_streams(plan: &Plan, gateway: &Server) -> Result<Held, LoadError> {
+    let streams = plan.open_streams;
+    let per_connection = plan.streams_per_connection.max(1);
+    let connections = streams.div_ceil(per_connection);
+    progress(&format!(
+        "gateway: opening {streams} streams over {connections} HTTP/2 connections at {:.0}/s",
+        plan.open_rate
+    ));
+    // One client per connection: a client keeps one HTTP/2 connection per host.
+    let endpoints = (0..connections)
+        .map(|_| {
+            reqwest::Client::builder()
+                .http2_prior_knowledge()
+                .tcp_nodelay(true)
+                .timeout(Duration::from_secs(120))
+                .build()
+                .map(|client| ChatEndpoint::new(Api::OpenAi, gateway.url(), MODEL, client))
+                .map_err(|err| LoadError::Setup(format!("HTTP/2 client: {err}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let opened = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let interval = Duration::from_secs_f64(1.0 / plan.open_rate);
+    let mut tasks = Vec::with_capacity(streams);
+    for n in 0..streams {
+        tokio::time::sleep_until((started + interval * n as u32).into()).await;
+        let endpoint = endpoints[n % connections].clone();
+        let opened = Arc::clone(&opened);
+        tasks.push(tokio::spawn(async move {
+            endpoint
+                .hold_stream(HELD_PROMPT, move |_| {
+                    opened.fetch_add(1, Ordering::Relaxed);
+                })
+                .await
+        }));
+    }
+    // Every stream lasts HELD_CHUNKS seconds from its first content; wait until all are open (or
+    // the first of them is about to end), settle, then read the gateway's memory.
+    let deadline = started + interval * streams as u32 + scenario::HELD_CHUNK_DELAY * 10;
+    while opened.load(Ordering::Relaxed) < streams && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ramp = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let while_open = gateway.usage();
+    let opened = opened.load(Ordering::Relaxed);
+    progress(&format!(
+        "gateway: {opened} streams open after {:.1} s; reading them to the end",
+        ramp.as_secs_f64()
+    ));
+    let (mut ok, mut failed, mut first_failure) = (0, 0, None);
+    for task in tasks {
+        match task.await {
+            Ok(Ok(_)) => ok += 1,
+            Ok(Err(error)) => {
+                failed += 1;
+                first_failure.get_or_insert_with(|| error.to_string());
+            }
+            Err(error) => {
+                failed += 1;
+                first_failure.get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+    Ok(Held {
+        streams,
+        opened,
+        ok,
+        failed,
+        first_failure,
+        connections,
+        while_open,
+        ramp,
+    })
+}
+
+/// LiteLLM's proxy routed to the mock, on a free loopback port.
+fn start_litellm(
+    plan: &Plan,
+    program: &Path,
+    mock_host: &str,
+    work: &Path,
+) -> Result<Server, LoadError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let config = work.join("litellm.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "model_list:\n  - model_name: {MODEL}\n    litellm_params:\n      model: ollama_chat/{MODEL}\n      api_base: http://{mock_host}\n\
+             litellm_settings:\n  telemetry: false\n  drop_params: true\n  request_timeout: 60\n\
+             general_settings:\n  master_key: sk-load\n"
+        ),
+    )?;
+    progress("LiteLLM: starting (this takes a while)");
+    Ok(Server::start(
+        "LiteLLM",
+        program,
+        &[
+            "--config",
+            &config.to_string_lossy(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--num_workers",
+            &plan.litellm_workers.to_string(),
+        ],
+        &[],
+        Duration::from_secs(300),
+    )?)
+}
