@@ -131,6 +131,10 @@ pub async fn open_loop<F>(rate: f64, duration: Duration, probe: F) -> Measured
 where
     F: Fn() -> Probe + Send + Sync + 'static,
 {
+    if !(rate.is_finite() && rate > 0.0) {
+        // Nothing to schedule; the command line refuses such rates.
+        return Measured::new();
+    }
     let total = (rate * duration.as_secs_f64()).round() as u64;
     let interval = Duration::from_secs_f64(1.0 / rate);
     let runtime = tokio::runtime::Handle::current();

@@ -17,10 +17,10 @@ pub struct Plan {
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
     /// Open-loop rate for non-stream requests, per second.
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = 1000.0, value_parser = per_second)]
     pub rate: f64,
     /// Open-loop rate for streamed requests, per second.
-    #[arg(long, default_value_t = 200.0)]
+    #[arg(long, default_value_t = 200.0, value_parser = per_second)]
     pub stream_rate: f64,
     /// Concurrent clients in the closed-loop (throughput) runs.
     #[arg(long, default_value_t = 64)]
@@ -33,7 +33,7 @@ pub struct Plan {
     #[arg(long, default_value_t = 100)]
     pub streams_per_connection: usize,
     /// New streams per second while opening them.
-    #[arg(long, default_value_t = 2000.0)]
+    #[arg(long, default_value_t = 2000.0, value_parser = per_second)]
     pub open_rate: f64,
     /// The `litellm` executable; LiteLLM is left out without it.
     #[arg(long)]
@@ -68,4 +68,26 @@ pub enum Part {
     Requests,
     /// Streams held open through the gateway.
     OpenStreams,
+}
+
+/// A rate: a finite number above zero.
+fn per_second(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a rate; give a number above 0")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_must_be_positive_numbers() {
+        assert!(Plan::try_parse_from(["load", "--rate", "250.5"]).is_ok());
+        for bad in ["0", "-3", "inf", "NaN", "fast"] {
+            let error = Plan::try_parse_from(["load", "--stream-rate", bad]);
+            assert!(error.is_err(), "{bad} was accepted");
+        }
+    }
 }

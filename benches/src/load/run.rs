@@ -262,15 +262,16 @@ async fn hold_streams(plan: &Plan, gateway: &Server) -> Result<Held, LoadError> 
     ));
     let (mut ok, mut failed, mut first_failure) = (0, 0, None);
     for task in tasks {
-        match task.await {
-            Ok(Ok(_)) => ok += 1,
-            Ok(Err(error)) => {
+        let failure = match task.await {
+            Ok(Ok(_)) => None,
+            Ok(Err(error)) => Some(error.to_string()),
+            Err(panicked) => Some(panicked.to_string()),
+        };
+        match failure {
+            None => ok += 1,
+            Some(failure) => {
                 failed += 1;
-                first_failure.get_or_insert_with(|| error.to_string());
-            }
-            Err(error) => {
-                failed += 1;
-                first_failure.get_or_insert_with(|| error.to_string());
+                first_failure.get_or_insert(failure);
             }
         }
     }

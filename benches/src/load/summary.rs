@@ -12,7 +12,7 @@ use super::{
 };
 
 /// What one server measured under the three loads.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Measurements {
     pub(crate) name: String,
     pub(crate) throughput: Measured,
@@ -40,15 +40,7 @@ impl Measurements {
     /// The rounds of one target as one: histograms merged, counts and durations added.
     pub(crate) fn merge(rounds: &[&Measurements]) -> Option<Measurements> {
         let (first, rest) = rounds.split_first()?;
-        let mut merged = Measurements {
-            name: first.name.clone(),
-            throughput: first.throughput.clone(),
-            clients: first.clients,
-            fixed: first.fixed.clone(),
-            rate: first.rate,
-            first_content: first.first_content.clone(),
-            stream_rate: first.stream_rate,
-        };
+        let mut merged = (*first).clone();
         for round in rest {
             merged.throughput.absorb(&round.throughput);
             merged.fixed.absorb(&round.fixed);
