@@ -18,7 +18,7 @@ use gateway::{Config, Gateway};
 use mock_ollama::{MockOllama, Scenario};
 
 async fn servers() -> (MockOllama, Gateway) {
-    let scenario = Scenario::from_json("load", &scenario::scenario_json())
+    let scenario = Scenario::from_json("load", &scenario::scenario_json(20))
         .unwrap_or_else(|err| panic!("scenario: {err}"));
     let mock = MockOllama::builder()
         .scenario(scenario)

@@ -28,6 +28,9 @@ pub struct Plan {
     /// Streams held open at once through the gateway (0 skips this part).
     #[arg(long, default_value_t = 10_000)]
     pub open_streams: usize,
+    /// How long each held-open stream lasts, in seconds (one chunk per second).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(2..))]
+    pub hold_seconds: u64,
     /// HTTP/2 streams per client connection while holding streams open (see docs/benchmarks.md:
     /// over HTTP/1.1 the gateway would need two descriptors per stream).
     #[arg(long, default_value_t = 100)]

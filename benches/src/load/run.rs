@@ -46,7 +46,8 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
     let work = std::env::temp_dir().join(format!("llm-gateway-load-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let fixtures = work.join("load.json");
-    std::fs::write(&fixtures, scenario::scenario_json())?;
+    let held_chunks = usize::try_from(plan.hold_seconds).unwrap_or(usize::MAX);
+    std::fs::write(&fixtures, scenario::scenario_json(held_chunks))?;
 
     let mock = Server::start(
         "mock-ollama",
@@ -246,9 +247,11 @@ async fn hold_streams(plan: &Plan, gateway: &Server) -> Result<Held, LoadError> 
                 .await
         }));
     }
-    // Every stream lasts HELD_CHUNKS seconds from its first content; wait until all are open (or
-    // the first of them is about to end), settle, then read the gateway's memory.
-    let deadline = started + interval * streams as u32 + scenario::HELD_CHUNK_DELAY * 10;
+    // Every stream lasts --hold-seconds from its first content: wait until all are open (or half
+    // that time past the ramp), settle for a second, then read the gateway's memory.
+    let deadline = started
+        + interval * streams as u32
+        + scenario::HELD_CHUNK_DELAY * u32::try_from(plan.hold_seconds / 2).unwrap_or(u32::MAX);
     while opened.load(Ordering::Relaxed) < streams && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

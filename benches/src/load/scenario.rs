@@ -10,13 +10,12 @@ pub const MODEL: &str = "bench";
 pub const INSTANT_PROMPT: &str = "n16";
 /// The prompt of the paced reply.
 pub const HELD_PROMPT: &str = "hold";
-/// Chunks in the paced reply, one per [`HELD_CHUNK_DELAY`].
-pub const HELD_CHUNKS: usize = 20;
 /// Between the paced reply's chunks.
 pub const HELD_CHUNK_DELAY: Duration = Duration::from_secs(1);
 
-/// The scenario, as the mock's `--fixtures` file reads it.
-pub fn scenario_json() -> String {
+/// The scenario, as the mock's `--fixtures` file reads it; the paced reply has `held_chunks`
+/// chunks, one per [`HELD_CHUNK_DELAY`].
+pub fn scenario_json(held_chunks: usize) -> String {
     let words = |n: usize| {
         (0..n)
             .map(|i| format!("w{i}"))
@@ -36,7 +35,7 @@ pub fn scenario_json() -> String {
                 "name": "held",
                 "match": {"last_user_contains": HELD_PROMPT},
                 "timing": {"ttft_ms": 0, "chunk_delay_ms": HELD_CHUNK_DELAY.as_millis() as u64},
-                "reply": {"text": words(HELD_CHUNKS)},
+                "reply": {"text": words(held_chunks)},
             },
         ],
     })
@@ -49,7 +48,7 @@ mod tests {
 
     #[test]
     fn the_mock_accepts_the_scenario() {
-        let scenario = mock_ollama::Scenario::from_json("load", &scenario_json());
+        let scenario = mock_ollama::Scenario::from_json("load", &scenario_json(20));
         assert!(scenario.is_ok(), "{scenario:?}");
     }
 }

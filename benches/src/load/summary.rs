@@ -8,7 +8,6 @@ use super::{
     plan::Plan,
     process::Usage,
     report::{Environment, Row, Spread, Verdict, table, verdicts},
-    scenario,
 };
 
 /// What one server measured under the three loads.
@@ -237,10 +236,7 @@ pub(crate) fn render(
     if let Some(held) = held {
         out += &format!(
             "\n## {} streams held open through the gateway\n\nEach stream is paced at one chunk per second for {} s; the clients multiplex {} streams per HTTP/2 connection ({} connections); the gateway holds one HTTP/1.1 connection to the mock per stream.\n\n",
-            held.streams,
-            scenario::HELD_CHUNKS,
-            plan.streams_per_connection,
-            held.connections
+            held.streams, plan.hold_seconds, plan.streams_per_connection, held.connections
         );
         out += "| | RSS MiB | peak RSS MiB | open descriptors |\n|---|---:|---:|---:|\n";
         for (when, usage) in [

@@ -1,0 +1,63 @@
+//! The `load` binary end to end, at a toy scale: it starts mock-ollama, its own TCP relay and the
+//! gateway as processes, loads them, holds streams open, stops them all, and reports. This checks
+//! that the benchmark runs and that its report is whole, not what the numbers are.
+//!
+//! It needs the mock-ollama and gateway executables beside `load` (the test command builds the
+//! whole workspace first).
+
+use std::{path::Path, process::Command};
+
+#[test]
+fn a_small_run_reports_every_part_with_no_failures() {
+    let load = Path::new(env!("CARGO_BIN_EXE_load"));
+    let bin_dir = load
+        .parent()
+        .unwrap_or_else(|| panic!("{} has a folder", load.display()));
+    for server in ["mock-ollama", "gateway"] {
+        assert!(
+            bin_dir.join(server).exists(),
+            "{server} is not built beside load; run `cargo build --workspace` first"
+        );
+    }
+    let output = Command::new(load)
+        .args(["--rounds", "1", "--seconds", "1", "--clients", "2"])
+        .args(["--rate", "50", "--stream-rate", "20"])
+        .args([
+            "--open-streams",
+            "40",
+            "--open-rate",
+            "400",
+            "--hold-seconds",
+            "4",
+        ])
+        .arg("--bin-dir")
+        .arg(bin_dir)
+        .output()
+        .unwrap_or_else(|err| panic!("load runs: {err}"));
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for part in [
+        "- date: ",
+        "## Non-stream requests",
+        "| direct to mock | open loop, 50 req/s | 50 | 0 |",
+        "| mock through a TCP relay | open loop, 50 req/s | 50 | 0 |",
+        "| gateway | open loop, 50 req/s | 50 | 0 |",
+        "| gateway | open loop, 20 streams/s | 20 | 0 |",
+        "## What one more hop costs here",
+        "## 40 streams held open through the gateway",
+        "opened 40 of 40",
+        "40 ended properly, 0 failed",
+        "| failed requests, all of the above | 0  | ≤ 0  | yes |",
+        "| streams that failed or never opened | 0  | ≤ 0  | yes |",
+    ] {
+        assert!(
+            report.contains(part),
+            "the report lacks {part:?}:\n{report}"
+        );
+    }
+}
