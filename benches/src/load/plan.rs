@@ -50,6 +50,9 @@ pub struct Plan {
     /// Where the mock-ollama and gateway executables are [default: beside this one].
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
+    /// The gateway's worker threads (its `TOKIO_WORKER_THREADS`) [default: one per CPU].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub gateway_worker_threads: Option<u16>,
     /// Runtime threads of this load generator.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,

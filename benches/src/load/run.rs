@@ -64,14 +64,19 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
         Duration::from_secs(30),
     )?;
     let mock_host = mock.url().trim_start_matches("http://").to_owned();
+    let worker_threads = plan.gateway_worker_threads.map(|n| n.to_string());
+    let mut gateway_env = vec![
+        ("OLLAMA_HOST", mock_host.as_str()),
+        ("RUST_LOG", "warn,gateway=info"),
+    ];
+    if let Some(threads) = &worker_threads {
+        gateway_env.push(("TOKIO_WORKER_THREADS", threads));
+    }
     let gateway = Server::start(
         "gateway",
         &bin_dir.join("gateway"),
         &["--listen", "127.0.0.1:0"],
-        &[
-            ("OLLAMA_HOST", &mock_host),
-            ("RUST_LOG", "warn,gateway=info"),
-        ],
+        &gateway_env,
         Duration::from_secs(30),
     )?;
     let client = http1_client()?;

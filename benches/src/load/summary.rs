@@ -95,9 +95,11 @@ pub(crate) fn render(
     out += &environment.render();
     out += litellm_note;
     out += &format!(
-        "- servers: mock-ollama and the gateway from {}; request logs off (`RUST_LOG=warn`); this generator on {} runtime threads, on the same cores\n\
+        "- servers: mock-ollama and the gateway from {}; request logs off (`RUST_LOG=warn`); gateway worker threads: {}; this generator on {} runtime threads, on the same cores\n\
          - {} rounds of {} s per measurement, direct, relayed and gateway taking turns to go first; tables merge the rounds, targets take the median of the rounds\n\n",
         environment.profile,
+        plan.gateway_worker_threads
+            .map_or_else(|| "one per CPU".to_owned(), |n| n.to_string()),
         plan.threads,
         rounds.len(),
         plan.seconds
