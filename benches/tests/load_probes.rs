@@ -40,10 +40,7 @@ async fn every_request_counts_direct_and_through_the_gateway() {
         ChatEndpoint::new(Api::Ollama, &mock.url(), MODEL, client.clone()),
         ChatEndpoint::new(Api::OpenAi, &gateway.url(), MODEL, client.clone()),
     ] {
-        let whole = {
-            let endpoint = endpoint.clone();
-            move || endpoint.whole(INSTANT_PROMPT)
-        };
+        let whole = endpoint.whole(INSTANT_PROMPT);
         let fixed = open_loop(100.0, Duration::from_millis(300), whole.clone()).await;
         assert_eq!(
             (fixed.ok, fixed.failed),
@@ -53,9 +50,11 @@ async fn every_request_counts_direct_and_through_the_gateway() {
         );
         let busy = closed_loop(4, Duration::from_millis(100), whole).await;
         assert!(busy.ok >= 4 && busy.failed == 0, "{:?}", busy.first_failure);
-        let streams = open_loop(100.0, Duration::from_millis(100), move || {
-            endpoint.first_content(INSTANT_PROMPT)
-        })
+        let streams = open_loop(
+            100.0,
+            Duration::from_millis(100),
+            endpoint.first_content(INSTANT_PROMPT),
+        )
         .await;
         assert_eq!(
             (streams.ok, streams.failed),
@@ -74,9 +73,11 @@ async fn a_wrong_model_is_a_failure_not_a_fast_answer() {
         ChatEndpoint::new(Api::Ollama, &mock.url(), "missing", client.clone()),
         ChatEndpoint::new(Api::OpenAi, &gateway.url(), "missing", client.clone()),
     ] {
-        let failed = open_loop(100.0, Duration::from_millis(50), move || {
-            endpoint.whole(INSTANT_PROMPT)
-        })
+        let failed = open_loop(
+            100.0,
+            Duration::from_millis(50),
+            endpoint.whole(INSTANT_PROMPT),
+        )
         .await;
         assert_eq!((failed.ok, failed.failed), (0, 5));
         assert_eq!(failed.first_failure.as_deref(), Some("HTTP 404"));

@@ -27,16 +27,6 @@ pub struct Answer {
     pub server_time: Option<Duration>,
 }
 
-impl Answer {
-    /// An answer at `at`, with no time reported by the server.
-    pub fn at(at: Instant) -> Self {
-        Self {
-            at,
-            server_time: None,
-        }
-    }
-}
-
 /// What a run measured.
 #[derive(Debug, Clone)]
 pub struct Measured {
@@ -217,7 +207,10 @@ mod tests {
         move || {
             Box::pin(async move {
                 tokio::time::sleep(delay).await;
-                Ok(Answer::at(Instant::now()))
+                Ok(Answer {
+                    at: Instant::now(),
+                    server_time: None,
+                })
             })
         }
     }

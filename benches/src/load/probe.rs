@@ -2,11 +2,15 @@
 //! then the reply's content (whole), or the stream up to its proper end (`done: true` in Ollama's
 //! NDJSON, `[DONE]` in OpenAI's SSE). A fast wrong answer counts as a failure, not a latency.
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
+use gateway::ndjson::{LineSplitter, LineTooLong};
 use serde_json::Value;
 
 use super::generator::{Answer, Probe};
@@ -29,6 +33,12 @@ pub enum ProbeError {
     /// The stream ended before its terminator.
     #[error("stream ended without its terminator")]
     Unterminated,
+}
+
+impl From<LineTooLong> for ProbeError {
+    fn from(error: LineTooLong) -> Self {
+        ProbeError::Protocol(error.to_string())
+    }
 }
 
 impl From<reqwest::Error> for ProbeError {
@@ -54,7 +64,11 @@ pub enum Api {
 
 /// Where and how to send chat requests.
 #[derive(Debug, Clone)]
-pub struct ChatEndpoint {
+pub struct ChatEndpoint(Arc<Target>);
+
+/// What a [`ChatEndpoint`] shares with every request made through it (cloned by reference).
+#[derive(Debug, Clone)]
+struct Target {
     api: Api,
     url: String,
     model: String,
@@ -69,28 +83,31 @@ impl ChatEndpoint {
             Api::Ollama => "/api/chat",
             Api::OpenAi => "/v1/chat/completions",
         };
-        Self {
+        Self(Arc::new(Target {
             api,
             url: format!("{}{path}", base.trim_end_matches('/')),
             model: model.to_owned(),
             bearer: None,
             client,
-        }
+        }))
     }
 
     /// Sends `Authorization: Bearer <key>`.
-    pub fn with_bearer(mut self, key: &str) -> Self {
-        self.bearer = Some(key.to_owned());
-        self
+    pub fn with_bearer(self, key: &str) -> Self {
+        let target = Arc::unwrap_or_clone(self.0);
+        Self(Arc::new(Target {
+            bearer: Some(key.to_owned()),
+            ..target
+        }))
     }
 
     fn body(&self, prompt: &str, stream: bool) -> Bytes {
         let mut body = serde_json::json!({
-            "model": self.model,
+            "model": self.0.model,
             "stream": stream,
             "messages": [{"role": "user", "content": prompt}],
         });
-        if stream && self.api == Api::OpenAi {
+        if stream && self.0.api == Api::OpenAi {
             body["stream_options"] = serde_json::json!({"include_usage": true});
         }
         Bytes::from(body.to_string())
@@ -98,11 +115,12 @@ impl ChatEndpoint {
 
     async fn send(&self, body: Bytes) -> Result<reqwest::Response, ProbeError> {
         let mut request = self
+            .0
             .client
-            .post(&self.url)
+            .post(&self.0.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
-        if let Some(key) = &self.bearer {
+        if let Some(key) = &self.0.bearer {
             request = request.bearer_auth(key);
         }
         let response = request.send().await?;
@@ -112,38 +130,49 @@ impl ChatEndpoint {
         }
     }
 
-    /// A non-stream request; measures the moment the whole reply had arrived, after checking that
-    /// it carries non-empty content.
-    pub fn whole(&self, prompt: &str) -> Probe {
+    /// Non-stream requests for `prompt`; each measures the moment the whole reply had arrived,
+    /// after checking that it carries non-empty content. The body is serialized once.
+    pub fn whole(&self, prompt: &str) -> impl Fn() -> Probe + Clone + Send + Sync + 'static {
         let endpoint = self.clone();
         let body = self.body(prompt, false);
-        Box::pin(async move {
-            let response = endpoint.send(body).await?;
-            let server_time = gateway_time(response.headers());
-            let bytes = response.bytes().await?;
-            let arrived = Answer {
-                at: Instant::now(),
-                server_time,
-            };
-            let reply: Value = serde_json::from_slice(&bytes)
-                .map_err(|err| ProbeError::Protocol(format!("reply is not JSON: {err}")))?;
-            let pointer = match endpoint.api {
-                Api::Ollama => "/message/content",
-                Api::OpenAi => "/choices/0/message/content",
-            };
-            match reply.pointer(pointer).and_then(Value::as_str) {
-                Some(content) if !content.is_empty() => Ok(arrived),
-                _ => Err(ProbeError::Protocol(format!("no content at {pointer}"))),
-            }
-        })
+        move || {
+            let endpoint = endpoint.clone();
+            let body = body.clone();
+            Box::pin(async move {
+                let response = endpoint.send(body).await?;
+                let server_time = gateway_time(response.headers());
+                let bytes = response.bytes().await?;
+                let arrived = Answer {
+                    at: Instant::now(),
+                    server_time,
+                };
+                let reply: Value = serde_json::from_slice(&bytes)
+                    .map_err(|err| ProbeError::Protocol(format!("reply is not JSON: {err}")))?;
+                let pointer = match endpoint.0.api {
+                    Api::Ollama => "/message/content",
+                    Api::OpenAi => "/choices/0/message/content",
+                };
+                match reply.pointer(pointer).and_then(Value::as_str) {
+                    Some(content) if !content.is_empty() => Ok(arrived),
+                    _ => Err(ProbeError::Protocol(format!("no content at {pointer}"))),
+                }
+            })
+        }
     }
 
-    /// A streamed request; measures the moment the first non-empty content arrived, then reads the
-    /// stream to its terminator.
-    pub fn first_content(&self, prompt: &str) -> Probe {
+    /// Streamed requests for `prompt`; each measures the moment the first non-empty content
+    /// arrived, then reads the stream to its terminator. The body is serialized once.
+    pub fn first_content(
+        &self,
+        prompt: &str,
+    ) -> impl Fn() -> Probe + Clone + Send + Sync + 'static {
         let endpoint = self.clone();
         let body = self.body(prompt, true);
-        Box::pin(async move { endpoint.stream(body, |_| {}).await })
+        move || {
+            let endpoint = endpoint.clone();
+            let body = body.clone();
+            Box::pin(async move { endpoint.stream(body, |_| {}).await })
+        }
     }
 
     /// A streamed request that calls `on_first_content` when its first content arrives and
@@ -164,7 +193,7 @@ impl ChatEndpoint {
         let response = self.send(body).await?;
         let server_time = gateway_time(response.headers());
         let bytes = response.bytes_stream();
-        let at = match self.api {
+        let at = match self.0.api {
             Api::Ollama => read_ndjson(bytes, on_first_content).await,
             Api::OpenAi => read_sse(bytes, on_first_content).await,
         }?;
@@ -219,20 +248,24 @@ async fn read_ndjson(
 ) -> Result<Instant, ProbeError> {
     let mut bytes = std::pin::pin!(bytes);
     let mut first = FirstContent::new(on_first);
-    let mut pending = Vec::new();
+    let mut lines = LineSplitter::new();
+    let mut done = false;
     while let Some(piece) = bytes.next().await {
-        pending.extend_from_slice(&piece?);
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=end).collect();
-            let chunk: Value = serde_json::from_slice(&line)
+        lines.push(&piece?, |line| {
+            if done {
+                return Ok(());
+            }
+            let chunk: Value = serde_json::from_slice(line)
                 .map_err(|err| ProbeError::Protocol(format!("NDJSON line: {err}")))?;
             if let Some(error) = chunk.get("error") {
                 return Err(ProbeError::InStream(error.to_string()));
             }
             first.saw(chunk.pointer("/message/content").and_then(Value::as_str));
-            if chunk.get("done").and_then(Value::as_bool) == Some(true) {
-                return first.at();
-            }
+            done = chunk.get("done").and_then(Value::as_bool) == Some(true);
+            Ok(())
+        })?;
+        if done {
+            return first.at();
         }
     }
     Err(ProbeError::Unterminated)

@@ -40,7 +40,6 @@ pub enum StartError {
 /// A server process; killed when dropped.
 #[derive(Debug)]
 pub struct Server {
-    name: String,
     url: String,
     child: Child,
 }
@@ -96,11 +95,7 @@ impl Server {
                     if let Some(url) = listening_url(&line) {
                         // Keep draining: the threads above end with the process.
                         std::thread::spawn(move || while found.recv().is_ok() {});
-                        return Ok(Self {
-                            name: name.to_owned(),
-                            url,
-                            child,
-                        });
+                        return Ok(Self { url, child });
                     }
                     log.push(line);
                 }
@@ -120,11 +115,6 @@ impl Server {
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    /// Its name in reports.
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// Its process id.

@@ -176,14 +176,8 @@ async fn measure(
     rate_for: impl FnOnce(&Measured) -> f64,
 ) -> Measurements {
     let seconds = Duration::from_secs(plan.seconds);
-    let whole = {
-        let endpoint = endpoint.clone();
-        move || endpoint.whole(INSTANT_PROMPT)
-    };
-    let first_content = {
-        let endpoint = endpoint.clone();
-        move || endpoint.first_content(INSTANT_PROMPT)
-    };
+    let whole = endpoint.whole(INSTANT_PROMPT);
+    let first_content = endpoint.first_content(INSTANT_PROMPT);
     progress(&format!("{name}: warming up"));
     closed_loop(8, Duration::from_secs(1), whole.clone()).await;
     progress(&format!(

@@ -311,9 +311,11 @@ pub trait Translate<Item>: Send + 'static {
 /// The most a relay appends to one frame from upstream items that were already delivered.
 const COALESCE_BYTES: usize = 16 * 1024;
 
-/// The relay loop shared by every backend kind. Items the upstream has already delivered are
-/// translated into the same write (up to [`COALESCE_BYTES`]): a burst of lines leaves in one frame
-/// instead of one write and one client wake-up per line, and nothing waits that could have left.
+/// The relay loop shared by every backend kind. Items the upstream stream has ready (several SSE
+/// events parsed from one read of an OpenAI-compatible upstream, say) are translated into the same
+/// write, up to [`COALESCE_BYTES`], instead of one write and one client wake-up each; nothing
+/// waits for an item that has not arrived. (hyper hands a body over one read at a time, so an
+/// Ollama upstream's lines coalesce only as far as they share a read; see docs/benchmarks.md.)
 pub fn relay<S, Item, E, T>(
     upstream: S,
     mut translate: T,
