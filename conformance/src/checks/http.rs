@@ -38,23 +38,18 @@ pub const CHECKS: &[Check] = &[
 ];
 
 fn http_001(o: &Observations) -> Outcome {
-    let exchange = need!(exchange(o, name::NS_BASIC));
-    let media = exchange.media_type().unwrap_or_default();
-    Outcome::expect(
-        exchange.status == Some(200) && media == "application/json",
-        format!(
-            "status {:?}, content-type {:?}",
-            exchange.status,
-            exchange.header("content-type")
-        ),
-    )
+    answered_200_as(o, name::NS_BASIC, "application/json")
 }
 
 fn http_002(o: &Observations) -> Outcome {
-    let exchange = need!(exchange(o, name::STREAM_BASIC));
-    let media = exchange.media_type().unwrap_or_default();
+    answered_200_as(o, name::STREAM_BASIC, "text/event-stream")
+}
+
+/// Probe `probe` was answered 200 with the media type `media`.
+fn answered_200_as(o: &Observations, probe: &str, media: &str) -> Outcome {
+    let exchange = need!(exchange(o, probe));
     Outcome::expect(
-        exchange.status == Some(200) && media == "text/event-stream",
+        exchange.status == Some(200) && exchange.media_type().unwrap_or_default() == media,
         format!(
             "status {:?}, content-type {:?}",
             exchange.status,
