@@ -89,16 +89,7 @@ impl Exchange {
         match (&self.error, self.status) {
             (Some(error), _) => format!("transport error: {error}"),
             (None, Some(status)) => {
-                let mut text = self.text();
-                if text.len() > 160 {
-                    let mut end = 160;
-                    while !text.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    text.truncate(end);
-                    text.push('…');
-                }
-                format!("HTTP {status} {:?}", text)
+                format!("HTTP {status} {:?}", clip(self.text(), 160))
             }
             (None, None) => "no response".to_owned(),
         }
@@ -221,6 +212,20 @@ pub fn describe(error: &reqwest::Error) -> String {
     while let Some(cause) = source {
         text = format!("{text}: {cause}");
         source = cause.source();
+    }
+    text
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, with `…` when cut: evidence stays
+/// one readable line.
+pub fn clip(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
     }
     text
 }

@@ -160,16 +160,7 @@ pub const FINISH_REASONS: &[&str] = &[
 
 /// Short JSON for evidence.
 pub fn show(value: &Value) -> String {
-    let mut text = value.to_string();
-    if text.len() > 200 {
-        let mut end = 200;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push('…');
-    }
-    text
+    crate::exchange::clip(value.to_string(), 200)
 }
 
 /// The request-validation scoring of §9: 4xx with an envelope passes; 2xx (silently accepted)
