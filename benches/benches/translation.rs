@@ -9,9 +9,9 @@ use gateway::{
         ollama_request::to_ollama,
         ollama_stream::{StreamHead, StreamTranslator},
     },
-    validate,
 };
 use std::hint::black_box;
+use wire::openai::validate;
 
 fn native_line(content: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({

@@ -112,6 +112,16 @@ pub enum GatewayError {
     },
 }
 
+impl From<wire::openai::validate::InvalidRequest> for GatewayError {
+    fn from(invalid: wire::openai::validate::InvalidRequest) -> Self {
+        GatewayError::InvalidRequest {
+            message: invalid.message,
+            param: invalid.param,
+            code: invalid.code,
+        }
+    }
+}
+
 impl GatewayError {
     /// A 400 for `param` with `message`.
     pub fn invalid(message: impl Into<String>, param: impl Into<Option<String>>) -> Self {

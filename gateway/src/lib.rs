@@ -2,7 +2,7 @@
 //! and the tutorial's endpoints, over Ollama's native `/api/chat` and over any OpenAI-compatible
 //! upstream.
 //!
-//! Data flows one way: request in → [`validate`] → route by model ([`catalog`]) → translate
+//! Data flows one way: request in → [`wire::openai::validate`] → route by model ([`catalog`]) → translate
 //! ([`translate`]) → upstream ([`backend`]) → translate back → encode ([`sse`]) out. Every failure
 //! is a [`GatewayError`], answered in OpenAI's envelope before streaming or as one SSE error event
 //! after.
@@ -21,7 +21,6 @@ pub mod server;
 pub mod sse;
 pub mod state;
 pub mod translate;
-pub mod validate;
 
 pub use config::Config;
 pub use error::GatewayError;

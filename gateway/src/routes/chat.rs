@@ -8,7 +8,7 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
-use wire::openai::ChatCompletionRequest;
+use wire::openai::{ChatCompletionRequest, validate};
 
 use super::{now, read_body, request_id};
 use crate::{
@@ -18,7 +18,6 @@ use crate::{
     overhead::UpstreamClock,
     sse,
     state::AppState,
-    validate,
 };
 
 pub async fn completions(

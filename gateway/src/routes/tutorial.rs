@@ -17,12 +17,11 @@ use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use wire::openai::{ChatCompletionRequest, ChatMessage};
+use wire::openai::{ChatCompletionRequest, ChatMessage, validate};
 
 use super::read_body;
 use crate::{
     backend::ChatReply, error::GatewayError, overhead::UpstreamClock, sse, state::AppState,
-    validate,
 };
 
 #[derive(Debug, Serialize)]
