@@ -26,6 +26,7 @@ pub mod generated;
 pub mod journal;
 pub mod matching;
 pub mod ndjson;
+pub mod openai;
 pub mod respond;
 pub mod routes;
 pub mod scenario;
@@ -40,6 +41,7 @@ pub mod validate;
 pub use error::OllamaError;
 pub use fault::Fault;
 pub use journal::JournalEntry;
+pub use openai::Flavor;
 pub use scenario::{
     Capability, ChunkSpec, Match, ModelSpec, Reply, Rule, Scenario, ScenarioError, Stats,
 };

@@ -3,15 +3,16 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use mock_ollama::{MockOllama, Scenario, server};
+use mock_ollama::{Flavor, MockOllama, Scenario, server};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wire::ollama_host::OllamaHost;
 
 /// A deterministic mock of the Ollama server.
 ///
-/// Serves Ollama's native API (/api/chat, /api/generate, /api/embed, /api/tags, /api/show, …) with
-/// scripted or generated replies, realistic timing and injectable faults. With no --fixtures it
+/// Serves Ollama's native API (/api/chat, /api/generate, /api/embed, /api/tags, /api/show, …) and
+/// its OpenAI-compatible layer (/v1/chat/completions, /v1/completions, /v1/embeddings,
+/// /v1/models) with scripted or generated replies, realistic timing and injectable faults. With no --fixtures it
 /// serves a small built-in model set (llama3.2, qwen3:0.6b, llava:7b, nomic-embed-text) and
 /// answers every request with a deterministic generated reply.
 ///
@@ -43,6 +44,25 @@ struct Args {
     /// Keep at most this many requests in the journal (0 disables it)
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     journal_limit: usize,
+
+    /// Timestamps: real (each reply's clock starts when its request arrives) or fixed (from
+    /// 2026-01-01T00:00:00Z, so output bytes never depend on when the mock runs)
+    #[arg(long, value_enum, default_value_t = Clock::Real)]
+    clock: Clock,
+
+    /// Whose OpenAI dialect /v1 speaks: ollama (Ollama's own layer, quirks included) or openai
+    /// (exactly conformant); a scenario's "flavor" overrides it
+    #[arg(long, default_value_t = Flavor::Ollama, value_name = "FLAVOR")]
+    flavor: Flavor,
+}
+
+/// Where reply timestamps start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Clock {
+    /// The time each request arrives.
+    Real,
+    /// 2026-01-01T00:00:00Z for every request.
+    Fixed,
 }
 
 #[tokio::main]
@@ -95,6 +115,7 @@ async fn run(args: Args) -> Result<(), String> {
         rules = scenario.rules.len(),
         strict = args.strict,
         time_scale = args.time_scale,
+        flavor = %args.flavor,
         "mock-ollama listening on http://{address}"
     );
     let state = MockOllama::builder()
@@ -103,6 +124,8 @@ async fn run(args: Args) -> Result<(), String> {
         .time_scale(args.time_scale)
         .seed(args.seed)
         .journal_limit(args.journal_limit)
+        .flavor(args.flavor)
+        .real_clock(args.clock == Clock::Real)
         .into_state();
     server::serve(listener, state, async {
         server::shutdown_signal().await;

@@ -38,6 +38,33 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
         .into_response()
 }
 
+/// How a dialect writes the faults that put bytes of their own into a stream.
+pub trait Framing {
+    /// The bytes of an `error_line` fault; nothing follows them.
+    fn error_line(&self, message: &str) -> Bytes;
+    /// The bytes of a `malformed_line` fault; `line` is the scripted text, if any.
+    fn malformed_line(&self, line: Option<&str>) -> Bytes;
+}
+
+/// Ollama's native NDJSON: `{"error":"…"}` and a bare non-JSON line.
+#[derive(Debug, Clone, Copy)]
+pub struct NdjsonFraming;
+
+impl Framing for NdjsonFraming {
+    fn error_line(&self, message: &str) -> Bytes {
+        let mut line = go_json::to_vec(&ErrorBody {
+            error: message.to_owned(),
+        })
+        .unwrap_or_default();
+        line.push(b'\n');
+        Bytes::from(line)
+    }
+
+    fn malformed_line(&self, line: Option<&str>) -> Bytes {
+        Bytes::from(format!("{}\n", line.unwrap_or("{\"model\":")))
+    }
+}
+
 /// One write of the body: wait, then send these bytes (possibly none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
@@ -75,8 +102,15 @@ impl Plan {
     }
 }
 
-/// Plans a streamed body: the lines, paced by `time_scale`, with the faults applied.
-pub fn plan_stream(lines: &[Line], faults: &[Fault], time_scale: f64) -> Plan {
+/// Plans a streamed body: the lines, paced by `time_scale`, with the faults applied. `after`
+/// counts `lines`, so a dialect that writes several frames for one model chunk keeps them
+/// together in one line and its faults cut at the same place in the reply.
+pub fn plan_stream(
+    lines: &[Line],
+    faults: &[Fault],
+    time_scale: f64,
+    framing: &dyn Framing,
+) -> Plan {
     let mut steps = Vec::with_capacity(lines.len() + 1);
     let mut ending = Ending::Finish;
     let mut extra_wait = Duration::ZERO;
@@ -89,22 +123,15 @@ pub fn plan_stream(lines: &[Line], faults: &[Fault], time_scale: f64) -> Plan {
                     extra_wait += Duration::from_millis(*ms);
                 }
                 Fault::MalformedLine { after, line } if here(after, position) => {
-                    let mut bad = line.clone().unwrap_or_else(|| "{\"model\":".to_owned());
-                    bad.push('\n');
                     steps.push(Step {
                         wait: std::mem::take(&mut extra_wait),
-                        bytes: Bytes::from(bad),
+                        bytes: framing.malformed_line(line.as_deref()),
                     });
                 }
                 Fault::ErrorLine { after, message } if here(after, position) => {
-                    let mut line = go_json::to_vec(&ErrorBody {
-                        error: message.clone(),
-                    })
-                    .unwrap_or_default();
-                    line.push(b'\n');
                     steps.push(Step {
                         wait: std::mem::take(&mut extra_wait),
-                        bytes: Bytes::from(line),
+                        bytes: framing.error_line(message),
                     });
                     break 'lines;
                 }
@@ -175,10 +202,12 @@ pub fn plan_whole(
         })
         .collect();
     let line = Line { delay, bytes: body };
+    // No fault left here writes bytes of its own, so the framing is never asked for any.
     Ok(plan_stream(
         std::slice::from_ref(&line),
         &at_start,
         time_scale,
+        &NdjsonFraming,
     ))
 }
 
@@ -203,6 +232,27 @@ fn drip(plan: Plan, faults: &[Fault]) -> Plan {
         steps,
         ending: plan.ending,
     }
+}
+
+/// Sends a planned 200 reply. A plain single object (no stream, no fault) goes out whole with a
+/// `Content-Length`, as Go's servers send one JSON object; anything else is a chunked body.
+pub async fn send(
+    plan: Plan,
+    content_type: &'static str,
+    streaming: bool,
+    journal: Arc<Journal>,
+    seq: u64,
+) -> Response {
+    if let ([only], Ending::Finish, false) = (plan.steps.as_slice(), plan.ending, streaming) {
+        let mut guard = BodyGuard::new(journal, seq);
+        if !only.wait.is_zero() {
+            tokio::time::sleep(only.wait).await;
+        }
+        guard.finish();
+        let head = [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))];
+        return (StatusCode::OK, head, only.bytes.clone()).into_response();
+    }
+    streamed(plan, content_type, journal, seq)
 }
 
 /// Builds the response: status 200, the content type, and a body that follows the plan and tells
@@ -291,6 +341,7 @@ mod tests {
                 message: "boom".into(),
             }],
             0.0,
+            &NdjsonFraming,
         );
         assert_eq!(text(&plan), "{\"n\":0}\n{\"error\":\"boom\"}\n");
         assert_eq!(plan.ending, Ending::Finish);
@@ -298,21 +349,36 @@ mod tests {
 
     #[test]
     fn truncated_line_sends_half_then_aborts() {
-        let plan = plan_stream(&lines(3), &[Fault::TruncatedLine { after: 1 }], 0.0);
+        let plan = plan_stream(
+            &lines(3),
+            &[Fault::TruncatedLine { after: 1 }],
+            0.0,
+            &NdjsonFraming,
+        );
         assert_eq!(text(&plan), "{\"n\":0}\n{\"n\"");
         assert_eq!(plan.ending, Ending::Abort);
     }
 
     #[test]
     fn stall_is_real_time_and_unscaled() {
-        let plan = plan_stream(&lines(2), &[Fault::Stall { after: 1, ms: 250 }], 0.0);
+        let plan = plan_stream(
+            &lines(2),
+            &[Fault::Stall { after: 1, ms: 250 }],
+            0.0,
+            &NdjsonFraming,
+        );
         assert_eq!(plan.steps[1].wait, Duration::from_millis(250));
         assert_eq!(plan.steps[0].wait, Duration::ZERO);
     }
 
     #[test]
     fn drip_sends_one_byte_per_step() {
-        let plan = plan_stream(&lines(1), &[Fault::Drip { byte_delay_ms: 2.0 }], 1.0);
+        let plan = plan_stream(
+            &lines(1),
+            &[Fault::Drip { byte_delay_ms: 2.0 }],
+            1.0,
+            &NdjsonFraming,
+        );
         assert_eq!(plan.steps.len(), 8);
         assert!(plan.steps.iter().all(|s| s.bytes.len() == 1));
         assert_eq!(plan.steps[0].wait, Duration::from_millis(10));

@@ -13,7 +13,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use wire::ollama::ToolCall;
 
-use crate::{fault::Fault, timing::Timing};
+use crate::{fault::Fault, openai::flavor::Flavor, timing::Timing};
 
 /// Everything the mock serves: its models and its scripted rules (first match wins).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -28,6 +28,9 @@ pub struct Scenario {
     /// Scripted replies, tried in order; the first whose `match` holds answers.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// Whose OpenAI dialect `/v1` speaks (overrides the mock's `--flavor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<Flavor>,
 }
 
 /// Why a scenario could not be loaded.
@@ -123,6 +126,9 @@ impl Scenario {
         if other.timing != Timing::default() {
             self.timing = other.timing;
         }
+        if other.flavor.is_some() {
+            self.flavor = other.flavor;
+        }
     }
 
     /// The built-in scenario served when no fixtures are given: a chat model with tools, a
@@ -156,6 +162,7 @@ impl Scenario {
             ],
             timing: Timing::default(),
             rules: Vec::new(),
+            flavor: None,
         }
     }
 

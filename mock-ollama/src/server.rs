@@ -8,6 +8,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
     journal::JournalEntry,
+    openai::Flavor,
     routes,
     scenario::{Rule, Scenario},
     state::{ExpectationReport, MockConfig, MockState},
@@ -80,9 +81,21 @@ impl MockBuilder {
         self
     }
 
+    /// Stamp replies with the real time their request arrived instead of the fixed clock.
+    pub fn real_clock(mut self, real: bool) -> Self {
+        self.config.real_clock = real;
+        self
+    }
+
     /// Keep at most this many journal entries.
     pub fn journal_limit(mut self, limit: usize) -> Self {
         self.config.journal_limit = limit;
+        self
+    }
+
+    /// Whose OpenAI dialect `/v1` speaks (default: Ollama's own layer).
+    pub fn flavor(mut self, flavor: Flavor) -> Self {
+        self.config.flavor = flavor;
         self
     }
 

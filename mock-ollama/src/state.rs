@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::{
     journal::Journal,
     matching::{self, RequestView, RuleCounter},
+    openai::flavor::{Dialect, Flavor},
     scenario::{Rule, Scenario},
 };
 
@@ -26,10 +27,15 @@ pub struct MockConfig {
     pub seed: u64,
     /// The fixed instant every reply's `created_at` starts from.
     pub clock_base: DateTime<Utc>,
+    /// Start each reply's clock at the real time its request arrived instead (timestamps then
+    /// change from run to run, as a real server's do).
+    pub real_clock: bool,
     /// What `/api/version` reports.
     pub version: String,
     /// Journal capacity (newest entries kept).
     pub journal_limit: usize,
+    /// Whose OpenAI dialect `/v1` speaks, unless the scenario names one.
+    pub flavor: Flavor,
 }
 
 impl Default for MockConfig {
@@ -42,8 +48,21 @@ impl Default for MockConfig {
                 .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
                 .single()
                 .unwrap_or_default(),
+            real_clock: false,
             version: "0.13.0".to_owned(),
             journal_limit: 10_000,
+            flavor: Flavor::default(),
+        }
+    }
+}
+
+impl MockConfig {
+    /// The instant a reply's clock starts from: the fixed base, or now with a real clock.
+    pub fn clock_start(&self) -> DateTime<Utc> {
+        if self.real_clock {
+            DateTime::<Utc>::from(std::time::SystemTime::now())
+        } else {
+            self.clock_base
         }
     }
 }
@@ -108,6 +127,14 @@ impl MockState {
             initial,
             loaded: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// The OpenAI dialect `/v1` speaks now: the scenario's flavour, else the mock's.
+    pub fn dialect(&self) -> &'static Dialect {
+        self.scenario()
+            .flavor
+            .unwrap_or(self.config.flavor)
+            .dialect()
     }
 
     /// The scenario being served now.

@@ -105,6 +105,18 @@ impl Turn {
         }
     }
 
+    /// The reply to a request that only loads or unloads the model: no text, no metrics.
+    pub fn load(reason: &str) -> Self {
+        Turn {
+            chunks: Vec::new(),
+            last: ChunkSpec::default(),
+            done_reason: reason.to_owned(),
+            metrics: Metrics::default(),
+            delays: vec![Duration::ZERO],
+            load: Duration::ZERO,
+        }
+    }
+
     /// The whole reply as one message: concatenated text and thinking, all tool calls.
     pub fn aggregate(&self) -> ChunkSpec {
         let mut whole = ChunkSpec::default();

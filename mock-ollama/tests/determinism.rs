@@ -83,7 +83,7 @@ fn timing() -> Timing {
 
 fn stream_bytes(turn: &Turn, shape: Shape) -> Vec<u8> {
     let lines = ndjson::stream_lines(turn, shape, "m", clock());
-    respond::plan_stream(&lines, &[], 0.0).bytes()
+    respond::plan_stream(&lines, &[], 0.0, &respond::NdjsonFraming).bytes()
 }
 
 proptest! {
@@ -150,10 +150,10 @@ proptest! {
     fn any_fault_plan_is_a_prefix_of_the_clean_stream_or_adds_one_line(reply in reply(), ctx in context(), after in 0usize..10) {
         let turn = Turn::new(&reply, &timing(), ctx);
         let lines = ndjson::stream_lines(&turn, Shape::Chat, "m", clock());
-        let clean = respond::plan_stream(&lines, &[], 0.0).bytes();
-        let cut = respond::plan_stream(&lines, &[mock_ollama::Fault::TruncatedLine { after }], 0.0);
+        let clean = respond::plan_stream(&lines, &[], 0.0, &respond::NdjsonFraming).bytes();
+        let cut = respond::plan_stream(&lines, &[mock_ollama::Fault::TruncatedLine { after }], 0.0, &respond::NdjsonFraming);
         prop_assert!(clean.starts_with(&cut.bytes()));
-        let errored = respond::plan_stream(&lines, &[mock_ollama::Fault::ErrorLine { after, message: "x".into() }], 0.0).bytes();
+        let errored = respond::plan_stream(&lines, &[mock_ollama::Fault::ErrorLine { after, message: "x".into() }], 0.0, &respond::NdjsonFraming).bytes();
         let error_line: &[u8] = br#"{"error":"x"}"#;
         prop_assert!(errored.ends_with(error_line) || errored.ends_with(&[error_line, b"\n"].concat()));
     }

@@ -35,6 +35,17 @@ pub async fn embed(
     body: Bytes,
 ) -> Result<Response, OllamaError> {
     let request: EmbedRequest = parse_body(&body)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &embed_vectors(&state, request)?,
+    ))
+}
+
+/// Answers an `/api/embed` request (also behind `/v1/embeddings`).
+pub fn embed_vectors(
+    state: &MockState,
+    request: EmbedRequest,
+) -> Result<EmbedResponse, OllamaError> {
     let scenario = state.scenario();
     let model = scenario
         .model(&request.model)
@@ -78,7 +89,7 @@ pub async fn embed(
             )
         })
         .collect();
-    let response = if inputs.is_empty() {
+    Ok(if inputs.is_empty() {
         EmbedResponse {
             model: request.model,
             ..EmbedResponse::default()
@@ -91,8 +102,7 @@ pub async fn embed(
             load_duration: 1_000_000,
             prompt_eval_count: tokens.iter().sum::<u64>().max(1),
         }
-    };
-    Ok(json_response(StatusCode::OK, &response))
+    })
 }
 
 pub async fn embeddings(

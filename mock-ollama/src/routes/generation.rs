@@ -3,13 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use axum::{
-    Extension,
-    body::Bytes,
-    extract::State,
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use axum::{Extension, body::Bytes, extract::State, http::StatusCode, response::Response};
 use serde_json::Value;
 use wire::{
     go_json,
@@ -21,10 +15,9 @@ use crate::{
     error::{OllamaError, parse_body},
     fault::{Fault, default_message},
     generated,
-    journal::BodyGuard,
     matching::RequestView,
     ndjson::{self, Clock, Shape},
-    respond::{self, Ending, JSON, NDJSON, json_response},
+    respond::{self, JSON, NDJSON, NdjsonFraming, json_response},
     scenario::{Capability, Endpoint, ModelSpec, Scenario},
     seed::{self, DetRng},
     state::MockState,
@@ -38,6 +31,58 @@ pub async fn chat(
     body: Bytes,
 ) -> Result<Response, OllamaError> {
     let request: ChatRequest = parse_body(&body)?;
+    let accepted = accept_chat(&state, seq, &request)?;
+    respond_native(&state, seq, Shape::Chat, accepted).await
+}
+
+pub async fn generate(
+    State(state): State<Arc<MockState>>,
+    Extension(RequestSeq(seq)): Extension<RequestSeq>,
+    body: Bytes,
+) -> Result<Response, OllamaError> {
+    let request: GenerateRequest = parse_body(&body)?;
+    let accepted = accept_generate(&state, seq, &request)?;
+    respond_native(&state, seq, Shape::Generate, accepted).await
+}
+
+/// What the native pipeline decided for a generation request, before any bytes are written:
+/// both dialects (`/api/*` NDJSON and `/v1/*` OpenAI) render the same decision.
+#[derive(Debug)]
+pub enum Accepted {
+    /// No messages (or prompt): Ollama loads the model (`load`) or unloads it (`unload`) and
+    /// answers one object.
+    Load {
+        /// Model name as sent.
+        model: String,
+        /// `load` or `unload`.
+        reason: &'static str,
+    },
+    /// A reply to generate.
+    Reply(Box<Answer>),
+}
+
+/// A reply made concrete for one request: the turn, its faults and how to send it.
+#[derive(Debug)]
+pub struct Answer {
+    /// Model name as sent; echoed in every object.
+    pub model: String,
+    /// Chunks, timeline and metrics.
+    pub turn: Turn,
+    /// Faults of the answering rule, applied while writing (never `http_error`: that one is
+    /// raised as an error before the answer exists).
+    pub faults: Vec<Fault>,
+    /// Stream or one object.
+    pub streaming: bool,
+    /// The request's seed (global seed mixed with the request hash), for ids.
+    pub seed: u64,
+}
+
+/// Validates a native chat request like Ollama and decides the reply.
+pub fn accept_chat(
+    state: &MockState,
+    seq: u64,
+    request: &ChatRequest,
+) -> Result<Accepted, OllamaError> {
     if request.model.trim().is_empty() {
         return Err(OllamaError::ModelRequired);
     }
@@ -54,12 +99,7 @@ pub async fn chat(
     let thinking = validate::thinking(think, model, &request.model)?;
     state.mark_loaded(&model.name);
     if request.messages.is_empty() {
-        return Ok(load_reply(
-            &state,
-            Shape::Chat,
-            &request.model,
-            request.keep_alive.as_ref(),
-        ));
+        return Ok(load(&request.model, request.keep_alive.as_ref()));
     }
     validate::options(request.options.as_ref())?;
     validate::format(request.format.as_ref())?;
@@ -92,25 +132,25 @@ pub async fn chat(
             .iter()
             .map(|tool| serde_json::to_string(tool).map_or(0, |t| t.len() as u64 / 4))
             .sum::<u64>();
-    let generation = Generation {
+    Generation {
         seq,
         view,
-        shape: Shape::Chat,
         thinking,
         request_hash,
         prompt_tokens,
         num_predict: validate::num_predict(request.options.as_ref()),
         streaming: request.is_streaming(),
-    };
-    generation.respond(&state).await
+    }
+    .answer(state)
+    .map(|answer| Accepted::Reply(Box::new(answer)))
 }
 
-pub async fn generate(
-    State(state): State<Arc<MockState>>,
-    Extension(RequestSeq(seq)): Extension<RequestSeq>,
-    body: Bytes,
-) -> Result<Response, OllamaError> {
-    let request: GenerateRequest = parse_body(&body)?;
+/// Validates a native generate request like Ollama and decides the reply.
+pub fn accept_generate(
+    state: &MockState,
+    seq: u64,
+    request: &GenerateRequest,
+) -> Result<Accepted, OllamaError> {
     if request.model.trim().is_empty() {
         return Err(OllamaError::ModelNotFound(String::new()));
     }
@@ -132,18 +172,13 @@ pub async fn generate(
     let thinking = validate::thinking(think, model, &request.model)?;
     state.mark_loaded(&model.name);
     if request.prompt.is_empty() {
-        return Ok(load_reply(
-            &state,
-            Shape::Generate,
-            &request.model,
-            request.keep_alive.as_ref(),
-        ));
+        return Ok(load(&request.model, request.keep_alive.as_ref()));
     }
     validate::options(request.options.as_ref())?;
     validate::format(request.format.as_ref())?;
 
     let canonical = crate::scenario::canonical_model_name(&request.model);
-    let generation = Generation {
+    Generation {
         seq,
         view: RequestView {
             endpoint: Endpoint::Generate,
@@ -153,14 +188,14 @@ pub async fn generate(
             tools: &[],
             format: request.format.as_ref(),
         },
-        shape: Shape::Generate,
         thinking,
         request_hash: seed::hash_parts(&[&canonical, &request.system, &request.prompt]),
         prompt_tokens: words(&request.prompt) + words(&request.system) + 4,
         num_predict: validate::num_predict(request.options.as_ref()),
         streaming: request.is_streaming(),
-    };
-    generation.respond(&state).await
+    }
+    .answer(state)
+    .map(|answer| Accepted::Reply(Box::new(answer)))
 }
 
 /// Whitespace-separated words: the mock's deterministic stand-in for a tokenizer.
@@ -185,25 +220,26 @@ fn find_model<'a>(
     Ok(model)
 }
 
-/// The single object Ollama answers when asked to load (no messages/prompt) or unload
-/// (`keep_alive: 0` as well), whatever `stream` says.
-fn load_reply(
-    state: &MockState,
-    shape: Shape,
-    model: &str,
-    keep_alive: Option<&Value>,
-) -> Response {
-    let reason = if validate::keep_alive_is_zero(keep_alive) {
-        "unload"
-    } else {
-        "load"
-    };
-    let created_at = go_json::rfc3339_nano(state.config.clock_base);
+/// Ollama loads the model when asked to generate nothing, or unloads it with `keep_alive: 0`.
+fn load(model: &str, keep_alive: Option<&Value>) -> Accepted {
+    Accepted::Load {
+        model: model.to_owned(),
+        reason: if validate::keep_alive_is_zero(keep_alive) {
+            "unload"
+        } else {
+            "load"
+        },
+    }
+}
+
+/// The single object Ollama answers to a load or unload, whatever `stream` says.
+fn load_reply(state: &MockState, shape: Shape, model: String, reason: &str) -> Response {
+    let created_at = go_json::rfc3339_nano(state.config.clock_start());
     match shape {
         Shape::Chat => json_response(
             StatusCode::OK,
             &ChatResponse {
-                model: model.to_owned(),
+                model,
                 created_at,
                 message: Message::assistant(""),
                 done: true,
@@ -214,7 +250,7 @@ fn load_reply(
         Shape::Generate => json_response(
             StatusCode::OK,
             &GenerateResponse {
-                model: model.to_owned(),
+                model,
                 created_at,
                 done: true,
                 done_reason: Some(reason.to_owned()),
@@ -224,11 +260,50 @@ fn load_reply(
     }
 }
 
+/// Writes an accepted request in Ollama's native dialect: NDJSON lines, or one object.
+async fn respond_native(
+    state: &MockState,
+    seq: u64,
+    shape: Shape,
+    accepted: Accepted,
+) -> Result<Response, OllamaError> {
+    let answer = match accepted {
+        Accepted::Load { model, reason } => return Ok(load_reply(state, shape, model, reason)),
+        Accepted::Reply(answer) => *answer,
+    };
+    let clock = Clock {
+        base: state.config.clock_start(),
+    };
+    let scale = state.config.time_scale;
+    let turn = &answer.turn;
+    let (plan, content_type) = if answer.streaming {
+        let lines = ndjson::stream_lines(turn, shape, &answer.model, clock);
+        (
+            respond::plan_stream(&lines, &answer.faults, scale, &NdjsonFraming),
+            NDJSON,
+        )
+    } else {
+        let body = ndjson::whole(turn, shape, &answer.model, clock);
+        let total: Duration = turn.delays.iter().sum();
+        (
+            respond::plan_whole(body, total, &answer.faults, scale)?,
+            JSON,
+        )
+    };
+    Ok(respond::send(
+        plan,
+        content_type,
+        answer.streaming,
+        state.journal.clone(),
+        seq,
+    )
+    .await)
+}
+
 /// A validated generation request, ready to be answered.
 struct Generation<'a> {
     seq: u64,
     view: RequestView<'a>,
-    shape: Shape,
     thinking: bool,
     request_hash: u64,
     prompt_tokens: u64,
@@ -237,7 +312,9 @@ struct Generation<'a> {
 }
 
 impl Generation<'_> {
-    async fn respond(&self, state: &MockState) -> Result<Response, OllamaError> {
+    /// Picks the rule (or generates a reply) and resolves it into an [`Answer`]; a scripted
+    /// `http_error` fails here, before anything is written.
+    fn answer(&self, state: &MockState) -> Result<Answer, OllamaError> {
         let (scenario, chosen) = state.select(&self.view);
         let seed = state.config.seed ^ self.request_hash;
         let generated_reply;
@@ -271,36 +348,13 @@ impl Generation<'_> {
                 has_tools: !self.view.tools.is_empty(),
             },
         );
-        let clock = Clock {
-            base: state.config.clock_base,
-        };
-        let scale = state.config.time_scale;
-        let (plan, content_type) = if self.streaming {
-            let lines = ndjson::stream_lines(&turn, self.shape, self.view.model, clock);
-            (respond::plan_stream(&lines, faults, scale), NDJSON)
-        } else {
-            let body = ndjson::whole(&turn, self.shape, self.view.model, clock);
-            let total: Duration = turn.delays.iter().sum();
-            (respond::plan_whole(body, total, faults, scale)?, JSON)
-        };
-        if let ([only], Ending::Finish, false) =
-            (plan.steps.as_slice(), plan.ending, self.streaming)
-        {
-            // A plain single object goes out whole, with a Content-Length, as Gin sends it.
-            let mut guard = BodyGuard::new(state.journal.clone(), self.seq);
-            if !only.wait.is_zero() {
-                tokio::time::sleep(only.wait).await;
-            }
-            guard.finish();
-            let head = [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))];
-            return Ok((StatusCode::OK, head, only.bytes.clone()).into_response());
-        }
-        Ok(respond::streamed(
-            plan,
-            content_type,
-            state.journal.clone(),
-            self.seq,
-        ))
+        Ok(Answer {
+            model: self.view.model.to_owned(),
+            turn,
+            faults: faults.to_vec(),
+            streaming: self.streaming,
+            seed,
+        })
     }
 
     fn describe(&self) -> String {

@@ -1,5 +1,5 @@
-//! The HTTP surface: Ollama's native routes, the `/_mock` control routes, and Gin's plain-text
-//! 404/405 for everything else.
+//! The HTTP surface: Ollama's native routes, its OpenAI-compatible `/v1` routes (in the flavour's
+//! dialect), the `/_mock` control routes, and Gin's plain-text 404/405 for everything else.
 //!
 //! Layers, outermost first:
 //! 1. `journal` — buffers the body (up to [`MAX_BODY`]), records the request (except `/_mock/*`)
@@ -11,6 +11,7 @@ mod control;
 mod embed;
 mod generation;
 mod models;
+mod openai;
 
 use std::sync::Arc;
 
@@ -18,13 +19,17 @@ use axum::{
     Router,
     body::Body,
     extract::{Request, State},
-    http::StatusCode,
+    http::{StatusCode, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
 
-use crate::{respond::json_response, state::MockState};
+use crate::{
+    openai::{ApiError, flavor::ErrorStyle},
+    respond::json_response,
+    state::MockState,
+};
 
 /// Largest request body the mock reads (images make chat bodies large).
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -45,6 +50,11 @@ pub fn router(state: Arc<MockState>) -> Router {
         .route("/api/generate", post(generation::generate))
         .route("/api/embed", post(embed::embed))
         .route("/api/embeddings", post(embed::embeddings))
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/completions", post(openai::completions))
+        .route("/v1/embeddings", post(openai::embeddings))
+        .route("/v1/models", get(openai::list_models))
+        .route("/v1/models/{*model}", get(openai::retrieve_model))
         .nest("/_mock", control::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -52,7 +62,18 @@ pub fn router(state: Arc<MockState>) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> Response {
+async fn not_found(State(state): State<Arc<MockState>>, uri: Uri) -> Response {
+    let dialect = state.dialect();
+    if uri.path().starts_with("/v1/") && dialect.errors == ErrorStyle::Openai {
+        return ApiError::not_found(
+            dialect,
+            format!(
+                "Unknown request URL: {}. Please check the URL for typos.",
+                uri.path()
+            ),
+        )
+        .into_response();
+    }
     (StatusCode::NOT_FOUND, "404 page not found").into_response()
 }
 

@@ -106,7 +106,7 @@ pub async fn show(
 pub async fn ps(State(state): State<Arc<MockState>>) -> Response {
     let scenario = state.scenario();
     let expires_at =
-        wire::go_json::rfc3339_nano(state.config.clock_base + chrono::Duration::minutes(5));
+        wire::go_json::rfc3339_nano(state.config.clock_start() + chrono::Duration::minutes(5));
     let models = state
         .loaded()
         .iter()

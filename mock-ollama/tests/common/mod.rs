@@ -148,3 +148,42 @@ fn parse(bytes: &[u8]) -> RawResponse {
     }
     response
 }
+
+/// Starts a mock speaking `flavor` on `/v1`, with the built-in models plus `json`'s rules.
+pub async fn flavored_mock(flavor: mock_ollama::Flavor, json: &str) -> MockOllama {
+    let mut scenario = Scenario::builtin();
+    // Rules may name the built-in models, so validate after merging.
+    scenario.merge(serde_json::from_str(json).expect("scenario JSON"));
+    scenario.validate().expect("valid scenario");
+    MockOllama::builder()
+        .scenario(scenario)
+        .flavor(flavor)
+        .start()
+        .await
+        .expect("mock starts")
+}
+
+impl RawResponse {
+    /// The `data:` payloads of an SSE body, in order (`[DONE]` kept as text).
+    pub fn sse_data(&self) -> Vec<String> {
+        self.text()
+            .split("\n\n")
+            .filter(|event| !event.is_empty())
+            .map(|event| {
+                event
+                    .strip_prefix("data: ")
+                    .unwrap_or_else(|| panic!("not a data event: {event:?}"))
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// The JSON events of an SSE body, `[DONE]` left out.
+    pub fn sse_json(&self) -> Vec<Value> {
+        self.sse_data()
+            .iter()
+            .filter(|data| *data != "[DONE]")
+            .map(|data| serde_json::from_str(data).expect("JSON event"))
+            .collect()
+    }
+}

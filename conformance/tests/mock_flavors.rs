@@ -1,0 +1,122 @@
+//! The runner over mock-ollama's `/v1` in each flavour, in-process: the `openai` flavour passes
+//! the strict profile; the `ollama` flavour fails exactly where real Ollama's OpenAI layer
+//! deviates (each deviation is a row of mock-ollama/README.md's flavour table); and this
+//! project's gateway, pointed at either flavour as an OpenAI-compatible upstream, repairs all of
+//! them that an upstream does not have to supply.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use conformance::{Profile, Report, Status, Target, probes::FaultPrompts, run};
+use gateway::{Config, Gateway, config::BackendKind};
+use mock_ollama::{Flavor, MockOllama, Scenario};
+
+async fn mock(flavor: Flavor) -> MockOllama {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
+    MockOllama::builder()
+        .scenario(Scenario::load(&fixtures).unwrap())
+        .flavor(flavor)
+        // `created` must be near the runner's clock (NS-002).
+        .real_clock(true)
+        .start()
+        .await
+        .unwrap()
+}
+
+async fn judge(base_url: String, profile: Profile) -> Report {
+    let target = Target {
+        base_url,
+        api_key: None,
+        model: "llama3.2".to_owned(),
+        timeout: Duration::from_secs(20),
+        max_body: 1 << 20,
+    };
+    let faults = FaultPrompts {
+        mid_stream: Some("[fault:mid-stream-error]".to_owned()),
+        rate_limit: Some("[fault:429]".to_owned()),
+        overload: Some("[fault:503]".to_owned()),
+    };
+    run(&target, profile, None, &faults, 1).await.unwrap()
+}
+
+fn not_passing(report: &Report) -> Vec<(&'static str, Status)> {
+    report
+        .verdicts
+        .iter()
+        .filter(|verdict| verdict.status != Status::Pass)
+        .map(|verdict| (verdict.check.id, verdict.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_openai_flavor_passes_the_strict_profile() {
+    let mock = mock(Flavor::Openai).await;
+    let report = judge(format!("{}/v1", mock.url()), Profile::Strict).await;
+    // Nothing asks for a key, so HTTP-004 has nothing to judge.
+    assert_eq!(
+        not_passing(&report),
+        [("HTTP-004", Status::Skip)],
+        "{}",
+        conformance::report::table(&report)
+    );
+}
+
+#[tokio::test]
+async fn the_ollama_flavor_deviates_exactly_where_ollamas_openai_layer_does() {
+    let mock = mock(Flavor::Ollama).await;
+    let report = judge(format!("{}/v1", mock.url()), Profile::Compat).await;
+    use Status::{Fail, Skip, Warn};
+    assert_eq!(
+        not_passing(&report),
+        [
+            // No validation of sampling parameters, so a bad `stream: true` request streams.
+            ("HTTP-003", Fail),
+            ("HTTP-004", Skip),
+            // Choices without `logprobs`, messages without `refusal`.
+            ("NS-005", Warn),
+            ("NS-008", Warn),
+            // `max_completion_tokens` is ignored (ollama/ollama#7125).
+            ("NS-011", Fail),
+            // `n` is ignored.
+            ("STREAM-015", Warn),
+            // No `"usage": null` on chunks before the usage chunk.
+            ("USAGE-003", Warn),
+            // A mid-stream error becomes an empty chunk and the stream just ends.
+            ("ERR-009", Fail),
+            ("ERR-010", Warn),
+            // Roles, ranges, `n`, tool-message ids and function names are not checked.
+            ("REQ-003", Fail),
+            ("REQ-005", Warn),
+            ("REQ-006", Warn),
+            ("REQ-009", Warn),
+            ("REQ-010", Warn),
+        ],
+        "{}",
+        conformance::report::table(&report)
+    );
+}
+
+#[tokio::test]
+async fn the_gateway_in_front_of_either_flavor_repairs_all_it_can() {
+    // What no gateway can repair: an upstream that ignores `n` answers one choice, and the
+    // gateway cannot know that before the stream has begun.
+    let upstream_limits = |flavor| match flavor {
+        Flavor::Ollama => vec![("HTTP-004", Status::Skip), ("STREAM-015", Status::Fail)],
+        Flavor::Openai => vec![("HTTP-004", Status::Skip)],
+    };
+    for flavor in Flavor::ALL {
+        let mock = mock(flavor).await;
+        let mut config = Config::single_ollama("mock", format!("{}/v1", mock.url()));
+        config.backends[0].kind = BackendKind::Openai;
+        // Ollama's `/v1/models` lists `llama3.2:latest`; name the model as clients send it.
+        config.backends[0].models = Some(vec!["llama3.2".to_owned()]);
+        let gateway = Gateway::start(config).await.unwrap();
+        let report = judge(format!("{}/v1", gateway.url()), Profile::Strict).await;
+        assert_eq!(
+            not_passing(&report),
+            upstream_limits(flavor),
+            "gateway over the {flavor} flavour:\n{}",
+            conformance::report::table(&report)
+        );
+    }
+}

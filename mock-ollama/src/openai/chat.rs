@@ -1,0 +1,407 @@
+//! A [`Turn`] written as `/v1/chat/completions` in one dialect: one `chat.completion` object, or
+//! the `chat.completion.chunk` events of a stream.
+//!
+//! A stream is built as one group of events per native line (every chunk, then the final one), so
+//! the native line's delay paces the group and a fault's `after` cuts both dialects at the same
+//! place in the reply. For Ollama the groups follow `ChatWriter.writeResponse`
+//! (`middleware/openai.go:80-167`) and `ToStreamChunks`/`FinishChunk`
+//! (`openai/openai.go:301-397`).
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use wire::{go_json, ollama::ToolCall};
+
+use super::{
+    encode,
+    flavor::{Dialect, JsonStyle, MidStreamError},
+};
+use crate::{
+    ndjson::{Clock, Line},
+    respond::Framing,
+    scenario::ChunkSpec,
+    seed::DetRng,
+    turn::Turn,
+};
+
+/// What a reply needs besides the turn (chat and completions alike).
+#[derive(Debug, Clone, Copy)]
+pub struct ReplyContext<'a> {
+    /// The dialect to write.
+    pub dialect: &'static Dialect,
+    /// Model name as sent.
+    pub model: &'a str,
+    /// The request's seed, for the completion id.
+    pub seed: u64,
+    /// Fixed clock of the reply's timestamps.
+    pub clock: Clock,
+    /// Choices to write (1 unless the dialect honours `n`).
+    pub choices: usize,
+}
+
+impl ReplyContext<'_> {
+    pub(super) fn id(&self, prefix: &str) -> String {
+        let mut rng = DetRng::new(self.seed.rotate_left(29));
+        if self.dialect.short_ids {
+            format!("{prefix}-{}", rng.below(999))
+        } else {
+            format!("{prefix}-{}", rng.alphanumeric(24))
+        }
+    }
+
+    /// Unix seconds of the native line `index` of the turn.
+    pub(super) fn created(&self, turn: &Turn, index: usize) -> i64 {
+        let offset = chrono::Duration::from_std(turn.line_offset(index)).unwrap_or_default();
+        (self.clock.base + offset).timestamp()
+    }
+
+    /// Arguments as the JSON string the dialect's encoder writes.
+    fn arguments(&self, arguments: &Map<String, Value>) -> String {
+        let bytes = match self.dialect.json {
+            JsonStyle::Go => go_json::to_vec(arguments).unwrap_or_default(),
+            JsonStyle::Compact => serde_json::to_vec(arguments).unwrap_or_default(),
+        };
+        String::from_utf8(bytes).unwrap_or_default()
+    }
+
+    fn tool_call(&self, call: &ToolCall, position: usize, with_index: bool) -> Value {
+        let mut object = Map::new();
+        object.insert("id".to_owned(), json!(call.id.clone().unwrap_or_default()));
+        if with_index {
+            object.insert(
+                "index".to_owned(),
+                json!(call.function.index.unwrap_or(position)),
+            );
+        }
+        object.insert("type".to_owned(), json!("function"));
+        object.insert(
+            "function".to_owned(),
+            json!({"name": call.function.name, "arguments": self.arguments(&call.function.arguments)}),
+        );
+        Value::Object(object)
+    }
+
+    /// `finish_reason` of a reply that ended with `done_reason`.
+    pub(super) fn finish_reason(&self, done_reason: &str, called_tools: bool) -> Value {
+        let reason = match done_reason {
+            // Ollama relabels only `stop` (`FinishChunk`, `ToChatCompletion`).
+            "stop" | "" if called_tools => "tool_calls",
+            "" | "stop" => "stop",
+            "length" => "length",
+            _ if self.dialect.finish_reason_enum_only => "stop",
+            other => other,
+        };
+        json!(reason)
+    }
+
+    /// The head every object shares, in the dialect's key order.
+    pub(super) fn object(
+        &self,
+        id: &str,
+        kind: &str,
+        created: i64,
+        choices: Vec<Value>,
+    ) -> Map<String, Value> {
+        let mut object = Map::new();
+        object.insert("id".to_owned(), json!(id));
+        object.insert("object".to_owned(), json!(kind));
+        object.insert("created".to_owned(), json!(created));
+        object.insert("model".to_owned(), json!(self.model));
+        object.insert(
+            "system_fingerprint".to_owned(),
+            json!(self.dialect.system_fingerprint),
+        );
+        object.insert("choices".to_owned(), Value::Array(choices));
+        object
+    }
+}
+
+/// The usage object of a turn.
+pub fn usage(turn: &Turn) -> Value {
+    let (prompt, completion) = (turn.metrics.prompt_eval_count, turn.metrics.eval_count);
+    json!({"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion})
+}
+
+/// The `chat.completion` object of a `stream: false` reply.
+pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
+    let dialect = ctx.dialect;
+    let reply = turn.aggregate();
+    let called_tools = !reply.tool_calls.is_empty();
+    let choices = (0..ctx.choices)
+        .map(|index| {
+            let mut message = Map::new();
+            message.insert("role".to_owned(), json!("assistant"));
+            let content =
+                if called_tools && reply.content.is_empty() && dialect.null_content_with_tool_calls
+                {
+                    Value::Null
+                } else {
+                    json!(reply.content)
+                };
+            message.insert("content".to_owned(), content);
+            if dialect.nullable_keys {
+                message.insert("refusal".to_owned(), Value::Null);
+            }
+            if !reply.thinking.is_empty() {
+                message.insert(dialect.reasoning_key.to_owned(), json!(reply.thinking));
+            }
+            if called_tools {
+                let calls = reply.tool_calls.iter().enumerate().map(|(position, call)| {
+                    ctx.tool_call(call, position, dialect.index_in_message_tool_calls)
+                });
+                message.insert("tool_calls".to_owned(), calls.collect());
+            }
+            let mut choice = Map::new();
+            choice.insert("index".to_owned(), json!(index));
+            choice.insert("message".to_owned(), Value::Object(message));
+            if dialect.nullable_keys {
+                choice.insert("logprobs".to_owned(), Value::Null);
+            }
+            let reason = match turn.done_reason.as_str() {
+                // Go's `*string` is null for an empty reason.
+                "" if !dialect.finish_reason_enum_only => Value::Null,
+                reason => ctx.finish_reason(reason, called_tools),
+            };
+            choice.insert("finish_reason".to_owned(), reason);
+            Value::Object(choice)
+        })
+        .collect();
+    let created = ctx.created(turn, turn.chunks.len());
+    let mut object = ctx.object(&ctx.id("chatcmpl"), "chat.completion", created, choices);
+    object.insert("usage".to_owned(), usage(turn));
+    Value::Object(object)
+}
+
+/// A streamed reply: one [`Line`] of SSE events per native line, and the framing of its faults.
+#[derive(Debug)]
+pub struct ChatStream {
+    /// The event groups, each with the delay of its native line.
+    pub lines: Vec<Line>,
+    /// How `error_line` and `malformed_line` faults look in this stream.
+    pub framing: SseFraming,
+}
+
+/// Writes the SSE events of a streamed reply.
+pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> ChatStream {
+    let dialect = ctx.dialect;
+    let id = ctx.id("chatcmpl");
+    // Every chunk carries the first native line's `created` (Ollama pins it; OpenAI's is fixed).
+    let created = ctx.created(turn, 0);
+    let mut writer = ChunkWriter {
+        ctx,
+        id: &id,
+        created,
+        include_usage,
+        opened: false,
+        called_tools: false,
+    };
+    let last_index = turn.chunks.len();
+    let lines = turn
+        .chunks
+        .iter()
+        .chain(std::iter::once(&turn.last))
+        .enumerate()
+        .map(|(index, chunk)| {
+            let mut events = Vec::new();
+            if index == last_index {
+                writer.finish(chunk, turn, &mut events);
+            } else {
+                writer.chunk(chunk, &mut events);
+            }
+            Line {
+                delay: turn.delays[index],
+                bytes: Bytes::from(events),
+            }
+        })
+        .collect();
+    let mut lost_chunk = writer.delta_chunk(0, json!({"content": ""}), Value::Null);
+    lost_chunk.insert("model".to_owned(), json!(""));
+    ChatStream {
+        lines,
+        framing: SseFraming::new(dialect, Value::Object(lost_chunk)),
+    }
+}
+
+/// The state of a stream being written: whether the role was sent and a tool called.
+struct ChunkWriter<'a, 'c> {
+    ctx: &'a ReplyContext<'c>,
+    id: &'a str,
+    created: i64,
+    include_usage: bool,
+    opened: bool,
+    called_tools: bool,
+}
+
+impl ChunkWriter<'_, '_> {
+    fn delta_chunk(&self, index: usize, delta: Value, finish_reason: Value) -> Map<String, Value> {
+        let dialect = self.ctx.dialect;
+        let mut choice = Map::new();
+        choice.insert("index".to_owned(), json!(index));
+        choice.insert("delta".to_owned(), delta);
+        if dialect.nullable_keys {
+            choice.insert("logprobs".to_owned(), Value::Null);
+        }
+        choice.insert("finish_reason".to_owned(), finish_reason);
+        let mut object = self.ctx.object(
+            self.id,
+            "chat.completion.chunk",
+            self.created,
+            vec![Value::Object(choice)],
+        );
+        if self.include_usage && dialect.usage_null_before_usage_chunk {
+            object.insert("usage".to_owned(), Value::Null);
+        }
+        object
+    }
+
+    /// Writes `delta` for every choice.
+    fn emit(&mut self, delta: Map<String, Value>, out: &mut Vec<u8>) {
+        for index in 0..self.ctx.choices {
+            let chunk = self.delta_chunk(index, Value::Object(delta.clone()), Value::Null);
+            out.extend(encode::event(self.ctx.dialect, &Value::Object(chunk)));
+        }
+    }
+
+    /// A delta that opens the stream carries the role.
+    fn opening(&mut self) -> Map<String, Value> {
+        let mut delta = Map::new();
+        if !self.opened {
+            delta.insert("role".to_owned(), json!("assistant"));
+            self.opened = true;
+        }
+        delta
+    }
+
+    fn chunk(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
+        let dialect = self.ctx.dialect;
+        if dialect.opening_role_chunk {
+            if !self.opened {
+                let mut delta = self.opening();
+                delta.insert("content".to_owned(), json!(""));
+                self.emit(delta, out);
+            }
+            self.openai_deltas(chunk, out);
+        } else {
+            self.ollama_deltas(chunk, out);
+        }
+    }
+
+    /// OpenAI: reasoning, text and each tool call fragment in deltas of their own; nothing for
+    /// an empty chunk.
+    fn openai_deltas(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
+        let dialect = self.ctx.dialect;
+        if !chunk.thinking.is_empty() {
+            self.emit(
+                Map::from_iter([(dialect.reasoning_key.to_owned(), json!(chunk.thinking))]),
+                out,
+            );
+        }
+        if !chunk.content.is_empty() {
+            self.emit(
+                Map::from_iter([("content".to_owned(), json!(chunk.content))]),
+                out,
+            );
+        }
+        for (position, call) in chunk.tool_calls.iter().enumerate() {
+            self.called_tools = true;
+            let index = call.function.index.unwrap_or(position);
+            let mut opening = self.ctx.tool_call(call, position, true);
+            let arguments = opening["function"]["arguments"].take();
+            opening["function"]["arguments"] = json!("");
+            self.emit(
+                Map::from_iter([("tool_calls".to_owned(), json!([opening]))]),
+                out,
+            );
+            let fragment = json!([{"index": index, "function": {"arguments": arguments}}]);
+            self.emit(Map::from_iter([("tool_calls".to_owned(), fragment)]), out);
+        }
+    }
+
+    /// Ollama's `ToStreamChunks`: one chunk with `content` (always, `""` included), `reasoning`
+    /// and whole tool calls — split in two when reasoning comes with content or calls.
+    fn ollama_deltas(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
+        let dialect = self.ctx.dialect;
+        let calls: Vec<Value> = chunk
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(position, call)| self.ctx.tool_call(call, position, true))
+            .collect();
+        let mixed = !chunk.thinking.is_empty() && (!chunk.content.is_empty() || !calls.is_empty());
+        if mixed {
+            let mut reasoning = self.opening();
+            reasoning.insert(dialect.reasoning_key.to_owned(), json!(chunk.thinking));
+            self.emit(reasoning, out);
+        }
+        let mut delta = self.opening();
+        delta.insert("content".to_owned(), json!(chunk.content));
+        if !mixed && !chunk.thinking.is_empty() {
+            delta.insert(dialect.reasoning_key.to_owned(), json!(chunk.thinking));
+        }
+        if !calls.is_empty() {
+            self.called_tools = true;
+            delta.insert("tool_calls".to_owned(), Value::Array(calls));
+        }
+        self.emit(delta, out);
+    }
+
+    /// The final native line: its own message (unless it is Ollama's empty metrics trailer after
+    /// other chunks), the finish chunk, the usage chunk when asked, `[DONE]`.
+    fn finish(&mut self, last: &ChunkSpec, turn: &Turn, out: &mut Vec<u8>) {
+        if !last.is_empty() || !self.opened {
+            self.chunk(last, out);
+        }
+        let reason = match turn.done_reason.as_str() {
+            "" => "stop",
+            reason => reason,
+        };
+        let reason = self.ctx.finish_reason(reason, self.called_tools);
+        for index in 0..self.ctx.choices {
+            let finish = self.delta_chunk(index, json!({}), reason.clone());
+            out.extend(encode::event(self.ctx.dialect, &Value::Object(finish)));
+        }
+        if self.include_usage {
+            let mut usage_chunk =
+                self.ctx
+                    .object(self.id, "chat.completion.chunk", self.created, Vec::new());
+            usage_chunk.insert("usage".to_owned(), usage(turn));
+            out.extend(encode::event(self.ctx.dialect, &Value::Object(usage_chunk)));
+        }
+        out.extend_from_slice(encode::DONE);
+    }
+}
+
+/// Faults in an SSE stream: a mid-stream error as the dialect shows it, a malformed line as an
+/// event whose data is not JSON.
+#[derive(Debug)]
+pub struct SseFraming {
+    dialect: &'static Dialect,
+    /// The empty chunk Ollama makes of the native error line.
+    lost_chunk: Value,
+}
+
+impl SseFraming {
+    /// Framing for a stream whose lost error chunk (Ollama's reading of a native error line) is
+    /// `lost_chunk`.
+    pub fn new(dialect: &'static Dialect, lost_chunk: Value) -> Self {
+        SseFraming {
+            dialect,
+            lost_chunk,
+        }
+    }
+}
+
+impl Framing for SseFraming {
+    fn error_line(&self, message: &str) -> Bytes {
+        Bytes::from(match self.dialect.mid_stream_error {
+            MidStreamError::LostAsEmptyChunk => encode::event(self.dialect, &self.lost_chunk),
+            MidStreamError::ErrorEvent => encode::event(
+                self.dialect,
+                &json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}}),
+            ),
+        })
+    }
+
+    fn malformed_line(&self, line: Option<&str>) -> Bytes {
+        Bytes::from(format!("data: {}\n\n", line.unwrap_or("{\"id\":")))
+    }
+}

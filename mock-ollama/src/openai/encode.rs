@@ -1,0 +1,49 @@
+//! Bytes as each dialect writes them: its JSON encoder, its whole-body framing and its SSE events.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use serde_json::Value;
+use wire::go_json;
+
+use super::flavor::{Dialect, JsonStyle};
+
+/// One JSON value in the dialect's encoding.
+pub fn json(dialect: &Dialect, value: &Value) -> Vec<u8> {
+    // Encoding a `Value` cannot fail.
+    match dialect.json {
+        JsonStyle::Go => go_json::to_vec(value).unwrap_or_default(),
+        JsonStyle::Compact => serde_json::to_vec(value).unwrap_or_default(),
+    }
+}
+
+/// A whole JSON body (Go's `json.Encoder` adds `\n`).
+pub fn body(dialect: &Dialect, value: &Value) -> Bytes {
+    let mut bytes = json(dialect, value);
+    if dialect.newline_after_body {
+        bytes.push(b'\n');
+    }
+    Bytes::from(bytes)
+}
+
+/// A JSON reply with the dialect's content type.
+pub fn json_response(dialect: &Dialect, status: StatusCode, value: &Value) -> Response {
+    let head = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(dialect.json_content_type),
+    )];
+    (status, head, body(dialect, value)).into_response()
+}
+
+/// One `data: <json>\n\n` event.
+pub fn event(dialect: &Dialect, value: &Value) -> Vec<u8> {
+    let mut bytes = b"data: ".to_vec();
+    bytes.extend(json(dialect, value));
+    bytes.extend_from_slice(b"\n\n");
+    bytes
+}
+
+/// The stream's terminator.
+pub const DONE: &[u8] = b"data: [DONE]\n\n";

@@ -1,0 +1,192 @@
+//! Errors on `/v1`, mapped in one place to each dialect's error object, status and headers.
+//!
+//! Every refusal first exists as an [`OllamaError`] (the native pipeline's) or as an
+//! [`InvalidRequest`] (OpenAI's validation); [`ApiError::from_native`] and
+//! [`ApiError::invalid`] turn them into what the flavour's server would send.
+
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+use wire::openai::validate::InvalidRequest;
+
+use super::{
+    encode,
+    flavor::{Dialect, ErrorStyle},
+};
+use crate::error::OllamaError;
+
+/// A `/v1` request the mock refuses, in one dialect (boxed: it travels in every `Result`).
+#[derive(Debug, Clone)]
+pub struct ApiError(Box<Details>);
+
+#[derive(Debug, Clone)]
+struct Details {
+    dialect: &'static Dialect,
+    status: StatusCode,
+    message: String,
+    kind: &'static str,
+    param: Option<String>,
+    code: Option<&'static str>,
+    retry_after: Option<String>,
+    /// A scripted raw body (e.g. a proxy's HTML page) sent instead of an error object.
+    raw: Option<(String, String)>,
+    /// Raised by Ollama's middleware itself (Gin's `AbortWithStatusJSON`: charset in the content
+    /// type, no trailing newline) rather than re-encoded from the native handler.
+    from_middleware: bool,
+}
+
+impl ApiError {
+    /// A request the dialect's own checks refuse (before the native handler runs).
+    pub fn invalid(dialect: &'static Dialect, invalid: InvalidRequest) -> Self {
+        Details {
+            dialect,
+            status: StatusCode::BAD_REQUEST,
+            message: invalid.message,
+            kind: "invalid_request_error",
+            param: match dialect.errors {
+                ErrorStyle::Ollama => None,
+                ErrorStyle::Openai => invalid.param,
+            },
+            code: match dialect.errors {
+                ErrorStyle::Ollama => None,
+                ErrorStyle::Openai => invalid.code,
+            },
+            retry_after: None,
+            raw: None,
+            from_middleware: true,
+        }
+        .typed()
+    }
+
+    /// A 404 for a route the dialect's server does not have.
+    pub fn not_found(dialect: &'static Dialect, message: String) -> Self {
+        Details {
+            dialect,
+            status: StatusCode::NOT_FOUND,
+            message,
+            kind: "",
+            param: None,
+            code: Some("unknown_url"),
+            retry_after: None,
+            raw: None,
+            from_middleware: true,
+        }
+        .typed()
+    }
+
+    /// A refusal of the native pipeline, as the flavour's server words it.
+    pub fn from_native(dialect: &'static Dialect, error: OllamaError) -> Self {
+        let status = error.status();
+        let (mut param, mut code) = (None, None);
+        let message = match (dialect.errors, &error) {
+            (ErrorStyle::Openai, OllamaError::ModelNotFound(model)) => {
+                param = Some("model".to_owned());
+                code = Some("model_not_found");
+                format!("The model `{model}` does not exist or you do not have access to it.")
+            }
+            (ErrorStyle::Openai, OllamaError::RegistryUnsupported { .. }) => {
+                param = Some("tools".to_owned());
+                error.to_string()
+            }
+            (ErrorStyle::Openai, OllamaError::Scripted { status: 429, .. }) => {
+                code = Some("rate_limit_exceeded");
+                error.to_string()
+            }
+            _ => error.to_string(),
+        };
+        let (retry_after, raw) = match error {
+            OllamaError::Scripted {
+                retry_after,
+                body,
+                content_type,
+                ..
+            } => (
+                retry_after,
+                body.map(|body| {
+                    let content_type =
+                        content_type.unwrap_or_else(|| "text/plain; charset=utf-8".to_owned());
+                    (body, content_type)
+                }),
+            ),
+            _ => (None, None),
+        };
+        Details {
+            dialect,
+            status,
+            message,
+            kind: "",
+            param,
+            code,
+            retry_after,
+            raw,
+            from_middleware: false,
+        }
+        .typed()
+    }
+}
+
+impl Details {
+    /// Sets the error object's `type`, which every dialect derives from the status.
+    fn typed(mut self) -> ApiError {
+        self.kind = match (self.dialect.errors, self.status.as_u16()) {
+            (ErrorStyle::Ollama, 400) => "invalid_request_error",
+            (ErrorStyle::Ollama, 404) => "not_found_error",
+            (ErrorStyle::Ollama, _) => "api_error",
+            (ErrorStyle::Openai, 429) => "requests",
+            (ErrorStyle::Openai, status) if status >= 500 => "server_error",
+            (ErrorStyle::Openai, _) => "invalid_request_error",
+        };
+        ApiError(Box::new(self))
+    }
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.0.status
+    }
+
+    /// `{"error": {message, type, param, code}}`: the body of an error reply.
+    pub fn object(&self) -> Value {
+        json!({"error": {
+            "message": self.0.message,
+            "type": self.0.kind,
+            "param": self.0.param,
+            "code": self.0.code,
+        }})
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let object = self.object();
+        let error = *self.0;
+        let mut response = match &error.raw {
+            Some((body, content_type)) => {
+                let mut response = (error.status, body.clone()).into_response();
+                if let Ok(value) = HeaderValue::from_str(content_type) {
+                    response.headers_mut().insert(header::CONTENT_TYPE, value);
+                }
+                response
+            }
+            None if error.from_middleware && error.dialect.errors == ErrorStyle::Ollama => {
+                // Gin's c.JSON: charset in the content type, no newline after the object.
+                let body = encode::json(error.dialect, &object);
+                let head = [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                )];
+                (error.status, head, body).into_response()
+            }
+            None => encode::json_response(error.dialect, error.status, &object),
+        };
+        if let Some(retry_after) = &error.retry_after
+            && let Ok(value) = HeaderValue::from_str(retry_after)
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}

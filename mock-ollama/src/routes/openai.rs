@@ -1,0 +1,285 @@
+//! The `/v1` routes: read the body in the dialect, answer it with the native pipeline, write the
+//! answer back in the dialect.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Extension,
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    response::Response,
+};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wire::{ollama::EmbedRequest, openai::validate::InvalidRequest};
+
+use super::{
+    RequestSeq,
+    embed::embed_vectors,
+    generation::{Accepted, Answer, accept_chat, accept_generate},
+};
+use crate::{
+    error::{OllamaError, parse_body},
+    ndjson::Clock,
+    openai::{
+        ApiError, Dialect,
+        chat::{self, ReplyContext},
+        completion, encode, request,
+    },
+    respond,
+    scenario::ModelSpec,
+    state::MockState,
+    turn::Turn,
+};
+
+pub async fn chat_completions(
+    State(state): State<Arc<MockState>>,
+    Extension(RequestSeq(seq)): Extension<RequestSeq>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let dialect = state.dialect();
+    let ask = request::chat(dialect, &body)?;
+    let accepted =
+        accept_chat(&state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
+    let answer = answer_of(accepted, ask.native.is_streaming());
+    let ctx = context(&state, dialect, &answer, ask.choices);
+    if answer.streaming {
+        let stream = chat::stream(&ctx, &answer.turn, ask.include_usage);
+        let plan = respond::plan_stream(
+            &stream.lines,
+            &answer.faults,
+            state.config.time_scale,
+            &stream.framing,
+        );
+        return Ok(send(&state, seq, dialect.sse_content_type, true, plan).await);
+    }
+    let body = encode::body(dialect, &chat::whole(&ctx, &answer.turn));
+    send_whole(&state, seq, dialect, &answer, body).await
+}
+
+pub async fn completions(
+    State(state): State<Arc<MockState>>,
+    Extension(RequestSeq(seq)): Extension<RequestSeq>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let dialect = state.dialect();
+    let ask = request::completion(dialect, &body)?;
+    let accepted =
+        accept_generate(&state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
+    let answer = answer_of(accepted, ask.native.is_streaming());
+    let ctx = context(&state, dialect, &answer, 1);
+    if answer.streaming {
+        let (lines, framing) = completion::stream(&ctx, &answer.turn, ask.include_usage);
+        let plan = respond::plan_stream(&lines, &answer.faults, state.config.time_scale, &framing);
+        return Ok(send(&state, seq, dialect.sse_content_type, true, plan).await);
+    }
+    let body = encode::body(dialect, &completion::whole(&ctx, &answer.turn));
+    send_whole(&state, seq, dialect, &answer, body).await
+}
+
+/// A load or unload (a request that generates nothing) is answered like an empty reply.
+fn answer_of(accepted: Accepted, streaming: bool) -> Answer {
+    match accepted {
+        Accepted::Reply(answer) => *answer,
+        Accepted::Load { model, reason } => Answer {
+            model,
+            turn: Turn::load(reason),
+            faults: Vec::new(),
+            streaming,
+            seed: 0,
+        },
+    }
+}
+
+fn context<'a>(
+    state: &MockState,
+    dialect: &'static Dialect,
+    answer: &'a Answer,
+    choices: usize,
+) -> ReplyContext<'a> {
+    ReplyContext {
+        dialect,
+        model: &answer.model,
+        seed: answer.seed,
+        clock: Clock {
+            base: state.config.clock_start(),
+        },
+        choices,
+    }
+}
+
+async fn send_whole(
+    state: &MockState,
+    seq: u64,
+    dialect: &'static Dialect,
+    answer: &Answer,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let total: Duration = answer.turn.delays.iter().sum();
+    let plan = respond::plan_whole(body, total, &answer.faults, state.config.time_scale)
+        .map_err(|e| ApiError::from_native(dialect, e))?;
+    Ok(send(state, seq, dialect.json_content_type, false, plan).await)
+}
+
+async fn send(
+    state: &MockState,
+    seq: u64,
+    content_type: &'static str,
+    streaming: bool,
+    plan: respond::Plan,
+) -> Response {
+    respond::send(plan, content_type, streaming, state.journal.clone(), seq).await
+}
+
+/// Unix seconds of a model's `modified_at` (RFC 3339 with an offset).
+fn created(model: &ModelSpec) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(&model.modified_at).map_or(0, |time| time.timestamp())
+}
+
+/// The model id a dialect lists: Ollama's full `name:tag`, or the name clients send.
+fn model_id(dialect: &Dialect, name: &str) -> String {
+    if dialect.tagged_model_ids {
+        name.to_owned()
+    } else {
+        name.strip_suffix(":latest").unwrap_or(name).to_owned()
+    }
+}
+
+/// `owned_by`: Ollama names the namespace of the model (`library` unless `user/model`).
+fn owner(dialect: &Dialect, id: &str) -> String {
+    if dialect.tagged_model_ids {
+        id.rsplit_once('/')
+            .map_or("library", |(namespace, _)| {
+                namespace.rsplit('/').next().unwrap_or(namespace)
+            })
+            .to_owned()
+    } else {
+        "mock-ollama".to_owned()
+    }
+}
+
+pub async fn list_models(State(state): State<Arc<MockState>>) -> Response {
+    let dialect = state.dialect();
+    let data: Vec<Value> = state
+        .scenario()
+        .models
+        .iter()
+        .map(|model| {
+            let id = model_id(dialect, &model.name);
+            json!({"id": id, "object": "model", "created": created(model), "owned_by": owner(dialect, &id)})
+        })
+        .collect();
+    let data = if data.is_empty() && dialect.null_empty_model_list {
+        Value::Null
+    } else {
+        Value::Array(data)
+    };
+    encode::json_response(
+        dialect,
+        StatusCode::OK,
+        &json!({"object": "list", "data": data}),
+    )
+}
+
+pub async fn retrieve_model(
+    State(state): State<Arc<MockState>>,
+    Path(requested): Path<String>,
+) -> Result<Response, ApiError> {
+    let dialect = state.dialect();
+    let scenario = state.scenario();
+    let model = scenario.model(&requested).ok_or_else(|| {
+        ApiError::from_native(dialect, OllamaError::ModelNotFound(requested.clone()))
+    })?;
+    Ok(encode::json_response(
+        dialect,
+        StatusCode::OK,
+        &json!({"id": requested, "object": "model", "created": created(model), "owned_by": owner(dialect, &requested)}),
+    ))
+}
+
+/// `POST /v1/embeddings` body.
+#[derive(Debug, Deserialize)]
+struct EmbeddingRequest {
+    #[serde(default)]
+    model: String,
+    #[serde(default)]
+    input: Value,
+    #[serde(default)]
+    dimensions: Option<usize>,
+    #[serde(default)]
+    encoding_format: Option<String>,
+}
+
+pub async fn embeddings(
+    State(state): State<Arc<MockState>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let dialect = state.dialect();
+    let invalid = |message: String, param: &str| {
+        ApiError::invalid(dialect, InvalidRequest::new(message, param.to_owned()))
+    };
+    let request: EmbeddingRequest = parse_body(&body).map_err(|error| {
+        invalid(
+            match error {
+                OllamaError::MissingBody => "EOF".to_owned(),
+                other => other.to_string(),
+            },
+            "input",
+        )
+    })?;
+    let base64 = match request.encoding_format.as_deref() {
+        None | Some("") => false,
+        Some(format) if format.eq_ignore_ascii_case("float") => false,
+        Some(format) if format.eq_ignore_ascii_case("base64") => true,
+        Some(other) => {
+            return Err(invalid(
+                format!(
+                    "Invalid value for 'encoding_format' = {other}. Supported values: ['float', 'base64']."
+                ),
+                "encoding_format",
+            ));
+        }
+    };
+    let input = match request.input {
+        Value::String(text) if text.is_empty() => json!([""]),
+        Value::Null => return Err(invalid("invalid input".to_owned(), "input")),
+        Value::Array(items) if items.is_empty() => {
+            return Err(invalid("invalid input".to_owned(), "input"));
+        }
+        other => other,
+    };
+    let native = EmbedRequest {
+        model: request.model.clone(),
+        input,
+        dimensions: request.dimensions,
+        ..EmbedRequest::default()
+    };
+    let response = embed_vectors(&state, native).map_err(|e| ApiError::from_native(dialect, e))?;
+    let data: Vec<Value> = response
+        .embeddings
+        .iter()
+        .enumerate()
+        .map(|(index, vector)| {
+            let embedding = if base64 {
+                let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(vector)
+            };
+            json!({"object": "embedding", "embedding": embedding, "index": index})
+        })
+        .collect();
+    let tokens = response.prompt_eval_count;
+    Ok(encode::json_response(
+        dialect,
+        StatusCode::OK,
+        &json!({
+            "object": "list",
+            "data": data,
+            "model": request.model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }),
+    ))
+}
