@@ -86,6 +86,29 @@ enum Command {
         #[arg(required = true)]
         reports: Vec<PathBuf>,
     },
+    /// Compares a real server's report.json with a mock's, check for check: prints both columns
+    /// and every disagreement; exits 1 when a disagreement is not explained
+    Drift {
+        /// report.json of the real server
+        real: PathBuf,
+        /// report.json of the mock standing in for it
+        mock: PathBuf,
+        /// Known disagreements: one `CHECK-ID  reason` per line (`#` starts a comment)
+        #[arg(long, value_name = "FILE")]
+        explained: Option<PathBuf>,
+    },
+}
+
+/// A report.json file, and the name of its directory (the target's name in run scripts).
+fn read_report(path: &std::path::Path) -> Result<(String, serde_json::Value), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let report: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let name = path.parent().and_then(|dir| dir.file_name()).map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    Ok((name, report))
 }
 
 #[tokio::main]
@@ -107,24 +130,42 @@ async fn main() -> ExitCode {
 }
 
 async fn execute(args: Args) -> Result<ExitCode, String> {
-    if let Some(Command::Matrix { reports }) = &args.command {
-        let mut columns = Vec::new();
-        for path in reports {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let report: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let name = path.parent().and_then(|dir| dir.file_name()).map_or_else(
-                || path.display().to_string(),
-                |name| name.to_string_lossy().into_owned(),
-            );
-            columns.push((name, report));
+    match &args.command {
+        Some(Command::Matrix { reports }) => {
+            let columns = reports
+                .iter()
+                .map(|path| read_report(path))
+                .collect::<Result<Vec<_>, _>>()?;
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", report::matrix(&columns));
+            }
+            return Ok(ExitCode::SUCCESS);
         }
-        #[allow(clippy::print_stdout)]
-        {
-            print!("{}", report::matrix(&columns));
+        Some(Command::Drift {
+            real,
+            mock,
+            explained,
+        }) => {
+            let explanations = match explained {
+                Some(path) => report::Explanations::parse(
+                    &std::fs::read_to_string(path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?,
+                ),
+                None => report::Explanations::default(),
+            };
+            let drift = report::drift(&read_report(real)?, &read_report(mock)?, &explanations);
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{}", drift.text);
+            }
+            return Ok(if drift.unexplained == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
         }
-        return Ok(ExitCode::SUCCESS);
+        None => {}
     }
     let target = Target {
         base_url: args

@@ -227,3 +227,122 @@ pub fn matrix(columns: &[(String, serde_json::Value)]) -> String {
     }
     out
 }
+
+/// Known disagreements between a real server and its mock: check id → why.
+#[derive(Debug, Clone, Default)]
+pub struct Explanations(std::collections::BTreeMap<String, String>);
+
+impl Explanations {
+    /// Reads `CHECK-ID  reason` lines; blank lines and `#` comments are skipped.
+    pub fn parse(text: &str) -> Self {
+        Explanations(
+            text.lines()
+                .map(|line| line.split('#').next().unwrap_or("").trim())
+                .filter(|line| !line.is_empty())
+                .map(|line| {
+                    let (id, reason) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+                    (id.to_owned(), reason.trim().to_owned())
+                })
+                .collect(),
+        )
+    }
+}
+
+/// The comparison of two reports.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    /// Both columns, then every disagreement with its explanation.
+    pub text: String,
+    /// Disagreements no explanation covers.
+    pub unexplained: usize,
+}
+
+/// Compares a real server's verdicts with a mock's, check for check.
+pub fn drift(
+    real: &(String, serde_json::Value),
+    mock: &(String, serde_json::Value),
+    explanations: &Explanations,
+) -> Drift {
+    let mut text = String::new();
+    let status = |report: &serde_json::Value, id: &str| {
+        report["verdicts"]
+            .as_array()
+            .and_then(|verdicts| verdicts.iter().find(|v| v["id"] == id))
+            .and_then(|v| v["status"].as_str())
+            .unwrap_or("-")
+            .to_owned()
+    };
+    let _ = writeln!(text, "| check | {} | {} |\n|---|---|---|", real.0, mock.0);
+    let ids: Vec<String> = real.1["verdicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["id"].as_str().map(str::to_owned))
+        .collect();
+    let mut disagreements = Vec::new();
+    for id in &ids {
+        let (a, b) = (status(&real.1, id), status(&mock.1, id));
+        let mark = if a == b { "" } else { " ≠" };
+        let _ = writeln!(text, "| {id} | {a} | {b}{mark} |");
+        if a != b {
+            disagreements.push((id.clone(), a, b));
+        }
+    }
+    let mut unexplained = 0;
+    let _ = writeln!(
+        text,
+        "\n{} of {} checks agree; {} disagree.",
+        ids.len() - disagreements.len(),
+        ids.len(),
+        disagreements.len()
+    );
+    for (id, a, b) in &disagreements {
+        match explanations.0.get(id) {
+            Some(reason) => {
+                let _ = writeln!(text, "- {id}: {a} vs {b} — explained: {reason}");
+            }
+            None => {
+                unexplained += 1;
+                let _ = writeln!(text, "- {id}: {a} vs {b} — UNEXPLAINED");
+            }
+        }
+    }
+    Drift { text, unexplained }
+}
+
+#[cfg(test)]
+mod drift_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn report(statuses: &[(&str, &str)]) -> serde_json::Value {
+        json!({"verdicts": statuses.iter().map(|(id, status)| json!({"id": id, "status": status})).collect::<Vec<_>>()})
+    }
+
+    #[test]
+    fn only_unexplained_disagreements_count() {
+        let real = (
+            "real".to_owned(),
+            report(&[("A-1", "pass"), ("B-2", "fail"), ("C-3", "warn")]),
+        );
+        let mock = (
+            "mock".to_owned(),
+            report(&[("A-1", "pass"), ("B-2", "pass"), ("C-3", "fail")]),
+        );
+        let explanations = Explanations::parse("# known\nB-2   the model's own text\n");
+        let drift = drift(&real, &mock, &explanations);
+        assert_eq!(drift.unexplained, 1, "{}", drift.text);
+        assert!(
+            drift.text.contains("| B-2 | fail | pass ≠ |"),
+            "{}",
+            drift.text
+        );
+        assert!(
+            drift
+                .text
+                .contains("- B-2: fail vs pass — explained: the model's own text")
+        );
+        assert!(drift.text.contains("- C-3: warn vs fail — UNEXPLAINED"));
+        assert!(drift.text.contains("1 of 3 checks agree; 2 disagree."));
+    }
+}

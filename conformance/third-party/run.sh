@@ -4,6 +4,9 @@
 #   litellm           the LiteLLM proxy (litellm[proxy]==1.108.7) routed to the mock-ollama binary
 #   llamacpp          llama.cpp's server (llama-cpp-python[server]==0.3.36) with SmolLM2-135M-Instruct
 #   gateway-llamacpp  our gateway in front of that llama.cpp server
+#   mock-llamacpp     the mock-ollama binary in its llamacpp flavour, standing in for that server;
+#                     `conformance drift` then compares it with llamacpp check for check and fails
+#                     this script on a disagreement that llamacpp-drift.txt does not explain
 # Installs are guarded (idempotent); servers bind 127.0.0.1 on free ports and are stopped on exit.
 # Known third-party deviations do not fail this script (the runner's exit 1); a target that cannot
 # be judged at all (exit 2), or a failed install, does.
@@ -54,6 +57,11 @@ MOCK_PORT=$(free_port)
 "$BIN/mock-ollama" --listen "127.0.0.1:$MOCK_PORT" --fixtures fixtures/scenarios --time-scale 0 >"$OUT/mock-ollama.log" 2>&1 & PIDS+=($!)
 wait_http "http://127.0.0.1:$MOCK_PORT/" 30
 
+MOCK_LLAMA_PORT=$(free_port)
+"$BIN/mock-ollama" --listen "127.0.0.1:$MOCK_LLAMA_PORT" --fixtures fixtures/flavors/llamacpp.json --time-scale 0 \
+  >"$OUT/mock-llamacpp.log" 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$MOCK_LLAMA_PORT/" 30
+
 LLAMA_PORT=$(free_port)
 "$T/llama/bin/python" -m llama_cpp.server --model "$MODEL" --model_alias smollm2 \
   --host 127.0.0.1 --port "$LLAMA_PORT" --n_ctx 2048 --n_threads 2 >"$OUT/llamacpp.log" 2>&1 & PIDS+=($!)
@@ -61,7 +69,12 @@ LLAMA_PORT=$(free_port)
 GATEWAY_MOCK_PORT=$(free_port)
 OLLAMA_HOST="127.0.0.1:$MOCK_PORT" "$BIN/gateway" --listen "127.0.0.1:$GATEWAY_MOCK_PORT" >"$OUT/gateway-mock.log" 2>&1 & PIDS+=($!)
 
-GATEWAY_LLAMA_PORT=$(free_port)
+GATEWAY_MOCK_LLAMA_PORT=$(free_port)
+"$BIN/mock-ollama" --listen "127.0.0.1:$MOCK_LLAMA_PORT" --fixtures fixtures/flavors/llamacpp.json --time-scale 0 \
+  >"$OUT/mock-llamacpp.log" 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$MOCK_LLAMA_PORT/" 30
+
+LLAMA_PORT=$(free_port)
 cat >"$WORK/gateway-llamacpp.toml" <<TOML
 listen = "127.0.0.1:$GATEWAY_LLAMA_PORT"
 [[backends]]
@@ -111,7 +124,18 @@ judge gateway-mock "http://127.0.0.1:$GATEWAY_MOCK_PORT/v1" llama3.2 "${MOCK_FAU
 judge litellm "http://127.0.0.1:$LITELLM_PORT/v1" llama3.2 --api-key sk-conformance "${MOCK_FAULTS[@]}"
 judge llamacpp "http://127.0.0.1:$LLAMA_PORT/v1" smollm2
 judge gateway-llamacpp "http://127.0.0.1:$GATEWAY_LLAMA_PORT/v1" smollm2
+judge mock-llamacpp "http://127.0.0.1:$MOCK_LLAMA_PORT/v1" smollm2
+
+echo "==> drift: the mock's llamacpp flavour against the real llama.cpp server"
+drift_status=0
+"$BIN/conformance" drift "$OUT"/llamacpp/report.json "$OUT"/mock-llamacpp/report.json \
+  --explained conformance/third-party/llamacpp-drift.txt | tee "$OUT/drift-llamacpp.md" || drift_status=$?
 
 "$BIN/conformance" matrix "$OUT"/gateway-mock/report.json "$OUT"/litellm/report.json \
-  "$OUT"/llamacpp/report.json "$OUT"/gateway-llamacpp/report.json > "$OUT/matrix.md"
-echo "==> reports in $OUT (matrix: $OUT/matrix.md)"
+  "$OUT"/llamacpp/report.json "$OUT"/gateway-llamacpp/report.json "$OUT"/mock-llamacpp/report.json \
+  > "$OUT/matrix.md"
+echo "==> reports in $OUT (matrix: $OUT/matrix.md, drift: $OUT/drift-llamacpp.md)"
+if [ "$drift_status" != 0 ]; then
+  echo "the mock's llamacpp flavour drifted from the real server (see above)" >&2
+  exit 1
+fi

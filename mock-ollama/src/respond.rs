@@ -40,8 +40,9 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
 
 /// How a dialect writes the faults that put bytes of their own into a stream.
 pub trait Framing {
-    /// The bytes of an `error_line` fault; nothing follows them.
-    fn error_line(&self, message: &str) -> Bytes;
+    /// The bytes of an `error_line` fault, after which the body ends; `None` when the dialect
+    /// cuts the connection instead.
+    fn error_line(&self, message: &str) -> Option<Bytes>;
     /// The bytes of a `malformed_line` fault; `line` is the scripted text, if any.
     fn malformed_line(&self, line: Option<&str>) -> Bytes;
 }
@@ -51,13 +52,13 @@ pub trait Framing {
 pub struct NdjsonFraming;
 
 impl Framing for NdjsonFraming {
-    fn error_line(&self, message: &str) -> Bytes {
+    fn error_line(&self, message: &str) -> Option<Bytes> {
         let mut line = go_json::to_vec(&ErrorBody {
             error: message.to_owned(),
         })
         .unwrap_or_default();
         line.push(b'\n');
-        Bytes::from(line)
+        Some(Bytes::from(line))
     }
 
     fn malformed_line(&self, line: Option<&str>) -> Bytes {
@@ -129,10 +130,13 @@ pub fn plan_stream(
                     });
                 }
                 Fault::ErrorLine { after, message } if here(after, position) => {
-                    steps.push(Step {
-                        wait: std::mem::take(&mut extra_wait),
-                        bytes: framing.error_line(message),
-                    });
+                    match framing.error_line(message) {
+                        Some(bytes) => steps.push(Step {
+                            wait: std::mem::take(&mut extra_wait),
+                            bytes,
+                        }),
+                        None => ending = Ending::Abort,
+                    }
                     break 'lines;
                 }
                 Fault::Disconnect { after, clean } if here(after, position) => {

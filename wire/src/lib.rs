@@ -8,3 +8,4 @@ pub mod go_json;
 pub mod ollama;
 pub mod ollama_host;
 pub mod openai;
+pub mod py_json;

@@ -9,11 +9,11 @@
 
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
-use wire::{go_json, ollama::ToolCall};
+use wire::ollama::ToolCall;
 
 use super::{
     encode,
-    flavor::{Dialect, JsonStyle, MidStreamError},
+    flavor::{Dialect, IdStyle, MidStreamError, Opening, ReasoningField, ToolCallStream},
 };
 use crate::{
     ndjson::{Clock, Line},
@@ -39,12 +39,42 @@ pub struct ReplyContext<'a> {
 }
 
 impl ReplyContext<'_> {
+    /// The completion id: `<prefix>-…` in the dialect's style, the same for the whole reply.
     pub(super) fn id(&self, prefix: &str) -> String {
         let mut rng = DetRng::new(self.seed.rotate_left(29));
-        if self.dialect.short_ids {
-            format!("{prefix}-{}", rng.below(999))
-        } else {
-            format!("{prefix}-{}", rng.alphanumeric(24))
+        match self.dialect.ids {
+            IdStyle::Short => format!("{prefix}-{}", rng.below(999)),
+            IdStyle::Random => format!("{prefix}-{}", rng.alphanumeric(24)),
+            IdStyle::Uuid => {
+                let hex = |rng: &mut DetRng, len: usize| -> String {
+                    (0..len)
+                        .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
+                        .collect()
+                };
+                let uuid = format!(
+                    "{}-{}-4{}-{}{}-{}",
+                    hex(&mut rng, 8),
+                    hex(&mut rng, 4),
+                    hex(&mut rng, 3),
+                    ['8', '9', 'a', 'b'][rng.below(4) as usize],
+                    hex(&mut rng, 3),
+                    hex(&mut rng, 12)
+                );
+                format!("{prefix}-{uuid}")
+            }
+        }
+    }
+
+    /// A tool call's id: the scripted (or seeded) one, or llama-cpp-python's
+    /// `call__<i>_<name>_<completion id>`.
+    fn tool_call_id(&self, call: &ToolCall, position: usize) -> String {
+        match self.dialect.ids {
+            IdStyle::Uuid => format!(
+                "call__{position}_{}_{}",
+                call.function.name,
+                self.id("cmpl")
+            ),
+            _ => call.id.clone().unwrap_or_default(),
         }
     }
 
@@ -56,16 +86,12 @@ impl ReplyContext<'_> {
 
     /// Arguments as the JSON string the dialect's encoder writes.
     fn arguments(&self, arguments: &Map<String, Value>) -> String {
-        let bytes = match self.dialect.json {
-            JsonStyle::Go => go_json::to_vec(arguments).unwrap_or_default(),
-            JsonStyle::Compact => serde_json::to_vec(arguments).unwrap_or_default(),
-        };
-        String::from_utf8(bytes).unwrap_or_default()
+        String::from_utf8(encode::encoded(self.dialect.json, arguments)).unwrap_or_default()
     }
 
     fn tool_call(&self, call: &ToolCall, position: usize, with_index: bool) -> Value {
         let mut object = Map::new();
-        object.insert("id".to_owned(), json!(call.id.clone().unwrap_or_default()));
+        object.insert("id".to_owned(), json!(self.tool_call_id(call, position)));
         if with_index {
             object.insert(
                 "index".to_owned(),
@@ -106,10 +132,9 @@ impl ReplyContext<'_> {
         object.insert("object".to_owned(), json!(kind));
         object.insert("created".to_owned(), json!(created));
         object.insert("model".to_owned(), json!(self.model));
-        object.insert(
-            "system_fingerprint".to_owned(),
-            json!(self.dialect.system_fingerprint),
-        );
+        if let Some(fingerprint) = self.dialect.system_fingerprint {
+            object.insert("system_fingerprint".to_owned(), json!(fingerprint));
+        }
         object.insert("choices".to_owned(), Value::Array(choices));
         object
     }
@@ -124,7 +149,10 @@ pub fn usage(turn: &Turn) -> Value {
 /// The `chat.completion` object of a `stream: false` reply.
 pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
     let dialect = ctx.dialect;
-    let reply = turn.aggregate();
+    let mut reply = turn.aggregate();
+    if dialect.reasoning == ReasoningField::InContent && !reply.thinking.is_empty() {
+        reply.content = format!("<think>{}</think>{}", reply.thinking, reply.content);
+    }
     let called_tools = !reply.tool_calls.is_empty();
     let choices = (0..ctx.choices)
         .map(|index| {
@@ -138,22 +166,32 @@ pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
                     json!(reply.content)
                 };
             message.insert("content".to_owned(), content);
-            if dialect.nullable_keys {
+            if dialect.refusal_key {
                 message.insert("refusal".to_owned(), Value::Null);
             }
-            if !reply.thinking.is_empty() {
-                message.insert(dialect.reasoning_key.to_owned(), json!(reply.thinking));
+            if let (ReasoningField::Named(key), false) =
+                (dialect.reasoning, reply.thinking.is_empty())
+            {
+                message.insert(key.to_owned(), json!(reply.thinking));
             }
             if called_tools {
-                let calls = reply.tool_calls.iter().enumerate().map(|(position, call)| {
-                    ctx.tool_call(call, position, dialect.index_in_message_tool_calls)
-                });
-                message.insert("tool_calls".to_owned(), calls.collect());
+                let calls: Vec<Value> = reply
+                    .tool_calls
+                    .iter()
+                    .enumerate()
+                    .map(|(position, call)| {
+                        ctx.tool_call(call, position, dialect.index_in_message_tool_calls)
+                    })
+                    .collect();
+                if dialect.legacy_function_call {
+                    message.insert("function_call".to_owned(), calls[0]["function"].clone());
+                }
+                message.insert("tool_calls".to_owned(), Value::Array(calls));
             }
             let mut choice = Map::new();
             choice.insert("index".to_owned(), json!(index));
             choice.insert("message".to_owned(), Value::Object(message));
-            if dialect.nullable_keys {
+            if dialect.logprobs_key {
                 choice.insert("logprobs".to_owned(), Value::Null);
             }
             let reason = match turn.done_reason.as_str() {
@@ -237,7 +275,7 @@ impl ChunkWriter<'_, '_> {
         let mut choice = Map::new();
         choice.insert("index".to_owned(), json!(index));
         choice.insert("delta".to_owned(), delta);
-        if dialect.nullable_keys {
+        if dialect.logprobs_key {
             choice.insert("logprobs".to_owned(), Value::Null);
         }
         choice.insert("finish_reason".to_owned(), finish_reason);
@@ -273,46 +311,86 @@ impl ChunkWriter<'_, '_> {
 
     fn chunk(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
         let dialect = self.ctx.dialect;
-        if dialect.opening_role_chunk {
-            if !self.opened {
-                let mut delta = self.opening();
-                delta.insert("content".to_owned(), json!(""));
-                self.emit(delta, out);
+        let opening = match dialect.opening {
+            Opening::OnFirstDelta => return self.ollama_deltas(chunk, out),
+            Opening::RoleWithEmptyContent => Some(json!("")),
+            // A tool call opens with every delta key present and null.
+            Opening::RoleOnly if dialect.legacy_function_call && !chunk.tool_calls.is_empty() => {
+                Some(Value::Null)
             }
-            self.openai_deltas(chunk, out);
-        } else {
-            self.ollama_deltas(chunk, out);
+            Opening::RoleOnly => None,
+        };
+        if !self.opened {
+            let mut delta = self.opening();
+            if let Some(content) = opening {
+                delta.insert("content".to_owned(), content.clone());
+                if content.is_null() {
+                    delta.insert("function_call".to_owned(), Value::Null);
+                    delta.insert("tool_calls".to_owned(), Value::Null);
+                }
+            }
+            self.emit(delta, out);
         }
+        self.separate_deltas(chunk, out);
     }
 
-    /// OpenAI: reasoning, text and each tool call fragment in deltas of their own; nothing for
-    /// an empty chunk.
-    fn openai_deltas(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
+    /// OpenAI and llama.cpp: reasoning, text and each tool call fragment in deltas of their
+    /// own; nothing for an empty chunk.
+    fn separate_deltas(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
         let dialect = self.ctx.dialect;
+        let text = |text: &str| Map::from_iter([("content".to_owned(), json!(text))]);
         if !chunk.thinking.is_empty() {
-            self.emit(
-                Map::from_iter([(dialect.reasoning_key.to_owned(), json!(chunk.thinking))]),
-                out,
-            );
+            match dialect.reasoning {
+                ReasoningField::Named(key) => self.emit(
+                    Map::from_iter([(key.to_owned(), json!(chunk.thinking))]),
+                    out,
+                ),
+                ReasoningField::InContent => {
+                    self.emit(text(&format!("<think>{}</think>", chunk.thinking)), out)
+                }
+            }
         }
         if !chunk.content.is_empty() {
-            self.emit(
-                Map::from_iter([("content".to_owned(), json!(chunk.content))]),
-                out,
-            );
+            self.emit(text(&chunk.content), out);
         }
         for (position, call) in chunk.tool_calls.iter().enumerate() {
             self.called_tools = true;
             let index = call.function.index.unwrap_or(position);
-            let mut opening = self.ctx.tool_call(call, position, true);
-            let arguments = opening["function"]["arguments"].take();
-            opening["function"]["arguments"] = json!("");
-            self.emit(
-                Map::from_iter([("tool_calls".to_owned(), json!([opening]))]),
-                out,
-            );
-            let fragment = json!([{"index": index, "function": {"arguments": arguments}}]);
-            self.emit(Map::from_iter([("tool_calls".to_owned(), fragment)]), out);
+            let whole = self.ctx.tool_call(call, position, true);
+            let arguments = whole["function"]["arguments"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            match dialect.tool_call_stream {
+                ToolCallStream::RepeatedIdFragments => {
+                    // Generated text arrives a few tokens at a time; every piece repeats the id.
+                    let middle = arguments.len() / 2;
+                    let split = (middle..=arguments.len())
+                        .find(|at| arguments.is_char_boundary(*at))
+                        .unwrap_or(arguments.len());
+                    for piece in [&arguments[..split], &arguments[split..]] {
+                        let mut fragment = whole.clone();
+                        fragment["function"]["arguments"] = json!(piece);
+                        let delta = Map::from_iter([
+                            ("role".to_owned(), Value::Null),
+                            ("content".to_owned(), Value::Null),
+                            ("function_call".to_owned(), fragment["function"].clone()),
+                            ("tool_calls".to_owned(), json!([fragment])),
+                        ]);
+                        self.emit(delta, out);
+                    }
+                }
+                ToolCallStream::Fragments | ToolCallStream::Whole => {
+                    let mut opening = whole;
+                    opening["function"]["arguments"] = json!("");
+                    self.emit(
+                        Map::from_iter([("tool_calls".to_owned(), json!([opening]))]),
+                        out,
+                    );
+                    let fragment = json!([{"index": index, "function": {"arguments": arguments}}]);
+                    self.emit(Map::from_iter([("tool_calls".to_owned(), fragment)]), out);
+                }
+            }
         }
     }
 
@@ -326,16 +404,20 @@ impl ChunkWriter<'_, '_> {
             .enumerate()
             .map(|(position, call)| self.ctx.tool_call(call, position, true))
             .collect();
+        let reasoning_key = match dialect.reasoning {
+            ReasoningField::Named(key) => key,
+            ReasoningField::InContent => "reasoning",
+        };
         let mixed = !chunk.thinking.is_empty() && (!chunk.content.is_empty() || !calls.is_empty());
         if mixed {
             let mut reasoning = self.opening();
-            reasoning.insert(dialect.reasoning_key.to_owned(), json!(chunk.thinking));
+            reasoning.insert(reasoning_key.to_owned(), json!(chunk.thinking));
             self.emit(reasoning, out);
         }
         let mut delta = self.opening();
         delta.insert("content".to_owned(), json!(chunk.content));
         if !mixed && !chunk.thinking.is_empty() {
-            delta.insert(dialect.reasoning_key.to_owned(), json!(chunk.thinking));
+            delta.insert(reasoning_key.to_owned(), json!(chunk.thinking));
         }
         if !calls.is_empty() {
             self.called_tools = true;
@@ -355,11 +437,17 @@ impl ChunkWriter<'_, '_> {
             reason => reason,
         };
         let reason = self.ctx.finish_reason(reason, self.called_tools);
+        let dialect = self.ctx.dialect;
+        let delta = if self.called_tools && dialect.legacy_function_call {
+            json!({"role": null, "content": null, "function_call": null, "tool_calls": null})
+        } else {
+            json!({})
+        };
         for index in 0..self.ctx.choices {
-            let finish = self.delta_chunk(index, json!({}), reason.clone());
-            out.extend(encode::event(self.ctx.dialect, &Value::Object(finish)));
+            let finish = self.delta_chunk(index, delta.clone(), reason.clone());
+            out.extend(encode::event(dialect, &Value::Object(finish)));
         }
-        if self.include_usage {
+        if self.include_usage && dialect.usage_chunk {
             let mut usage_chunk =
                 self.ctx
                     .object(self.id, "chat.completion.chunk", self.created, Vec::new());
@@ -391,14 +479,20 @@ impl SseFraming {
 }
 
 impl Framing for SseFraming {
-    fn error_line(&self, message: &str) -> Bytes {
-        Bytes::from(match self.dialect.mid_stream_error {
-            MidStreamError::LostAsEmptyChunk => encode::event(self.dialect, &self.lost_chunk),
-            MidStreamError::ErrorEvent => encode::event(
-                self.dialect,
-                &json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}}),
+    fn error_line(&self, message: &str) -> Option<Bytes> {
+        match self.dialect.mid_stream_error {
+            MidStreamError::LostAsEmptyChunk => {
+                Some(encode::event(self.dialect, &self.lost_chunk).into())
+            }
+            MidStreamError::ErrorEvent => Some(
+                encode::event(
+                    self.dialect,
+                    &json!({"error": {"message": message, "type": "server_error", "param": null, "code": null}}),
+                )
+                .into(),
             ),
-        })
+            MidStreamError::Cut => None,
+        }
     }
 
     fn malformed_line(&self, line: Option<&str>) -> Bytes {

@@ -17,7 +17,7 @@ fn choice(ctx: &ReplyContext<'_>, text: &str, finish_reason: Value) -> Value {
     let mut choice = Map::new();
     choice.insert("text".to_owned(), json!(text));
     choice.insert("index".to_owned(), json!(0));
-    if ctx.dialect.nullable_keys {
+    if ctx.dialect.logprobs_key {
         choice.insert("logprobs".to_owned(), Value::Null);
     }
     choice.insert("finish_reason".to_owned(), finish_reason);
@@ -57,7 +57,9 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> (Vec<
         }
         Value::Object(object)
     };
-    let running_usage = || include_usage.then(|| zero_usage.clone());
+    // Ollama's quirk: a zero usage on every chunk before the real one.
+    let zero_usage_on_chunks = include_usage && ctx.dialect.flavor == super::Flavor::Ollama;
+    let running_usage = || zero_usage_on_chunks.then(|| zero_usage.clone());
     let lines = turn
         .chunks
         .iter()
@@ -74,7 +76,7 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> (Vec<
             );
             let mut events = encode::event(ctx.dialect, &text_chunk);
             if done {
-                if include_usage {
+                if include_usage && ctx.dialect.usage_chunk {
                     let usage_chunk = chunk(created, Vec::new(), Some(usage(turn)));
                     events.extend(encode::event(ctx.dialect, &usage_chunk));
                 }

@@ -6,16 +6,22 @@ use axum::{
 };
 use bytes::Bytes;
 use serde_json::Value;
-use wire::go_json;
+use wire::{go_json, py_json};
 
 use super::flavor::{Dialect, JsonStyle};
 
-/// One JSON value in the dialect's encoding.
+/// One JSON value in the dialect's body encoding.
 pub fn json(dialect: &Dialect, value: &Value) -> Vec<u8> {
-    // Encoding a `Value` cannot fail.
-    match dialect.json {
+    encoded(dialect.json, value)
+}
+
+/// One JSON value in `style`.
+pub fn encoded<T: serde::Serialize + ?Sized>(style: JsonStyle, value: &T) -> Vec<u8> {
+    // Encoding a `Value` (or a map of them) cannot fail.
+    match style {
         JsonStyle::Go => go_json::to_vec(value).unwrap_or_default(),
         JsonStyle::Compact => serde_json::to_vec(value).unwrap_or_default(),
+        JsonStyle::Python => py_json::to_vec(value).unwrap_or_default(),
     }
 }
 
@@ -40,7 +46,7 @@ pub fn json_response(dialect: &Dialect, status: StatusCode, value: &Value) -> Re
 /// One `data: <json>\n\n` event.
 pub fn event(dialect: &Dialect, value: &Value) -> Vec<u8> {
     let mut bytes = b"data: ".to_vec();
-    bytes.extend(json(dialect, value));
+    bytes.extend(encoded(dialect.event_json, value));
     bytes.extend_from_slice(b"\n\n");
     bytes
 }

@@ -13,7 +13,7 @@ use wire::openai::validate::InvalidRequest;
 
 use super::{
     encode,
-    flavor::{Dialect, ErrorStyle},
+    flavor::{Dialect, ErrorStyle, NotFound},
 };
 use crate::error::OllamaError;
 
@@ -42,16 +42,20 @@ impl ApiError {
     pub fn invalid(dialect: &'static Dialect, invalid: InvalidRequest) -> Self {
         Details {
             dialect,
-            status: StatusCode::BAD_REQUEST,
+            // llama-cpp-python's error handler turns pydantic's refusal into a 500.
+            status: match dialect.errors {
+                ErrorStyle::LlamaCppPython => StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorStyle::Ollama | ErrorStyle::Openai => StatusCode::BAD_REQUEST,
+            },
             message: invalid.message,
             kind: "invalid_request_error",
             param: match dialect.errors {
-                ErrorStyle::Ollama => None,
                 ErrorStyle::Openai => invalid.param,
+                ErrorStyle::Ollama | ErrorStyle::LlamaCppPython => None,
             },
             code: match dialect.errors {
-                ErrorStyle::Ollama => None,
                 ErrorStyle::Openai => invalid.code,
+                ErrorStyle::Ollama | ErrorStyle::LlamaCppPython => None,
             },
             retry_after: None,
             raw: None,
@@ -60,8 +64,49 @@ impl ApiError {
         .typed()
     }
 
+    /// A reply that is no error object at all: `body` as is, with its content type.
+    pub fn raw(
+        dialect: &'static Dialect,
+        status: StatusCode,
+        body: &str,
+        content_type: &str,
+    ) -> Self {
+        Details {
+            dialect,
+            status,
+            message: String::new(),
+            kind: "",
+            param: None,
+            code: None,
+            retry_after: None,
+            raw: Some((body.to_owned(), content_type.to_owned())),
+            from_middleware: false,
+        }
+        .typed()
+    }
+
     /// A 404 for a route the dialect's server does not have.
-    pub fn not_found(dialect: &'static Dialect, message: String) -> Self {
+    pub fn not_found(dialect: &'static Dialect, path: &str) -> Self {
+        match dialect.not_found {
+            NotFound::GinText => {
+                return Self::raw(
+                    dialect,
+                    StatusCode::NOT_FOUND,
+                    "404 page not found",
+                    "text/plain",
+                );
+            }
+            NotFound::FastApiDetail => {
+                return Self::raw(
+                    dialect,
+                    StatusCode::NOT_FOUND,
+                    r#"{"detail":"Not Found"}"#,
+                    "application/json",
+                );
+            }
+            NotFound::Envelope => {}
+        }
+        let message = format!("Unknown request URL: {path}. Please check the URL for typos.");
         Details {
             dialect,
             status: StatusCode::NOT_FOUND,
@@ -137,6 +182,7 @@ impl Details {
             (ErrorStyle::Openai, 429) => "requests",
             (ErrorStyle::Openai, status) if status >= 500 => "server_error",
             (ErrorStyle::Openai, _) => "invalid_request_error",
+            (ErrorStyle::LlamaCppPython, _) => "internal_server_error",
         };
         ApiError(Box::new(self))
     }

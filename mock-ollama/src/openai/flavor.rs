@@ -17,17 +17,21 @@ pub enum Flavor {
     Ollama,
     /// Exactly what OpenAI's reference describes: the conformance runner's strict profile passes.
     Openai,
+    /// llama.cpp's server as llama-cpp-python serves it (`llama_cpp/server/app.py`,
+    /// `llama_cpp/llama_chat_format.py`): the server this project runs as a real peer.
+    Llamacpp,
 }
 
 impl Flavor {
     /// Every flavour, in the order the CLI lists them.
-    pub const ALL: [Flavor; 2] = [Flavor::Ollama, Flavor::Openai];
+    pub const ALL: [Flavor; 3] = [Flavor::Ollama, Flavor::Openai, Flavor::Llamacpp];
 
     /// The flavour's name, as `--flavor` and scenarios spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             Flavor::Ollama => "ollama",
             Flavor::Openai => "openai",
+            Flavor::Llamacpp => "llamacpp",
         }
     }
 
@@ -36,6 +40,7 @@ impl Flavor {
         match self {
             Flavor::Ollama => &OLLAMA,
             Flavor::Openai => &OPENAI,
+            Flavor::Llamacpp => &LLAMACPP,
         }
     }
 }
@@ -68,6 +73,11 @@ pub enum Validation {
     Ollama,
     /// OpenAI's reference (`wire::openai::validate`): every REQ rule, with `param` named.
     Openai,
+    /// pydantic over llama-cpp-python's request types: unknown or `developer` roles, an
+    /// assistant `content: null`, array content outside user messages, a tool message without
+    /// `tool_call_id`, `top_p` outside 0..1 and penalties outside −2..2 are refused (as 500s);
+    /// everything else passes, a missing model or empty `messages` included.
+    LlamaCppPython,
 }
 
 /// How error objects look.
@@ -78,6 +88,10 @@ pub enum ErrorStyle {
     Ollama,
     /// OpenAI's: types `invalid_request_error`/`server_error`/`requests`, slugs in `code`, `param`.
     Openai,
+    /// llama-cpp-python's `RouteErrorHandler`: every failure is a 500 (unless scripted)
+    /// `{"message": str(exception), "type": "internal_server_error", "param": null, "code": null}`;
+    /// a body that is not JSON is Starlette's plain-text `Internal Server Error`.
+    LlamaCppPython,
 }
 
 /// What a stream shows when the model fails after streaming began.
@@ -89,6 +103,9 @@ pub enum MidStreamError {
     LostAsEmptyChunk,
     /// One `data: {"error": {...}}` event, then the end (OpenAI's behaviour).
     ErrorEvent,
+    /// The exception escapes the event publisher and the connection is cut: no error event, no
+    /// `[DONE]`, no terminating chunk.
+    Cut,
 }
 
 /// JSON encoder of a dialect's bodies.
@@ -98,6 +115,75 @@ pub enum JsonStyle {
     Go,
     /// serde_json's compact output.
     Compact,
+    /// Python's `json.dumps`: `", "`, `": "`, non-ASCII escaped.
+    Python,
+}
+
+/// How completion ids look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdStyle {
+    /// `chatcmpl-<0..998>` (Ollama's `rand.Intn(999)`, which collides often).
+    Short,
+    /// `chatcmpl-` + 24 random characters.
+    Random,
+    /// `chatcmpl-` + a UUID (`"chat" + "cmpl-" + uuid4`).
+    Uuid,
+}
+
+/// Where reasoning text goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningField {
+    /// A field of its own with this name.
+    Named(&'static str),
+    /// Inline in `content` as `<think>…</think>`, as a chat template without a reasoning parser
+    /// leaves it.
+    InContent,
+}
+
+/// How the stream opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// The role rides on the first content delta (`{"role":"assistant","content":"Hel"}`).
+    OnFirstDelta,
+    /// A chunk of its own, `{"role":"assistant","content":""}`.
+    RoleWithEmptyContent,
+    /// A chunk of its own, `{"role":"assistant"}`.
+    RoleOnly,
+}
+
+/// How tool calls are streamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolCallStream {
+    /// Each call whole in one delta, beside `"content": ""`.
+    Whole,
+    /// A first fragment (index, id, type, name, `""` arguments), then the arguments (index only).
+    Fragments,
+    /// Every fragment repeats index, id, type and name, with a piece of the arguments, beside
+    /// `role`, `content` and a legacy `function_call` (all present, mostly null).
+    RepeatedIdFragments,
+}
+
+/// How model objects look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelObjects {
+    /// Ollama's: `llama3.2:latest`, `created`, `owned_by` the namespace; no models → `"data": null`.
+    Ollama,
+    /// OpenAI's: ids as clients send them (`llama3.2`), `created`, `owned_by`.
+    Openai,
+    /// llama-cpp-python's: the alias, `owned_by: "me"`, `permissions: []`, no `created`; and no
+    /// `GET /v1/models/{id}` route.
+    LlamaCppPython,
+}
+
+/// What an unknown route answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotFound {
+    /// Gin's `404 page not found` (text).
+    GinText,
+    /// An OpenAI error object with code `unknown_url`.
+    Envelope,
+    /// FastAPI's `{"detail": "Not Found"}`.
+    FastApiDetail,
 }
 
 /// Every choice a flavour makes on the wire.
@@ -109,47 +195,55 @@ pub struct Dialect {
     pub validation: Validation,
     /// Error object shape and wording.
     pub errors: ErrorStyle,
-    /// Body encoder.
+    /// Encoder of whole bodies.
     pub json: JsonStyle,
+    /// Encoder of stream events.
+    pub event_json: JsonStyle,
     /// Go's `json.Encoder` ends each whole-body object with `\n`.
     pub newline_after_body: bool,
     /// `Content-Type` of JSON bodies.
     pub json_content_type: &'static str,
     /// `Content-Type` of streams.
     pub sse_content_type: &'static str,
-    /// Completion ids are `chatcmpl-` + a number in 0..999 (Ollama's `rand.Intn(999)`, which
-    /// collides often) instead of 24 random characters.
-    pub short_ids: bool,
-    /// `system_fingerprint` on every object.
-    pub system_fingerprint: &'static str,
-    /// Keys OpenAI's schema requires even when null (`message.refusal`, `choices[].logprobs`).
-    pub nullable_keys: bool,
-    /// Field carrying reasoning text: `reasoning` (Ollama) or `reasoning_content`.
-    pub reasoning_key: &'static str,
+    /// Completion ids.
+    pub ids: IdStyle,
+    /// `system_fingerprint` on every object, if any.
+    pub system_fingerprint: Option<&'static str>,
+    /// `choices[].logprobs` written as null.
+    pub logprobs_key: bool,
+    /// `message.refusal` written as null.
+    pub refusal_key: bool,
+    /// Where reasoning text goes.
+    pub reasoning: ReasoningField,
     /// `message.content` of a reply that is only tool calls: `null` (OpenAI) or `""` (Ollama).
     pub null_content_with_tool_calls: bool,
     /// Non-stream tool calls carry `index` (Ollama's `ToolCall` always has it).
     pub index_in_message_tool_calls: bool,
+    /// Messages and deltas with tool calls also carry the legacy `function_call`.
+    pub legacy_function_call: bool,
     /// `finish_reason` only from OpenAI's enum; Ollama passes `load`/`unload` through.
     pub finish_reason_enum_only: bool,
-    /// Streamed tool calls arrive as a first fragment (id, type, name, `""` arguments) and then
-    /// the arguments (OpenAI); otherwise each call is whole in one delta (Ollama).
-    pub fragment_tool_calls: bool,
-    /// The stream opens with a `{"role":"assistant","content":""}` delta of its own (OpenAI);
-    /// otherwise the role rides on the first content delta (Ollama).
-    pub opening_role_chunk: bool,
+    /// How the stream opens.
+    pub opening: Opening,
+    /// How tool calls are streamed.
+    pub tool_call_stream: ToolCallStream,
+    /// `stream_options.include_usage` gets a final `choices: []` chunk with the usage.
+    pub usage_chunk: bool,
     /// With `include_usage`, every chunk before the usage chunk has `"usage": null`.
     pub usage_null_before_usage_chunk: bool,
     /// What a failure after the first byte looks like.
     pub mid_stream_error: MidStreamError,
     /// `max_completion_tokens` limits the reply (Ollama ignores it: ollama/ollama#7125).
     pub honours_max_completion_tokens: bool,
-    /// `n` > 1 yields that many choices (Ollama ignores `n`).
+    /// `n` > 1 yields that many choices.
     pub honours_n: bool,
-    /// Model ids keep their tag (`llama3.2:latest`) instead of the name clients send.
-    pub tagged_model_ids: bool,
-    /// An empty model list is `"data": null` (Go's nil slice) instead of `[]`.
-    pub null_empty_model_list: bool,
+    /// A request for a model the server does not have (or for none) is answered by its default
+    /// model, with the requested name echoed.
+    pub serves_unknown_models: bool,
+    /// Model objects and the model routes.
+    pub models: ModelObjects,
+    /// What an unknown route answers.
+    pub not_found: NotFound,
 }
 
 /// Ollama v0.13 (`openai/openai.go`, `middleware/openai.go` at fb30760).
@@ -158,24 +252,29 @@ pub const OLLAMA: Dialect = Dialect {
     validation: Validation::Ollama,
     errors: ErrorStyle::Ollama,
     json: JsonStyle::Go,
+    event_json: JsonStyle::Go,
     newline_after_body: true,
     json_content_type: "application/json",
     sse_content_type: "text/event-stream",
-    short_ids: true,
-    system_fingerprint: "fp_ollama",
-    nullable_keys: false,
-    reasoning_key: "reasoning",
+    ids: IdStyle::Short,
+    system_fingerprint: Some("fp_ollama"),
+    logprobs_key: false,
+    refusal_key: false,
+    reasoning: ReasoningField::Named("reasoning"),
     null_content_with_tool_calls: false,
     index_in_message_tool_calls: true,
+    legacy_function_call: false,
     finish_reason_enum_only: false,
-    fragment_tool_calls: false,
-    opening_role_chunk: false,
+    opening: Opening::OnFirstDelta,
+    tool_call_stream: ToolCallStream::Whole,
+    usage_chunk: true,
     usage_null_before_usage_chunk: false,
     mid_stream_error: MidStreamError::LostAsEmptyChunk,
     honours_max_completion_tokens: false,
     honours_n: false,
-    tagged_model_ids: true,
-    null_empty_model_list: true,
+    serves_unknown_models: false,
+    models: ModelObjects::Ollama,
+    not_found: NotFound::GinText,
 };
 
 /// OpenAI's reference behaviour (../shared/reference/openai-conformance.md).
@@ -184,24 +283,61 @@ pub const OPENAI: Dialect = Dialect {
     validation: Validation::Openai,
     errors: ErrorStyle::Openai,
     json: JsonStyle::Compact,
+    event_json: JsonStyle::Compact,
     newline_after_body: false,
     json_content_type: "application/json",
     sse_content_type: "text/event-stream; charset=utf-8",
-    short_ids: false,
-    system_fingerprint: "fp_mock",
-    nullable_keys: true,
-    reasoning_key: "reasoning_content",
+    ids: IdStyle::Random,
+    system_fingerprint: Some("fp_mock"),
+    logprobs_key: true,
+    refusal_key: true,
+    reasoning: ReasoningField::Named("reasoning_content"),
     null_content_with_tool_calls: true,
     index_in_message_tool_calls: false,
+    legacy_function_call: false,
     finish_reason_enum_only: true,
-    fragment_tool_calls: true,
-    opening_role_chunk: true,
+    opening: Opening::RoleWithEmptyContent,
+    tool_call_stream: ToolCallStream::Fragments,
+    usage_chunk: true,
     usage_null_before_usage_chunk: true,
     mid_stream_error: MidStreamError::ErrorEvent,
     honours_max_completion_tokens: true,
     honours_n: true,
-    tagged_model_ids: false,
-    null_empty_model_list: false,
+    serves_unknown_models: false,
+    models: ModelObjects::Openai,
+    not_found: NotFound::Envelope,
+};
+
+/// llama-cpp-python 0.3 (`abetlen/llama-cpp-python` at 3691546: `llama_cpp/server/app.py`,
+/// `errors.py`, `types.py`, `llama_cpp/llama_chat_format.py`).
+pub const LLAMACPP: Dialect = Dialect {
+    flavor: Flavor::Llamacpp,
+    validation: Validation::LlamaCppPython,
+    errors: ErrorStyle::LlamaCppPython,
+    json: JsonStyle::Compact,
+    event_json: JsonStyle::Python,
+    newline_after_body: false,
+    json_content_type: "application/json",
+    sse_content_type: "text/event-stream; charset=utf-8",
+    ids: IdStyle::Uuid,
+    system_fingerprint: None,
+    logprobs_key: true,
+    refusal_key: false,
+    reasoning: ReasoningField::InContent,
+    null_content_with_tool_calls: true,
+    index_in_message_tool_calls: false,
+    legacy_function_call: true,
+    finish_reason_enum_only: true,
+    opening: Opening::RoleOnly,
+    tool_call_stream: ToolCallStream::RepeatedIdFragments,
+    usage_chunk: false,
+    usage_null_before_usage_chunk: false,
+    mid_stream_error: MidStreamError::Cut,
+    honours_max_completion_tokens: false,
+    honours_n: false,
+    serves_unknown_models: true,
+    models: ModelObjects::LlamaCppPython,
+    not_found: NotFound::FastApiDetail,
 };
 
 #[cfg(test)]
@@ -216,7 +352,7 @@ mod tests {
         }
         assert_eq!(
             "vllm2".parse::<Flavor>(),
-            Err("unknown flavor \"vllm2\" (known: ollama, openai)".to_owned())
+            Err("unknown flavor \"vllm2\" (known: ollama, openai, llamacpp)".to_owned())
         );
     }
 }

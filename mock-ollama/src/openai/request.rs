@@ -44,11 +44,14 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
         }
         Validation::Openai => wire::openai::validate::chat_request(body)
             .map_err(|error| ApiError::invalid(dialect, error))?,
+        Validation::LlamaCppPython => llama_cpp_python_request(dialect, body)?,
     };
     let messages = request.messages.as_deref().unwrap_or_default();
     let native_messages = match dialect.validation {
         Validation::Ollama => ollama_messages(messages),
-        Validation::Openai => Ok(messages.iter().map(joined_message).collect()),
+        Validation::Openai | Validation::LlamaCppPython => {
+            Ok(messages.iter().map(joined_message).collect())
+        }
     }
     .map_err(invalid)?;
 
@@ -70,6 +73,8 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
         Validation::Ollama => think_from_effort(effort).map_err(invalid)?,
         // OpenAI's models reason or not by themselves; only `none` turns reasoning off.
         Validation::Openai => (effort == "none").then_some(Value::Bool(false)),
+        // llama-cpp-python has no reasoning parameter.
+        Validation::LlamaCppPython => None,
     };
     let tools = request
         .tools
@@ -148,7 +153,7 @@ pub fn completion(dialect: &'static Dialect, body: &[u8]) -> Result<CompletionAs
         parse_body(body).map_err(|error| invalid(go_decode_message(error), None))?;
     let prompt = match request.prompt {
         Some(Value::String(prompt)) => prompt,
-        None | Some(Value::Null) if dialect.validation == Validation::Ollama => String::new(),
+        None | Some(Value::Null) if dialect.validation != Validation::Openai => String::new(),
         None | Some(Value::Null) => {
             return Err(invalid(
                 "Missing required parameter: 'prompt'.".to_owned(),
@@ -225,6 +230,98 @@ pub fn completion(dialect: &'static Dialect, body: &[u8]) -> Result<CompletionAs
             .and_then(|options| options.include_usage)
             .unwrap_or(false),
     })
+}
+
+/// Reads a chat body as llama-cpp-python's FastAPI route does: a body that is not JSON fails in
+/// its error handler (Starlette's plain-text 500); pydantic's refusals of
+/// `CreateChatCompletionRequest` (`llama_cpp/server/types.py`, message types in
+/// `llama_cpp/llama_types.py`) become 500 error objects (`llama_cpp/server/errors.py`).
+fn llama_cpp_python_request(
+    dialect: &'static Dialect,
+    body: &[u8],
+) -> Result<ChatCompletionRequest, ApiError> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        ApiError::raw(
+            dialect,
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+            "text/plain; charset=utf-8",
+        )
+    })?;
+    let refuse = |location: String, problem: &str| {
+        ApiError::invalid(
+            dialect,
+            InvalidRequest::new(
+                format!(
+                    "1 validation error:\n  {{'type': 'value_error', 'loc': ('body', {location}), 'msg': \"{problem}\"}}"
+                ),
+                None,
+            ),
+        )
+    };
+    if let Some(problem) = pydantic_refusal(&value) {
+        return Err(refuse(problem.0, problem.1));
+    }
+    serde_json::from_value(value).map_err(|error| refuse("'body'".to_owned(), &error.to_string()))
+}
+
+/// The first field pydantic refuses, as `(location, message)`.
+fn pydantic_refusal(body: &Value) -> Option<(String, &'static str)> {
+    let Some(object) = body.as_object() else {
+        return Some(("'body'".to_owned(), "Input should be a valid dictionary"));
+    };
+    let range = |key: &str, low: f64, high: f64| {
+        object
+            .get(key)
+            .and_then(Value::as_f64)
+            .is_some_and(|v| v < low || v > high)
+    };
+    if range("top_p", 0.0, 1.0) {
+        return Some(("'top_p'".to_owned(), "Input should be between 0 and 1"));
+    }
+    for key in ["presence_penalty", "frequency_penalty"] {
+        if range(key, -2.0, 2.0) {
+            return Some((format!("'{key}'"), "Input should be between -2 and 2"));
+        }
+    }
+    let messages = match object.get("messages") {
+        None => return None,
+        Some(Value::Array(messages)) => messages,
+        Some(_) => return Some(("'messages'".to_owned(), "Input should be a valid list")),
+    };
+    for (index, message) in messages.iter().enumerate() {
+        let at = |field: &str| format!("'messages', {index}, '{field}'");
+        let role = message.get("role").and_then(Value::as_str).unwrap_or("");
+        let content = message.get("content");
+        let is_text = |content: Option<&Value>| {
+            matches!(content, None | Some(Value::Null | Value::String(_)))
+        };
+        let refused = match role {
+            "system" | "function" => !is_text(content),
+            "user" => !matches!(
+                content,
+                None | Some(Value::Null | Value::String(_) | Value::Array(_))
+            ),
+            // `content: NotRequired[str]`: absent or a string, never null.
+            "assistant" => !matches!(content, None | Some(Value::String(_))),
+            "tool" => {
+                if !message.get("tool_call_id").is_some_and(Value::is_string) {
+                    return Some((at("tool_call_id"), "Field required"));
+                }
+                !is_text(content)
+            }
+            _ => {
+                return Some((
+                    at("role"),
+                    "Input should be 'system', 'user', 'assistant', 'tool' or 'function'",
+                ));
+            }
+        };
+        if refused {
+            return Some((at("content"), "Input should be a valid string"));
+        }
+    }
+    None
 }
 
 /// What Gin's JSON binding says about a body it cannot decode.

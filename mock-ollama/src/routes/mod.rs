@@ -25,11 +25,7 @@ use axum::{
     routing::{get, post},
 };
 
-use crate::{
-    openai::{ApiError, flavor::ErrorStyle},
-    respond::json_response,
-    state::MockState,
-};
+use crate::{openai::ApiError, respond::json_response, state::MockState};
 
 /// Largest request body the mock reads (images make chat bodies large).
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -63,16 +59,8 @@ pub fn router(state: Arc<MockState>) -> Router {
 }
 
 async fn not_found(State(state): State<Arc<MockState>>, uri: Uri) -> Response {
-    let dialect = state.dialect();
-    if uri.path().starts_with("/v1/") && dialect.errors == ErrorStyle::Openai {
-        return ApiError::not_found(
-            dialect,
-            format!(
-                "Unknown request URL: {}. Please check the URL for typos.",
-                uri.path()
-            ),
-        )
-        .into_response();
+    if uri.path().starts_with("/v1/") {
+        return ApiError::not_found(state.dialect(), uri.path()).into_response();
     }
     (StatusCode::NOT_FOUND, "404 page not found").into_response()
 }

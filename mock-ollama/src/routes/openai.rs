@@ -26,7 +26,9 @@ use crate::{
     openai::{
         ApiError, Dialect,
         chat::{self, ReplyContext},
-        completion, encode, request,
+        completion, encode,
+        flavor::ModelObjects,
+        request,
     },
     respond,
     scenario::ModelSpec,
@@ -40,10 +42,12 @@ pub async fn chat_completions(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
-    let ask = request::chat(dialect, &body)?;
+    let mut ask = request::chat(dialect, &body)?;
+    let echoed = serve_default_model(&state, dialect, &mut ask.native.model);
     let accepted =
         accept_chat(&state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
-    let answer = answer_of(accepted, ask.native.is_streaming());
+    let mut answer = answer_of(accepted, ask.native.is_streaming());
+    answer.model = echoed;
     let ctx = context(&state, dialect, &answer, ask.choices);
     if answer.streaming {
         let stream = chat::stream(&ctx, &answer.turn, ask.include_usage);
@@ -77,6 +81,30 @@ pub async fn completions(
     }
     let body = encode::body(dialect, &completion::whole(&ctx, &answer.turn));
     send_whole(&state, seq, dialect, &answer, body).await
+}
+
+/// A server that serves one model whatever the request names (llama-cpp-python) answers an
+/// unknown or missing model with its first generative model; the reply echoes the name asked
+/// for (or that model's name when none was). Returns the name to echo.
+fn serve_default_model(state: &MockState, dialect: &Dialect, model: &mut String) -> String {
+    let scenario = state.scenario();
+    if !dialect.serves_unknown_models || scenario.model(model).is_some() {
+        return model.clone();
+    }
+    let Some(default) = scenario
+        .models
+        .iter()
+        .find(|spec| spec.can(crate::scenario::Capability::Completion))
+    else {
+        return model.clone();
+    };
+    let echoed = if model.is_empty() {
+        default.name.clone()
+    } else {
+        model.clone()
+    };
+    *model = default.name.clone();
+    echoed
 }
 
 /// A load or unload (a request that generates nothing) is answered like an empty reply.
@@ -138,25 +166,22 @@ fn created(model: &ModelSpec) -> i64 {
     chrono::DateTime::parse_from_rfc3339(&model.modified_at).map_or(0, |time| time.timestamp())
 }
 
-/// The model id a dialect lists: Ollama's full `name:tag`, or the name clients send.
-fn model_id(dialect: &Dialect, name: &str) -> String {
-    if dialect.tagged_model_ids {
-        name.to_owned()
-    } else {
-        name.strip_suffix(":latest").unwrap_or(name).to_owned()
-    }
-}
-
-/// `owned_by`: Ollama names the namespace of the model (`library` unless `user/model`).
-fn owner(dialect: &Dialect, id: &str) -> String {
-    if dialect.tagged_model_ids {
-        id.rsplit_once('/')
-            .map_or("library", |(namespace, _)| {
+/// A model as the dialect lists it.
+fn model_object(dialect: &Dialect, model: &ModelSpec, id: &str) -> Value {
+    match dialect.models {
+        ModelObjects::Ollama => {
+            // `owned_by` is the namespace of the name (`library` unless `user/model`).
+            let owner = id.rsplit_once('/').map_or("library", |(namespace, _)| {
                 namespace.rsplit('/').next().unwrap_or(namespace)
-            })
-            .to_owned()
-    } else {
-        "mock-ollama".to_owned()
+            });
+            json!({"id": id, "object": "model", "created": created(model), "owned_by": owner})
+        }
+        ModelObjects::Openai => {
+            json!({"id": id, "object": "model", "created": created(model), "owned_by": "mock-ollama"})
+        }
+        ModelObjects::LlamaCppPython => {
+            json!({"id": id, "object": "model", "owned_by": "me", "permissions": []})
+        }
     }
 }
 
@@ -167,11 +192,17 @@ pub async fn list_models(State(state): State<Arc<MockState>>) -> Response {
         .models
         .iter()
         .map(|model| {
-            let id = model_id(dialect, &model.name);
-            json!({"id": id, "object": "model", "created": created(model), "owned_by": owner(dialect, &id)})
+            let id = match dialect.models {
+                ModelObjects::Ollama => model.name.as_str(),
+                ModelObjects::Openai | ModelObjects::LlamaCppPython => {
+                    model.name.strip_suffix(":latest").unwrap_or(&model.name)
+                }
+            };
+            model_object(dialect, model, id)
         })
         .collect();
-    let data = if data.is_empty() && dialect.null_empty_model_list {
+    let data = if data.is_empty() && dialect.models == ModelObjects::Ollama {
+        // Go's nil slice.
         Value::Null
     } else {
         Value::Array(data)
@@ -188,6 +219,12 @@ pub async fn retrieve_model(
     Path(requested): Path<String>,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
+    if dialect.models == ModelObjects::LlamaCppPython {
+        return Err(ApiError::not_found(
+            dialect,
+            &format!("/v1/models/{requested}"),
+        ));
+    }
     let scenario = state.scenario();
     let model = scenario.model(&requested).ok_or_else(|| {
         ApiError::from_native(dialect, OllamaError::ModelNotFound(requested.clone()))
@@ -195,7 +232,7 @@ pub async fn retrieve_model(
     Ok(encode::json_response(
         dialect,
         StatusCode::OK,
-        &json!({"id": requested, "object": "model", "created": created(model), "owned_by": owner(dialect, &requested)}),
+        &model_object(dialect, model, &requested),
     ))
 }
 
