@@ -50,8 +50,9 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Clock::Real)]
     clock: Clock,
 
-    /// Whose OpenAI dialect /v1 speaks: ollama (Ollama's own layer, quirks included) or openai
-    /// (exactly conformant); a scenario's "flavor" overrides it
+    /// Whose OpenAI dialect /v1 speaks: ollama (Ollama's own layer, quirks included), openai
+    /// (exactly conformant) or llamacpp (llama-cpp-python's server); a scenario's "flavor"
+    /// overrides it
     #[arg(long, default_value_t = Flavor::Ollama, value_name = "FLAVOR")]
     flavor: Flavor,
 }
