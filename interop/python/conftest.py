@@ -78,3 +78,16 @@ def gateway_url():
     process, url = start("gateway", "--mock-fixtures", str(ROOT / "fixtures" / "scenarios"), env=env)
     yield url
     stop(process)
+
+
+@pytest.fixture(scope="session", params=["ollama", "openai"])
+def mock_v1(request):
+    """The mock-ollama binary serving the fixtures, its /v1 in one flavour: (flavour, base URL)."""
+    process, url = start(
+        "mock-ollama",
+        "--time-scale", "0",
+        "--fixtures", str(ROOT / "fixtures" / "scenarios"),
+        "--flavor", request.param,
+    )
+    yield request.param, f"{url}/v1"
+    stop(process)
