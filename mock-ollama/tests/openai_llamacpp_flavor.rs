@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{flavored_mock, post, raw};
+use common::{chat, flavored_mock, post, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
@@ -22,14 +22,6 @@ async fn mock() -> mock_ollama::MockOllama {
     flavored_mock(Flavor::Llamacpp, SCRIPT).await
 }
 
-fn chat(prompt: &str, extra: Value) -> Value {
-    let mut body = json!({"model": "llama3.2", "messages": [{"role": "user", "content": prompt}]});
-    body.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    body
-}
-
 #[tokio::test]
 async fn stream_events_are_pythons_json_dumps_and_there_is_never_a_usage_chunk() {
     let mock = mock().await;
@@ -37,6 +29,7 @@ async fn stream_events_are_pythons_json_dumps_and_there_is_never_a_usage_chunk()
         mock.addr(),
         "/v1/chat/completions",
         chat(
+            "llama3.2",
             "hello",
             json!({"stream": true, "stream_options": {"include_usage": true}}),
         ),
@@ -77,7 +70,11 @@ async fn every_tool_call_fragment_repeats_the_id_beside_a_legacy_function_call()
     let events = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("weather?", json!({"stream": true, "tools": tools.clone()})),
+        chat(
+            "llama3.2",
+            "weather?",
+            json!({"stream": true, "tools": tools.clone()}),
+        ),
     )
     .await
     .sse_json();
@@ -106,7 +103,7 @@ async fn every_tool_call_fragment_repeats_the_id_beside_a_legacy_function_call()
     let whole = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("weather?", json!({"tools": tools})),
+        chat("llama3.2", "weather?", json!({"tools": tools})),
     )
     .await
     .json();
@@ -123,7 +120,7 @@ async fn a_mid_stream_failure_cuts_the_connection() {
     let reply = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("[error]", json!({"stream": true})),
+        chat("llama3.2", "[error]", json!({"stream": true})),
     )
     .await;
     assert!(!reply.terminated);

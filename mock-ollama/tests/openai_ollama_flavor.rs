@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{RawResponse, builtin_mock, flavored_mock, post, raw};
+use common::{RawResponse, builtin_mock, chat, flavored_mock, post, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
@@ -32,14 +32,6 @@ const SCRIPT: &str = r#"{"rules": [
 
 async fn mock() -> mock_ollama::MockOllama {
     flavored_mock(Flavor::Ollama, SCRIPT).await
-}
-
-fn chat(model: &str, prompt: &str, extra: Value) -> Value {
-    let mut body = json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
-    body.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    body
 }
 
 fn tools() -> Value {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{flavored_mock, post, raw};
+use common::{chat, flavored_mock, post, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 use wire::openai::{ChatCompletion, ChatCompletionChunk, ErrorEnvelope};
@@ -23,14 +23,6 @@ const SCRIPT: &str = r#"{"rules": [
 
 async fn mock() -> mock_ollama::MockOllama {
     flavored_mock(Flavor::Openai, SCRIPT).await
-}
-
-fn chat(prompt: &str, extra: Value) -> Value {
-    let mut body = json!({"model": "llama3.2", "messages": [{"role": "user", "content": prompt}]});
-    body.as_object_mut()
-        .unwrap()
-        .extend(extra.as_object().unwrap().clone());
-    body
 }
 
 fn tools() -> Value {
@@ -57,7 +49,7 @@ async fn whole_replies_are_the_strict_chat_completion_with_null_content_beside_t
     let text = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("hello", json!({})),
+        chat("llama3.2", "hello", json!({})),
     )
     .await;
     assert_eq!(text.header("content-type"), Some("application/json"));
@@ -70,7 +62,7 @@ async fn whole_replies_are_the_strict_chat_completion_with_null_content_beside_t
     let called = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("weather?", json!({"tools": tools()})),
+        chat("llama3.2", "weather?", json!({"tools": tools()})),
     )
     .await
     .json();
@@ -94,6 +86,7 @@ async fn streams_open_with_the_role_carry_null_usage_until_the_usage_chunk_and_e
         mock.addr(),
         "/v1/chat/completions",
         chat(
+            "llama3.2",
             "hello",
             json!({"stream": true, "stream_options": {"include_usage": true}}),
         ),
@@ -138,7 +131,11 @@ async fn streamed_tool_calls_send_the_id_and_name_once_then_the_arguments() {
     let reply = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("weather?", json!({"stream": true, "tools": tools()})),
+        chat(
+            "llama3.2",
+            "weather?",
+            json!({"stream": true, "tools": tools()}),
+        ),
     )
     .await;
     let chunks: Vec<ChatCompletionChunk> = reply.sse_json().iter().map(strict).collect();
@@ -169,7 +166,7 @@ async fn a_failure_after_the_first_byte_is_one_error_event_and_no_done() {
     let reply = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("[error]", json!({"stream": true})),
+        chat("llama3.2", "[error]", json!({"stream": true})),
     )
     .await;
     let data = reply.sse_data();
@@ -184,7 +181,7 @@ async fn refusals_are_openai_error_objects_with_param_code_and_retry_after() {
     let mock = mock().await;
     let cases = [
         (
-            chat("hi", json!({"temperature": 3})),
+            chat("llama3.2", "hi", json!({"temperature": 3})),
             400,
             Some("temperature"),
             None,
@@ -196,7 +193,7 @@ async fn refusals_are_openai_error_objects_with_param_code_and_retry_after() {
             Some("model_not_found"),
         ),
         (
-            chat("[429]", json!({})),
+            chat("llama3.2", "[429]", json!({})),
             429,
             None,
             Some("rate_limit_exceeded"),
@@ -212,7 +209,7 @@ async fn refusals_are_openai_error_objects_with_param_code_and_retry_after() {
     let busy = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("[429]", json!({})),
+        chat("llama3.2", "[429]", json!({})),
     )
     .await;
     assert_eq!(busy.header("retry-after"), Some("2"));
@@ -227,7 +224,11 @@ async fn n_choices_and_max_completion_tokens_are_honoured() {
     let reply = post(
         mock.addr(),
         "/v1/chat/completions",
-        chat("hello", json!({"n": 2, "max_completion_tokens": 1})),
+        chat(
+            "llama3.2",
+            "hello",
+            json!({"n": 2, "max_completion_tokens": 1}),
+        ),
     )
     .await;
     let completion: ChatCompletion = strict(&reply.json());

@@ -149,6 +149,16 @@ fn parse(bytes: &[u8]) -> RawResponse {
     response
 }
 
+/// A `/v1/chat/completions` body: one user message, plus the fields of `extra`.
+pub fn chat(model: &str, prompt: &str, extra: Value) -> Value {
+    let mut body =
+        serde_json::json!({"model": model, "messages": [{"role": "user", "content": prompt}]});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    body
+}
+
 /// Starts a mock speaking `flavor` on `/v1`, with the built-in models plus `json`'s rules.
 pub async fn flavored_mock(flavor: mock_ollama::Flavor, json: &str) -> MockOllama {
     let mut scenario = Scenario::builtin();
