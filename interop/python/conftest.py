@@ -91,3 +91,12 @@ def mock_v1(request):
     )
     yield request.param, f"{url}/v1"
     stop(process)
+
+
+@pytest.fixture
+def fresh_mock_ollama_url():
+    """A mock-ollama binary of this test's own (the built-in models), for tests that change its
+    model list."""
+    process, url = start("mock-ollama", "--time-scale", "0")
+    yield url
+    stop(process)

@@ -68,6 +68,23 @@ pub enum OllamaError {
     /// `raw` combined with template, system or context.
     #[error("raw mode does not support template, system, or context")]
     RawWithTemplate,
+    /// A pull, push or create without a model name.
+    #[error("invalid model name")]
+    InvalidModelName,
+    /// A copy or delete naming no model.
+    #[error("{field} \"{name}\" is invalid")]
+    InvalidName {
+        /// `source`, `destination` or `name`.
+        field: &'static str,
+        /// The name as sent.
+        name: String,
+    },
+    /// A copy from a model that is not installed, in Ollama's quoting for that route.
+    #[error("model \"{0}\" not found")]
+    ModelNotFoundQuoted(String),
+    /// A create with neither a base model nor files.
+    #[error("neither 'from' or 'files' was specified")]
+    NeitherFromNorFiles,
     /// Strict mode and no rule matches; names the request.
     #[error("mock-ollama strict mode: no rule matches {0}")]
     Unmatched(String),
@@ -91,9 +108,9 @@ impl OllamaError {
     /// The status Ollama answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            OllamaError::ModelNotFound(_) | OllamaError::ModelNotFoundLegacy(_) => {
-                StatusCode::NOT_FOUND
-            }
+            OllamaError::ModelNotFound(_)
+            | OllamaError::ModelNotFoundLegacy(_)
+            | OllamaError::ModelNotFoundQuoted(_) => StatusCode::NOT_FOUND,
             OllamaError::InvalidOption(_)
             | OllamaError::InvalidFormat(_)
             | OllamaError::Unmatched(_) => StatusCode::INTERNAL_SERVER_ERROR,

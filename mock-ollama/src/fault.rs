@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::OllamaError;
+
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -78,6 +80,28 @@ impl Fault {
     /// True for faults that replace the response head (no NDJSON at all).
     pub fn is_pre_stream(&self) -> bool {
         matches!(self, Fault::HttpError { .. })
+    }
+
+    /// The error an `http_error` fault answers instead of a reply; `None` for other faults.
+    pub fn pre_stream_error(&self) -> Option<OllamaError> {
+        match self {
+            Fault::HttpError {
+                status,
+                message,
+                body,
+                content_type,
+                retry_after,
+            } => Some(OllamaError::Scripted {
+                status: *status,
+                message: message
+                    .clone()
+                    .unwrap_or_else(|| default_message(*status).to_owned()),
+                body: body.clone(),
+                content_type: content_type.clone(),
+                retry_after: retry_after.clone(),
+            }),
+            _ => None,
+        }
     }
 
     /// Checks values serde cannot.

@@ -35,6 +35,7 @@ pub mod seed;
 pub mod server;
 pub mod state;
 pub mod timing;
+pub mod transfer;
 pub mod turn;
 pub mod validate;
 

@@ -63,9 +63,10 @@ fn conditions_hold(rule: &Rule, request: &RequestView<'_>) -> bool {
     when.model
         .as_ref()
         .is_none_or(|model| canonical_model_name(model) == canonical_model_name(request.model))
-        && when
-            .endpoint
-            .is_none_or(|endpoint| endpoint == request.endpoint)
+        && match when.endpoint {
+            Some(endpoint) => endpoint == request.endpoint,
+            None => matches!(request.endpoint, Endpoint::Chat | Endpoint::Generate),
+        }
         && when
             .last_user_contains
             .as_ref()

@@ -31,6 +31,10 @@ pub struct Scenario {
     /// Whose OpenAI dialect `/v1` speaks (overrides the mock's `--flavor`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flavor: Option<Flavor>,
+    /// The models `/api/pull` can fetch; absent, any well-formed name can be pulled (and arrives
+    /// as a completion model with default details).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<Vec<ModelSpec>>,
 }
 
 /// Why a scenario could not be loaded.
@@ -129,6 +133,9 @@ impl Scenario {
         if other.flavor.is_some() {
             self.flavor = other.flavor;
         }
+        if let Some(registry) = other.registry {
+            self.registry.get_or_insert_with(Vec::new).extend(registry);
+        }
     }
 
     /// The built-in scenario served when no fixtures are given: a chat model with tools, a
@@ -163,6 +170,7 @@ impl Scenario {
             timing: Timing::default(),
             rules: Vec::new(),
             flavor: None,
+            registry: None,
         }
     }
 
@@ -190,7 +198,10 @@ impl Scenario {
             if rule.when.nth == Some(0) {
                 return Err(format!("rule {name:?}: match.nth counts from 1"));
             }
+            // A pull or create names a model the scenario may not list yet.
+            let installs = matches!(rule.when.endpoint, Some(Endpoint::Pull | Endpoint::Create));
             if let Some(model) = &rule.when.model
+                && !installs
                 && self.model(model).is_none()
             {
                 return Err(format!(
@@ -364,7 +375,8 @@ pub struct Match {
     /// Model name (case-insensitive, `:latest` implied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// `chat` or `generate`; both when absent.
+    /// `chat`, `generate`, `pull`, `push` or `create`; absent: `chat` and `generate` (a rule
+    /// for a transfer must name its endpoint).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<Endpoint>,
     /// Substring of the last user message (the prompt, for generate).
@@ -384,14 +396,20 @@ pub struct Match {
     pub nth: Option<u64>,
 }
 
-/// A generation endpoint.
+/// An endpoint rules can answer: generation, or a model transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Endpoint {
-    /// `POST /api/chat`.
+    /// `POST /api/chat` (and `/v1/chat/completions`).
     Chat,
-    /// `POST /api/generate`.
+    /// `POST /api/generate` (and `/v1/completions`).
     Generate,
+    /// `POST /api/pull`.
+    Pull,
+    /// `POST /api/push`.
+    Push,
+    /// `POST /api/create`.
+    Create,
 }
 
 impl fmt::Display for Endpoint {
@@ -399,6 +417,9 @@ impl fmt::Display for Endpoint {
         f.write_str(match self {
             Endpoint::Chat => "/api/chat",
             Endpoint::Generate => "/api/generate",
+            Endpoint::Pull => "/api/pull",
+            Endpoint::Push => "/api/push",
+            Endpoint::Create => "/api/create",
         })
     }
 }

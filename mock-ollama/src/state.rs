@@ -13,7 +13,7 @@ use crate::{
     journal::Journal,
     matching::{self, RequestView, RuleCounter},
     openai::flavor::{Dialect, Flavor},
-    scenario::{Rule, Scenario},
+    scenario::{ModelSpec, Rule, Scenario, canonical_model_name},
 };
 
 /// Settings fixed for the mock's lifetime.
@@ -145,6 +145,37 @@ impl MockState {
     /// Serves `scenario` from now on, with fresh counters.
     pub fn replace_scenario(&self, scenario: Scenario) {
         *lock(&self.live) = Live::new(Arc::new(scenario));
+    }
+
+    /// Installs a model (a pull, copy or create); one of the same name is replaced.
+    pub fn install_model(&self, model: ModelSpec) {
+        self.edit_models(|models| {
+            models.retain(|existing| {
+                canonical_model_name(&existing.name) != canonical_model_name(&model.name)
+            });
+            models.push(model);
+        });
+    }
+
+    /// Removes a model (a delete); false when there was none of that name.
+    pub fn remove_model(&self, name: &str) -> bool {
+        let wanted = canonical_model_name(name);
+        let mut removed = false;
+        self.edit_models(|models| {
+            let before = models.len();
+            models.retain(|existing| canonical_model_name(&existing.name) != wanted);
+            removed = models.len() != before;
+        });
+        lock(&self.loaded).retain(|loaded| canonical_model_name(loaded) != wanted);
+        removed
+    }
+
+    /// Changes the live scenario's model list; rule counters are kept.
+    fn edit_models(&self, edit: impl FnOnce(&mut Vec<ModelSpec>)) {
+        let mut live = lock(&self.live);
+        let mut scenario = (*live.scenario).clone();
+        edit(&mut scenario.models);
+        live.scenario = Arc::new(scenario);
     }
 
     /// Appends a rule (it matches after the existing ones).

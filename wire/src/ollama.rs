@@ -456,6 +456,88 @@ pub struct ProcessResponse {
     pub models: Vec<ProcessModel>,
 }
 
+/// `POST /api/pull`, `/api/push` and `DELETE /api/delete` body (`name` is the legacy spelling of
+/// `model`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelRequest {
+    /// `name[:tag]`.
+    #[serde(default)]
+    pub model: String,
+    /// Legacy field name for `model`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    /// Absent means streaming progress lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    /// Allow a registry without TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+}
+
+impl ModelRequest {
+    /// `model`, or the legacy `name`.
+    pub fn model_name(&self) -> &str {
+        if self.model.is_empty() {
+            &self.name
+        } else {
+            &self.model
+        }
+    }
+}
+
+/// `POST /api/create` body (the fields a model can be made from another with).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateRequest {
+    /// Name of the new model.
+    #[serde(default)]
+    pub model: String,
+    /// The model it is made from.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub from: String,
+    /// GGUF or safetensors files by name → blob digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<Map<String, Value>>,
+    /// System prompt.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub system: String,
+    /// Prompt template.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub template: String,
+    /// Default options.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Map<String, Value>>,
+    /// Absent means streaming progress lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+}
+
+/// `POST /api/copy` body.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopyRequest {
+    /// Existing model.
+    #[serde(default)]
+    pub source: String,
+    /// New name.
+    #[serde(default)]
+    pub destination: String,
+}
+
+/// One progress line of pull, push and create (and their whole reply with `stream: false`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressResponse {
+    /// e.g. `pulling manifest`, `pulling 6a0746a1ec1a`, `success`.
+    pub status: String,
+    /// The layer being transferred.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub digest: String,
+    /// Bytes of that layer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub total: u64,
+    /// Bytes transferred so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub completed: u64,
+}
+
 /// `GET /api/version` reply.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionResponse {

@@ -13,7 +13,7 @@ use wire::{
 use super::RequestSeq;
 use crate::{
     error::{OllamaError, parse_body},
-    fault::{Fault, default_message},
+    fault::Fault,
     generated,
     matching::RequestView,
     ndjson::{self, Clock, Shape},
@@ -335,7 +335,7 @@ impl Generation<'_> {
                 (&generated_reply, scenario.timing, &[][..])
             }
         };
-        if let Some(error) = faults.iter().find_map(pre_stream_error) {
+        if let Some(error) = faults.iter().find_map(Fault::pre_stream_error) {
             return Err(error);
         }
         let turn = Turn::new(
@@ -366,26 +366,5 @@ impl Generation<'_> {
             self.view.last_user,
             self.view.tools.len()
         )
-    }
-}
-
-fn pre_stream_error(fault: &Fault) -> Option<OllamaError> {
-    match fault {
-        Fault::HttpError {
-            status,
-            message,
-            body,
-            content_type,
-            retry_after,
-        } => Some(OllamaError::Scripted {
-            status: *status,
-            message: message
-                .clone()
-                .unwrap_or_else(|| default_message(*status).to_owned()),
-            body: body.clone(),
-            content_type: content_type.clone(),
-            retry_after: retry_after.clone(),
-        }),
-        _ => None,
     }
 }

@@ -12,6 +12,7 @@ mod embed;
 mod generation;
 mod models;
 mod openai;
+mod transfer;
 
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use axum::{
     http::{StatusCode, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{delete, get, post},
 };
 
 use crate::{openai::ApiError, respond::json_response, state::MockState};
@@ -46,6 +47,11 @@ pub fn router(state: Arc<MockState>) -> Router {
         .route("/api/generate", post(generation::generate))
         .route("/api/embed", post(embed::embed))
         .route("/api/embeddings", post(embed::embeddings))
+        .route("/api/pull", post(transfer::pull))
+        .route("/api/push", post(transfer::push))
+        .route("/api/create", post(transfer::create))
+        .route("/api/copy", post(transfer::copy))
+        .route("/api/delete", delete(transfer::delete))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/completions", post(openai::completions))
         .route("/v1/embeddings", post(openai::embeddings))
