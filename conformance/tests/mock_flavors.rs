@@ -142,6 +142,40 @@ async fn the_llamacpp_flavor_deviates_exactly_where_the_real_llama_cpp_server_do
 }
 
 #[tokio::test]
+async fn the_vllm_flavor_deviates_where_vllms_source_says_it_does() {
+    let mock = mock(Flavor::Vllm).await;
+    let report = judge(format!("{}/v1", mock.url()), Profile::Compat).await;
+    use Status::{Fail, Skip, Warn};
+    assert_eq!(
+        not_passing(&report),
+        [
+            // Unknown roles, empty `messages`, a missing model, five stops, bad function names
+            // and `temperature: 3` all reach the model: a bad `stream: true` request streams.
+            ("HTTP-003", Fail),
+            ("HTTP-004", Skip),
+            // No `"usage": null` on chunks before the usage chunk.
+            ("USAGE-003", Warn),
+            // No `GET /v1/models/{id}`: FastAPI's `{"detail": "Not Found"}`.
+            ("ERR-001", Fail),
+            ("ERR-002", Fail),
+            // `code` is the HTTP status, an integer.
+            ("ERR-003", Fail),
+            ("ERR-009", Fail),
+            ("REQ-001", Warn),
+            ("REQ-002", Fail),
+            ("REQ-003", Fail),
+            ("REQ-005", Warn),
+            ("REQ-006", Warn),
+            ("REQ-009", Warn),
+            ("REQ-010", Warn),
+            ("MODELS-003", Warn),
+        ],
+        "{}",
+        conformance::report::table(&report)
+    );
+}
+
+#[tokio::test]
 async fn the_gateway_in_front_of_every_flavor_repairs_all_an_upstream_need_not_supply() {
     // What no gateway can repair: an upstream that ignores `n` answers one choice, which the
     // gateway cannot know before the stream has begun; one that never reports usage in a stream
@@ -157,6 +191,7 @@ async fn the_gateway_in_front_of_every_flavor_repairs_all_an_upstream_need_not_s
             ("USAGE-002", Fail),
             ("USAGE-004", Skip),
         ],
+        Flavor::Vllm => vec![("HTTP-004", Skip)],
     };
     for flavor in Flavor::ALL {
         let mock = mock(flavor).await;

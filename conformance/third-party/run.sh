@@ -69,12 +69,7 @@ LLAMA_PORT=$(free_port)
 GATEWAY_MOCK_PORT=$(free_port)
 OLLAMA_HOST="127.0.0.1:$MOCK_PORT" "$BIN/gateway" --listen "127.0.0.1:$GATEWAY_MOCK_PORT" >"$OUT/gateway-mock.log" 2>&1 & PIDS+=($!)
 
-GATEWAY_MOCK_LLAMA_PORT=$(free_port)
-"$BIN/mock-ollama" --listen "127.0.0.1:$MOCK_LLAMA_PORT" --fixtures fixtures/flavors/llamacpp.json --time-scale 0 \
-  >"$OUT/mock-llamacpp.log" 2>&1 & PIDS+=($!)
-wait_http "http://127.0.0.1:$MOCK_LLAMA_PORT/" 30
-
-LLAMA_PORT=$(free_port)
+GATEWAY_LLAMA_PORT=$(free_port)
 cat >"$WORK/gateway-llamacpp.toml" <<TOML
 listen = "127.0.0.1:$GATEWAY_LLAMA_PORT"
 [[backends]]

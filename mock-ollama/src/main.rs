@@ -51,8 +51,8 @@ struct Args {
     clock: Clock,
 
     /// Whose OpenAI dialect /v1 speaks: ollama (Ollama's own layer, quirks included), openai
-    /// (exactly conformant) or llamacpp (llama-cpp-python's server); a scenario's "flavor"
-    /// overrides it
+    /// (exactly conformant), llamacpp (llama-cpp-python's server) or vllm; a scenario's
+    /// "flavor" overrides it
     #[arg(long, default_value_t = Flavor::Ollama, value_name = "FLAVOR")]
     flavor: Flavor,
 }

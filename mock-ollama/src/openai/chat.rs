@@ -45,12 +45,8 @@ impl ReplyContext<'_> {
         match self.dialect.ids {
             IdStyle::Short => format!("{prefix}-{}", rng.below(999)),
             IdStyle::Random => format!("{prefix}-{}", rng.alphanumeric(24)),
+            IdStyle::Hex => format!("{prefix}-{}", hex(&mut rng, 32)),
             IdStyle::Uuid => {
-                let hex = |rng: &mut DetRng, len: usize| -> String {
-                    (0..len)
-                        .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
-                        .collect()
-                };
                 let uuid = format!(
                     "{}-{}-4{}-{}{}-{}",
                     hex(&mut rng, 8),
@@ -69,6 +65,10 @@ impl ReplyContext<'_> {
     /// `call__<i>_<name>_<completion id>`.
     fn tool_call_id(&self, call: &ToolCall, position: usize) -> String {
         match self.dialect.ids {
+            IdStyle::Hex => {
+                let mut rng = DetRng::new(self.seed.rotate_left(31) ^ position as u64);
+                format!("chatcmpl-tool-{}", hex(&mut rng, 32))
+            }
             IdStyle::Uuid => format!(
                 "call__{position}_{}_{}",
                 call.function.name,
@@ -140,6 +140,20 @@ impl ReplyContext<'_> {
     }
 }
 
+/// `len` random lower-case hex digits.
+fn hex(rng: &mut DetRng, len: usize) -> String {
+    (0..len)
+        .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
+        .collect()
+}
+
+/// Inserts each key as null.
+fn nulls(object: &mut Map<String, Value>, keys: &[&str]) {
+    for key in keys {
+        object.insert((*key).to_owned(), Value::Null);
+    }
+}
+
 /// The usage object of a turn.
 pub fn usage(turn: &Turn) -> Value {
     let (prompt, completion) = (turn.metrics.prompt_eval_count, turn.metrics.eval_count);
@@ -166,9 +180,7 @@ pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
                     json!(reply.content)
                 };
             message.insert("content".to_owned(), content);
-            if dialect.refusal_key {
-                message.insert("refusal".to_owned(), Value::Null);
-            }
+            nulls(&mut message, dialect.message_nulls);
             if let (ReasoningField::Named(key), false) =
                 (dialect.reasoning, reply.thinking.is_empty())
             {
@@ -191,9 +203,7 @@ pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
             let mut choice = Map::new();
             choice.insert("index".to_owned(), json!(index));
             choice.insert("message".to_owned(), Value::Object(message));
-            if dialect.logprobs_key {
-                choice.insert("logprobs".to_owned(), Value::Null);
-            }
+            nulls(&mut choice, dialect.choice_nulls);
             let reason = match turn.done_reason.as_str() {
                 // Go's `*string` is null for an empty reason.
                 "" if !dialect.finish_reason_enum_only => Value::Null,
@@ -205,7 +215,12 @@ pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
         .collect();
     let created = ctx.created(turn, turn.chunks.len());
     let mut object = ctx.object(&ctx.id("chatcmpl"), "chat.completion", created, choices);
-    object.insert("usage".to_owned(), usage(turn));
+    let mut usage = usage(turn);
+    if dialect.usage_details_null {
+        usage["prompt_tokens_details"] = Value::Null;
+    }
+    object.insert("usage".to_owned(), usage);
+    nulls(&mut object, dialect.completion_nulls);
     Value::Object(object)
 }
 
@@ -275,9 +290,7 @@ impl ChunkWriter<'_, '_> {
         let mut choice = Map::new();
         choice.insert("index".to_owned(), json!(index));
         choice.insert("delta".to_owned(), delta);
-        if dialect.logprobs_key {
-            choice.insert("logprobs".to_owned(), Value::Null);
-        }
+        nulls(&mut choice, dialect.choice_nulls);
         choice.insert("finish_reason".to_owned(), finish_reason);
         let mut object = self.ctx.object(
             self.id,
@@ -380,9 +393,18 @@ impl ChunkWriter<'_, '_> {
                         self.emit(delta, out);
                     }
                 }
-                ToolCallStream::Fragments | ToolCallStream::Whole => {
+                ToolCallStream::Fragments
+                | ToolCallStream::NameThenArguments
+                | ToolCallStream::Whole => {
                     let mut opening = whole;
-                    opening["function"]["arguments"] = json!("");
+                    match dialect.tool_call_stream {
+                        ToolCallStream::NameThenArguments => {
+                            if let Some(function) = opening["function"].as_object_mut() {
+                                function.remove("arguments");
+                            }
+                        }
+                        _ => opening["function"]["arguments"] = json!(""),
+                    }
                     self.emit(
                         Map::from_iter([("tool_calls".to_owned(), json!([opening]))]),
                         out,
@@ -440,11 +462,19 @@ impl ChunkWriter<'_, '_> {
         let dialect = self.ctx.dialect;
         let delta = if self.called_tools && dialect.legacy_function_call {
             json!({"role": null, "content": null, "function_call": null, "tool_calls": null})
+        } else if dialect.finish_delta_empty_content {
+            json!({"content": ""})
         } else {
             json!({})
         };
         for index in 0..self.ctx.choices {
-            let finish = self.delta_chunk(index, delta.clone(), reason.clone());
+            let mut finish = self.delta_chunk(index, delta.clone(), reason.clone());
+            if let Some(Value::Object(choice)) = finish
+                .get_mut("choices")
+                .and_then(|choices| choices.get_mut(0))
+            {
+                nulls(choice, dialect.finish_chunk_nulls);
+            }
             out.extend(encode::event(dialect, &Value::Object(finish)));
         }
         if self.include_usage && dialect.usage_chunk {
@@ -492,6 +522,14 @@ impl Framing for SseFraming {
                 .into(),
             ),
             MidStreamError::Cut => None,
+            MidStreamError::ErrorEventThenDone => {
+                let mut bytes = encode::event(
+                    self.dialect,
+                    &json!({"error": {"message": message, "type": "InternalServerError", "param": null, "code": 500}}),
+                );
+                bytes.extend_from_slice(encode::DONE);
+                Some(bytes.into())
+            }
         }
     }
 

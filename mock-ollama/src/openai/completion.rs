@@ -17,8 +17,8 @@ fn choice(ctx: &ReplyContext<'_>, text: &str, finish_reason: Value) -> Value {
     let mut choice = Map::new();
     choice.insert("text".to_owned(), json!(text));
     choice.insert("index".to_owned(), json!(0));
-    if ctx.dialect.logprobs_key {
-        choice.insert("logprobs".to_owned(), Value::Null);
+    for key in ctx.dialect.choice_nulls {
+        choice.insert((*key).to_owned(), Value::Null);
     }
     choice.insert("finish_reason".to_owned(), finish_reason);
     Value::Object(choice)

@@ -45,17 +45,19 @@ impl ApiError {
             // llama-cpp-python's error handler turns pydantic's refusal into a 500.
             status: match dialect.errors {
                 ErrorStyle::LlamaCppPython => StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorStyle::Ollama | ErrorStyle::Openai => StatusCode::BAD_REQUEST,
+                ErrorStyle::Ollama | ErrorStyle::Openai | ErrorStyle::Vllm => {
+                    StatusCode::BAD_REQUEST
+                }
             },
             message: invalid.message,
             kind: "invalid_request_error",
             param: match dialect.errors {
-                ErrorStyle::Openai => invalid.param,
+                ErrorStyle::Openai | ErrorStyle::Vllm => invalid.param,
                 ErrorStyle::Ollama | ErrorStyle::LlamaCppPython => None,
             },
             code: match dialect.errors {
                 ErrorStyle::Openai => invalid.code,
-                ErrorStyle::Ollama | ErrorStyle::LlamaCppPython => None,
+                ErrorStyle::Ollama | ErrorStyle::LlamaCppPython | ErrorStyle::Vllm => None,
             },
             retry_after: None,
             raw: None,
@@ -131,6 +133,10 @@ impl ApiError {
                 code = Some("model_not_found");
                 format!("The model `{model}` does not exist or you do not have access to it.")
             }
+            (ErrorStyle::Vllm, OllamaError::ModelNotFound(model)) => {
+                param = Some("model".to_owned());
+                format!("The model `{model}` does not exist.")
+            }
             (ErrorStyle::Openai, OllamaError::RegistryUnsupported { .. }) => {
                 param = Some("tools".to_owned());
                 error.to_string()
@@ -183,6 +189,9 @@ impl Details {
             (ErrorStyle::Openai, status) if status >= 500 => "server_error",
             (ErrorStyle::Openai, _) => "invalid_request_error",
             (ErrorStyle::LlamaCppPython, _) => "internal_server_error",
+            (ErrorStyle::Vllm, 404) => "NotFoundError",
+            (ErrorStyle::Vllm, status) if status >= 500 => "InternalServerError",
+            (ErrorStyle::Vllm, _) => "BadRequestError",
         };
         ApiError(Box::new(self))
     }
@@ -196,11 +205,16 @@ impl ApiError {
 
     /// `{"error": {message, type, param, code}}`: the body of an error reply.
     pub fn object(&self) -> Value {
+        let code = match self.0.dialect.errors {
+            // vLLM's `ErrorInfo.code` is the HTTP status, an integer.
+            ErrorStyle::Vllm => json!(self.0.status.as_u16()),
+            _ => json!(self.0.code),
+        };
         json!({"error": {
             "message": self.0.message,
             "type": self.0.kind,
             "param": self.0.param,
-            "code": self.0.code,
+            "code": code,
         }})
     }
 }

@@ -20,11 +20,19 @@ pub enum Flavor {
     /// llama.cpp's server as llama-cpp-python serves it (`llama_cpp/server/app.py`,
     /// `llama_cpp/llama_chat_format.py`): the server this project runs as a real peer.
     Llamacpp,
+    /// vLLM's OpenAI-compatible server (`vllm/entrypoints/openai/`), from its source: it cannot run
+    /// here (no accelerator), so nothing compares it with the real one.
+    Vllm,
 }
 
 impl Flavor {
     /// Every flavour, in the order the CLI lists them.
-    pub const ALL: [Flavor; 3] = [Flavor::Ollama, Flavor::Openai, Flavor::Llamacpp];
+    pub const ALL: [Flavor; 4] = [
+        Flavor::Ollama,
+        Flavor::Openai,
+        Flavor::Llamacpp,
+        Flavor::Vllm,
+    ];
 
     /// The flavour's name, as `--flavor` and scenarios spell it.
     pub fn as_str(self) -> &'static str {
@@ -32,6 +40,7 @@ impl Flavor {
             Flavor::Ollama => "ollama",
             Flavor::Openai => "openai",
             Flavor::Llamacpp => "llamacpp",
+            Flavor::Vllm => "vllm",
         }
     }
 
@@ -41,6 +50,7 @@ impl Flavor {
             Flavor::Ollama => &OLLAMA,
             Flavor::Openai => &OPENAI,
             Flavor::Llamacpp => &LLAMACPP,
+            Flavor::Vllm => &VLLM,
         }
     }
 }
@@ -78,6 +88,10 @@ pub enum Validation {
     /// `tool_call_id`, `top_p` outside 0..1 and penalties outside −2..2 are refused (as 500s);
     /// everything else passes, a missing model or empty `messages` included.
     LlamaCppPython,
+    /// vLLM's: pydantic types (a body that is not JSON, `messages` missing, a wrong type) and
+    /// `SamplingParams`' ranges (`temperature` ≥ 0, `top_p` in (0, 1], `n` ≥ 1, `max_tokens` ≥ 1,
+    /// penalties in −2..2) are 400s; roles, tool ids and function names are not checked.
+    Vllm,
 }
 
 /// How error objects look.
@@ -92,6 +106,9 @@ pub enum ErrorStyle {
     /// `{"message": str(exception), "type": "internal_server_error", "param": null, "code": null}`;
     /// a body that is not JSON is Starlette's plain-text `Internal Server Error`.
     LlamaCppPython,
+    /// vLLM's `ErrorResponse`: `type` a class name (`BadRequestError`, `NotFoundError`,
+    /// `InternalServerError`), `code` the HTTP status as an integer, `param` where known.
+    Vllm,
 }
 
 /// What a stream shows when the model fails after streaming began.
@@ -106,6 +123,8 @@ pub enum MidStreamError {
     /// The exception escapes the event publisher and the connection is cut: no error event, no
     /// `[DONE]`, no terminating chunk.
     Cut,
+    /// One `data: {"error": {...}}` event, then `data: [DONE]` (vLLM's stream generator).
+    ErrorEventThenDone,
 }
 
 /// JSON encoder of a dialect's bodies.
@@ -128,6 +147,8 @@ pub enum IdStyle {
     Random,
     /// `chatcmpl-` + a UUID (`"chat" + "cmpl-" + uuid4`).
     Uuid,
+    /// `chatcmpl-` + 32 hex digits (`uuid4().hex`); tool calls `chatcmpl-tool-` + 32 hex digits.
+    Hex,
 }
 
 /// Where reasoning text goes.
@@ -161,6 +182,8 @@ pub enum ToolCallStream {
     /// Every fragment repeats index, id, type and name, with a piece of the arguments, beside
     /// `role`, `content` and a legacy `function_call` (all present, mostly null).
     RepeatedIdFragments,
+    /// A first fragment (index, id, type, name — no `arguments` key), then the arguments.
+    NameThenArguments,
 }
 
 /// How model objects look.
@@ -173,6 +196,9 @@ pub enum ModelObjects {
     /// llama-cpp-python's: the alias, `owned_by: "me"`, `permissions: []`, no `created`; and no
     /// `GET /v1/models/{id}` route.
     LlamaCppPython,
+    /// vLLM's `ModelCard`: `owned_by: "vllm"`, `root`, `parent`, `max_model_len`, a
+    /// `permission` list; no `GET /v1/models/{id}` route.
+    Vllm,
 }
 
 /// What an unknown route answers.
@@ -209,10 +235,19 @@ pub struct Dialect {
     pub ids: IdStyle,
     /// `system_fingerprint` on every object, if any.
     pub system_fingerprint: Option<&'static str>,
-    /// `choices[].logprobs` written as null.
-    pub logprobs_key: bool,
-    /// `message.refusal` written as null.
-    pub refusal_key: bool,
+    /// Keys a whole reply's message carries as null when it has no value for them.
+    pub message_nulls: &'static [&'static str],
+    /// Keys every choice (whole or streamed) carries as null before `finish_reason`.
+    pub choice_nulls: &'static [&'static str],
+    /// Keys a whole reply carries as null at its top level.
+    pub completion_nulls: &'static [&'static str],
+    /// Keys the finish chunk's choice carries as null after `finish_reason`.
+    pub finish_chunk_nulls: &'static [&'static str],
+    /// The finish chunk's delta is `{"content":""}` (the end-of-sequence token's text) instead
+    /// of `{}`.
+    pub finish_delta_empty_content: bool,
+    /// The usage object carries `prompt_tokens_details: null`.
+    pub usage_details_null: bool,
     /// Where reasoning text goes.
     pub reasoning: ReasoningField,
     /// `message.content` of a reply that is only tool calls: `null` (OpenAI) or `""` (Ollama).
@@ -237,9 +272,11 @@ pub struct Dialect {
     pub honours_max_completion_tokens: bool,
     /// `n` > 1 yields that many choices.
     pub honours_n: bool,
-    /// A request for a model the server does not have (or for none) is answered by its default
-    /// model, with the requested name echoed.
+    /// A request for a model the server does not have is answered by its default model, with
+    /// the requested name echoed.
     pub serves_unknown_models: bool,
+    /// A request naming no model is answered by the default model, its name echoed.
+    pub serves_missing_model: bool,
     /// Model objects and the model routes.
     pub models: ModelObjects,
     /// What an unknown route answers.
@@ -258,8 +295,12 @@ pub const OLLAMA: Dialect = Dialect {
     sse_content_type: "text/event-stream",
     ids: IdStyle::Short,
     system_fingerprint: Some("fp_ollama"),
-    logprobs_key: false,
-    refusal_key: false,
+    message_nulls: &[],
+    choice_nulls: &[],
+    completion_nulls: &[],
+    finish_chunk_nulls: &[],
+    finish_delta_empty_content: false,
+    usage_details_null: false,
     reasoning: ReasoningField::Named("reasoning"),
     null_content_with_tool_calls: false,
     index_in_message_tool_calls: true,
@@ -272,6 +313,7 @@ pub const OLLAMA: Dialect = Dialect {
     mid_stream_error: MidStreamError::LostAsEmptyChunk,
     honours_max_completion_tokens: false,
     honours_n: false,
+    serves_missing_model: false,
     serves_unknown_models: false,
     models: ModelObjects::Ollama,
     not_found: NotFound::GinText,
@@ -289,8 +331,12 @@ pub const OPENAI: Dialect = Dialect {
     sse_content_type: "text/event-stream; charset=utf-8",
     ids: IdStyle::Random,
     system_fingerprint: Some("fp_mock"),
-    logprobs_key: true,
-    refusal_key: true,
+    message_nulls: &["refusal"],
+    choice_nulls: &["logprobs"],
+    completion_nulls: &[],
+    finish_chunk_nulls: &[],
+    finish_delta_empty_content: false,
+    usage_details_null: false,
     reasoning: ReasoningField::Named("reasoning_content"),
     null_content_with_tool_calls: true,
     index_in_message_tool_calls: false,
@@ -303,6 +349,7 @@ pub const OPENAI: Dialect = Dialect {
     mid_stream_error: MidStreamError::ErrorEvent,
     honours_max_completion_tokens: true,
     honours_n: true,
+    serves_missing_model: false,
     serves_unknown_models: false,
     models: ModelObjects::Openai,
     not_found: NotFound::Envelope,
@@ -321,8 +368,12 @@ pub const LLAMACPP: Dialect = Dialect {
     sse_content_type: "text/event-stream; charset=utf-8",
     ids: IdStyle::Uuid,
     system_fingerprint: None,
-    logprobs_key: true,
-    refusal_key: false,
+    message_nulls: &[],
+    choice_nulls: &["logprobs"],
+    completion_nulls: &[],
+    finish_chunk_nulls: &[],
+    finish_delta_empty_content: false,
+    usage_details_null: false,
     reasoning: ReasoningField::InContent,
     null_content_with_tool_calls: true,
     index_in_message_tool_calls: false,
@@ -335,8 +386,57 @@ pub const LLAMACPP: Dialect = Dialect {
     mid_stream_error: MidStreamError::Cut,
     honours_max_completion_tokens: false,
     honours_n: false,
+    serves_missing_model: true,
     serves_unknown_models: true,
     models: ModelObjects::LlamaCppPython,
+    not_found: NotFound::FastApiDetail,
+};
+
+/// vLLM (`vllm-project/vllm` main, 2026: `entrypoints/openai/engine/protocol.py`,
+/// `chat_completion/{protocol,serving}.py`, `models/serving.py`).
+pub const VLLM: Dialect = Dialect {
+    flavor: Flavor::Vllm,
+    validation: Validation::Vllm,
+    errors: ErrorStyle::Vllm,
+    json: JsonStyle::Compact,
+    event_json: JsonStyle::Compact,
+    newline_after_body: false,
+    json_content_type: "application/json",
+    sse_content_type: "text/event-stream; charset=utf-8",
+    ids: IdStyle::Hex,
+    system_fingerprint: None,
+    message_nulls: &[
+        "refusal",
+        "annotations",
+        "audio",
+        "function_call",
+        "reasoning",
+    ],
+    choice_nulls: &["logprobs"],
+    completion_nulls: &[
+        "service_tier",
+        "system_fingerprint",
+        "prompt_logprobs",
+        "kv_transfer_params",
+    ],
+    finish_chunk_nulls: &["stop_reason"],
+    finish_delta_empty_content: true,
+    usage_details_null: true,
+    reasoning: ReasoningField::Named("reasoning"),
+    null_content_with_tool_calls: true,
+    index_in_message_tool_calls: false,
+    legacy_function_call: false,
+    finish_reason_enum_only: true,
+    opening: Opening::RoleWithEmptyContent,
+    tool_call_stream: ToolCallStream::NameThenArguments,
+    usage_chunk: true,
+    usage_null_before_usage_chunk: false,
+    mid_stream_error: MidStreamError::ErrorEventThenDone,
+    honours_max_completion_tokens: true,
+    honours_n: true,
+    serves_missing_model: true,
+    serves_unknown_models: false,
+    models: ModelObjects::Vllm,
     not_found: NotFound::FastApiDetail,
 };
 
@@ -352,7 +452,7 @@ mod tests {
         }
         assert_eq!(
             "vllm2".parse::<Flavor>(),
-            Err("unknown flavor \"vllm2\" (known: ollama, openai, llamacpp)".to_owned())
+            Err("unknown flavor \"vllm2\" (known: ollama, openai, llamacpp, vllm)".to_owned())
         );
     }
 }

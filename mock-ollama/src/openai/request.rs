@@ -45,11 +45,12 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
         Validation::Openai => wire::openai::validate::chat_request(body)
             .map_err(|error| ApiError::invalid(dialect, error))?,
         Validation::LlamaCppPython => llama_cpp_python_request(dialect, body)?,
+        Validation::Vllm => vllm_request(body).map_err(invalid)?,
     };
     let messages = request.messages.as_deref().unwrap_or_default();
     let native_messages = match dialect.validation {
         Validation::Ollama => ollama_messages(messages),
-        Validation::Openai | Validation::LlamaCppPython => {
+        Validation::Openai | Validation::LlamaCppPython | Validation::Vllm => {
             Ok(messages.iter().map(joined_message).collect())
         }
     }
@@ -71,8 +72,8 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
         .unwrap_or("");
     let think = match dialect.validation {
         Validation::Ollama => think_from_effort(effort).map_err(invalid)?,
-        // OpenAI's models reason or not by themselves; only `none` turns reasoning off.
-        Validation::Openai => (effort == "none").then_some(Value::Bool(false)),
+        // OpenAI's (and vLLM's) models reason or not by themselves; only `none` turns it off.
+        Validation::Openai | Validation::Vllm => (effort == "none").then_some(Value::Bool(false)),
         // llama-cpp-python has no reasoning parameter.
         Validation::LlamaCppPython => None,
     };
@@ -263,6 +264,42 @@ fn llama_cpp_python_request(
         return Err(refuse(problem.0, problem.1));
     }
     serde_json::from_value(value).map_err(|error| refuse("'body'".to_owned(), &error.to_string()))
+}
+
+/// Reads a chat body as vLLM does: pydantic's types (`ChatCompletionRequest` in
+/// `chat_completion/protocol.py`), then the ranges `SamplingParams` checks.
+fn vllm_request(body: &[u8]) -> Result<ChatCompletionRequest, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| "JSON decode error".to_owned())?;
+    if value.get("messages").is_none() {
+        return Err("Field required: 'messages'".to_owned());
+    }
+    let request: ChatCompletionRequest =
+        serde_json::from_value(value).map_err(|error| error.to_string())?;
+    let outside = |value: Option<f64>, ok: &dyn Fn(f64) -> bool| value.filter(|v| !ok(*v));
+    if let Some(t) = outside(request.temperature, &|t| t >= 0.0) {
+        return Err(format!("temperature must be non-negative, got {t}."));
+    }
+    if let Some(p) = outside(request.top_p, &|p| p > 0.0 && p <= 1.0) {
+        return Err(format!("top_p must be in (0, 1], got {p}."));
+    }
+    for (name, penalty) in [
+        ("presence_penalty", request.presence_penalty),
+        ("frequency_penalty", request.frequency_penalty),
+    ] {
+        if let Some(v) = outside(penalty, &|v| (-2.0..=2.0).contains(&v)) {
+            return Err(format!("{name} must be in [-2, 2], got {v}."));
+        }
+    }
+    for (name, count) in [
+        ("n", request.n),
+        ("max_tokens", request.max_tokens),
+        ("max_completion_tokens", request.max_completion_tokens),
+    ] {
+        if let Some(count) = count.filter(|count| *count < 1) {
+            return Err(format!("{name} must be at least 1, got {count}."));
+        }
+    }
+    Ok(request)
 }
 
 /// The first field pydantic refuses, as `(location, message)`.

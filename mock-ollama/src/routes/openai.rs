@@ -83,12 +83,17 @@ pub async fn completions(
     send_whole(&state, seq, dialect, &answer, body).await
 }
 
-/// A server that serves one model whatever the request names (llama-cpp-python) answers an
-/// unknown or missing model with its first generative model; the reply echoes the name asked
-/// for (or that model's name when none was). Returns the name to echo.
+/// A server that serves its one model whatever the request names (llama-cpp-python), or when
+/// it names none (vLLM), answers with its first generative model; the reply echoes the name
+/// asked for (or that model's name when none was). Returns the name to echo.
 fn serve_default_model(state: &MockState, dialect: &Dialect, model: &mut String) -> String {
     let scenario = state.scenario();
-    if !dialect.serves_unknown_models || scenario.model(model).is_some() {
+    let serves = if model.is_empty() {
+        dialect.serves_missing_model
+    } else {
+        dialect.serves_unknown_models && scenario.model(model).is_none()
+    };
+    if !serves {
         return model.clone();
     }
     let Some(default) = scenario
@@ -182,6 +187,25 @@ fn model_object(dialect: &Dialect, model: &ModelSpec, id: &str) -> Value {
         ModelObjects::LlamaCppPython => {
             json!({"id": id, "object": "model", "owned_by": "me", "permissions": []})
         }
+        ModelObjects::Vllm => {
+            let permission = json!({
+                "id": format!("modelperm-{}", &model.digest()[..32]),
+                "object": "model_permission",
+                "created": created(model),
+                "allow_create_engine": false,
+                "allow_sampling": true,
+                "allow_logprobs": true,
+                "allow_search_indices": false,
+                "allow_view": true,
+                "allow_fine_tuning": false,
+                "organization": "*",
+                "group": null,
+                "is_blocking": false,
+            });
+            json!({"id": id, "object": "model", "created": created(model), "owned_by": "vllm",
+                   "root": id, "parent": null, "max_model_len": model.context_length,
+                   "permission": [permission]})
+        }
     }
 }
 
@@ -194,7 +218,7 @@ pub async fn list_models(State(state): State<Arc<MockState>>) -> Response {
         .map(|model| {
             let id = match dialect.models {
                 ModelObjects::Ollama => model.name.as_str(),
-                ModelObjects::Openai | ModelObjects::LlamaCppPython => {
+                ModelObjects::Openai | ModelObjects::LlamaCppPython | ModelObjects::Vllm => {
                     model.name.strip_suffix(":latest").unwrap_or(&model.name)
                 }
             };
@@ -219,7 +243,10 @@ pub async fn retrieve_model(
     Path(requested): Path<String>,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
-    if dialect.models == ModelObjects::LlamaCppPython {
+    if matches!(
+        dialect.models,
+        ModelObjects::LlamaCppPython | ModelObjects::Vllm
+    ) {
         return Err(ApiError::not_found(
             dialect,
             &format!("/v1/models/{requested}"),
