@@ -1,5 +1,7 @@
-//! The OpenAI-compatible upstream path against wiremock: requests relayed with the key and the
-//! request id, deviant replies (vLLM, llama.cpp, LiteLLM quirks) normalized into conformant ones.
+//! The OpenAI-compatible upstream path against wiremock, where exact bytes are the point: replies
+//! that combine many servers' quirks at once (vLLM, llama.cpp, LiteLLM), float timestamps, in-band
+//! error shapes. The same path against whole real dialects is `openai_upstream_flavors.rs`
+//! (mock-ollama's `/v1` in every flavour).
 #![allow(clippy::unwrap_used)]
 
 mod common;

@@ -211,3 +211,28 @@ pub fn redacted() -> insta::Settings {
     settings.add_redaction("[].choices[].delta.tool_calls[].id", minted());
     settings
 }
+
+/// The built-in models plus `rules_json`'s rules, served on the mock's `/v1` in `flavor`, behind
+/// a gateway that reaches it as an OpenAI-compatible upstream with the key `sk-upstream`.
+pub async fn openai_upstream_harness(flavor: mock_ollama::Flavor, rules_json: &str) -> Harness {
+    let mut scenario = Scenario::builtin();
+    scenario.merge(Scenario::from_json("test", rules_json).unwrap());
+    let mock = MockOllama::builder()
+        .scenario(scenario)
+        .flavor(flavor)
+        .start()
+        .await
+        .unwrap();
+    let mut config = Config::single_ollama("upstream", format!("{}/v1", mock.url()));
+    let backend = &mut config.backends[0];
+    backend.kind = gateway::config::BackendKind::Openai;
+    backend.api_key = Some("sk-upstream".to_owned());
+    // Ollama lists `llama3.2:latest`; name the models as clients send them.
+    backend.models = Some(vec!["llama3.2".to_owned(), "qwen3:0.6b".to_owned()]);
+    let gateway = Gateway::start(config).await.unwrap();
+    Harness {
+        mock,
+        gateway,
+        client: reqwest::Client::new(),
+    }
+}
