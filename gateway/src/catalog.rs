@@ -130,9 +130,28 @@ impl Catalog {
     }
 }
 
+/// Whether a listed model id answers to the requested name. OpenAI-compatible ids are exact,
+/// except that Ollama's own `/v1` lists `llama3.2:latest` for the `llama3.2` clients send (and
+/// accepts both).
 fn same_model(kind: BackendKind, listed: &str, requested: &str) -> bool {
     match kind {
         BackendKind::Ollama => canonical_model_name(listed) == canonical_model_name(requested),
-        BackendKind::Openai => listed == requested,
+        BackendKind::Openai => {
+            listed == requested || listed.strip_suffix(":latest") == Some(requested)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openai_ids_match_exactly_but_for_ollamas_latest_tag() {
+        assert!(same_model(BackendKind::Openai, "smollm2", "smollm2"));
+        assert!(same_model(BackendKind::Openai, "llama3.2:latest", "llama3.2"));
+        assert!(!same_model(BackendKind::Openai, "llama3.2:latest", "LLAMA3.2"));
+        assert!(!same_model(BackendKind::Openai, "qwen3:0.6b", "qwen3"));
+        assert!(same_model(BackendKind::Ollama, "llama3.2:latest", "LLAMA3.2"));
     }
 }

@@ -227,8 +227,6 @@ pub async fn openai_upstream_harness(flavor: mock_ollama::Flavor, rules_json: &s
     let backend = &mut config.backends[0];
     backend.kind = gateway::config::BackendKind::Openai;
     backend.api_key = Some("sk-upstream".to_owned());
-    // Ollama lists `llama3.2:latest`; name the models as clients send them.
-    backend.models = Some(vec!["llama3.2".to_owned(), "qwen3:0.6b".to_owned()]);
     let gateway = Gateway::start(config).await.unwrap();
     Harness {
         mock,
