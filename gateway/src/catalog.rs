@@ -149,9 +149,21 @@ mod tests {
     #[test]
     fn openai_ids_match_exactly_but_for_ollamas_latest_tag() {
         assert!(same_model(BackendKind::Openai, "smollm2", "smollm2"));
-        assert!(same_model(BackendKind::Openai, "llama3.2:latest", "llama3.2"));
-        assert!(!same_model(BackendKind::Openai, "llama3.2:latest", "LLAMA3.2"));
+        assert!(same_model(
+            BackendKind::Openai,
+            "llama3.2:latest",
+            "llama3.2"
+        ));
+        assert!(!same_model(
+            BackendKind::Openai,
+            "llama3.2:latest",
+            "LLAMA3.2"
+        ));
         assert!(!same_model(BackendKind::Openai, "qwen3:0.6b", "qwen3"));
-        assert!(same_model(BackendKind::Ollama, "llama3.2:latest", "LLAMA3.2"));
+        assert!(same_model(
+            BackendKind::Ollama,
+            "llama3.2:latest",
+            "LLAMA3.2"
+        ));
     }
 }

@@ -6,20 +6,12 @@
 
 mod common;
 
-use common::{chat, flavored_mock, post, raw};
+use common::{DIALECT_RULES, chat, flavored_mock, post, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
-const SCRIPT: &str = r#"{"rules": [
-  {"name": "hello", "match": {"last_user_contains": "hello"}, "reply": {"text": "Héllo there."}},
-  {"name": "weather", "match": {"has_tools": true}, "reply": {"chunks": [
-     {"tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}]}},
-  {"name": "error", "match": {"last_user_contains": "[error]"}, "reply": {"text": "one two three"},
-   "faults": [{"kind": "error_line", "after": 2, "message": "runner died"}]}
-]}"#;
-
 async fn mock() -> mock_ollama::MockOllama {
-    flavored_mock(Flavor::Llamacpp, SCRIPT).await
+    flavored_mock(Flavor::Llamacpp, DIALECT_RULES).await
 }
 
 #[tokio::test]
@@ -30,7 +22,7 @@ async fn stream_events_are_pythons_json_dumps_and_there_is_never_a_usage_chunk()
         "/v1/chat/completions",
         chat(
             "llama3.2",
-            "hello",
+            "héllo",
             json!({"stream": true, "stream_options": {"include_usage": true}}),
         ),
     )

@@ -6,23 +6,13 @@
 
 mod common;
 
-use common::{chat, flavored_mock, post, raw};
+use common::{DIALECT_RULES, chat, flavored_mock, post, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 use wire::openai::{ChatCompletion, ChatCompletionChunk, ErrorEnvelope};
 
-const SCRIPT: &str = r#"{"rules": [
-  {"name": "hello", "match": {"last_user_contains": "hello"}, "reply": {"text": "Hi there, friend."}},
-  {"name": "weather", "match": {"has_tools": true}, "reply": {"chunks": [
-     {"tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}]}},
-  {"name": "error", "match": {"last_user_contains": "[error]"}, "reply": {"text": "one two three"},
-   "faults": [{"kind": "error_line", "after": 2, "message": "runner died"}]},
-  {"name": "busy", "match": {"last_user_contains": "[429]"},
-   "faults": [{"kind": "http_error", "status": 429, "retry_after": "2"}]}
-]}"#;
-
 async fn mock() -> mock_ollama::MockOllama {
-    flavored_mock(Flavor::Openai, SCRIPT).await
+    flavored_mock(Flavor::Openai, DIALECT_RULES).await
 }
 
 fn tools() -> Value {
@@ -172,7 +162,7 @@ async fn a_failure_after_the_first_byte_is_one_error_event_and_no_done() {
     let data = reply.sse_data();
     assert!(!data.contains(&"[DONE]".to_owned()));
     let error: ErrorEnvelope = serde_json::from_str(data.last().unwrap()).unwrap();
-    assert_eq!(error.error.message, "runner died");
+    assert_eq!(error.error.message, "engine died");
     assert_eq!(error.error.kind, "server_error");
 }
 

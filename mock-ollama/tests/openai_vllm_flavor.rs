@@ -4,20 +4,12 @@
 
 mod common;
 
-use common::{chat, flavored_mock, post, raw};
+use common::{DIALECT_RULES, chat, flavored_mock, post, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
-const SCRIPT: &str = r#"{"rules": [
-  {"name": "hello", "match": {"last_user_contains": "hello"}, "reply": {"text": "Hi there."}},
-  {"name": "weather", "match": {"has_tools": true}, "reply": {"chunks": [
-     {"tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}]}},
-  {"name": "error", "match": {"last_user_contains": "[error]"}, "reply": {"text": "one two three"},
-   "faults": [{"kind": "error_line", "after": 2, "message": "engine died"}]}
-]}"#;
-
 async fn mock() -> mock_ollama::MockOllama {
-    flavored_mock(Flavor::Vllm, SCRIPT).await
+    flavored_mock(Flavor::Vllm, DIALECT_RULES).await
 }
 
 #[tokio::test]
@@ -80,7 +72,7 @@ async fn a_stream_opens_with_the_role_and_finishes_with_stop_reason() {
     assert_eq!(usage["choices"], json!([]));
     assert_eq!(
         usage["usage"],
-        json!({"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7})
+        json!({"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8})
     );
     assert!(
         events[..events.len() - 1]

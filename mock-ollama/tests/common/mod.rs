@@ -149,6 +149,19 @@ fn parse(bytes: &[u8]) -> RawResponse {
     response
 }
 
+/// Rules the `/v1` flavour suites share: a greeting, a non-ASCII greeting, a tool call, a
+/// failure after two chunks and a rate limit.
+pub const DIALECT_RULES: &str = r#"{"rules": [
+  {"name": "accented", "match": {"last_user_contains": "héllo"}, "reply": {"text": "Héllo there."}},
+  {"name": "hello", "match": {"last_user_contains": "hello"}, "reply": {"text": "Hi there, friend."}},
+  {"name": "weather", "match": {"has_tools": true}, "reply": {"chunks": [
+     {"tool_calls": [{"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]}]}},
+  {"name": "error", "match": {"last_user_contains": "[error]"}, "reply": {"text": "one two three"},
+   "faults": [{"kind": "error_line", "after": 2, "message": "engine died"}]},
+  {"name": "busy", "match": {"last_user_contains": "[429]"},
+   "faults": [{"kind": "http_error", "status": 429, "retry_after": "2"}]}
+]}"#;
+
 /// A `/v1/chat/completions` body: one user message, plus the fields of `extra`.
 pub fn chat(model: &str, prompt: &str, extra: Value) -> Value {
     let mut body =
