@@ -1,4 +1,6 @@
-//! A deterministic, scriptable mock of the Ollama server.
+//! A deterministic, scriptable mock of the Ollama server: its native API, its model management
+//! (pull, push, create, copy, delete) and its OpenAI-compatible `/v1` layer, which can also speak
+//! the dialect of llama.cpp's server, vLLM or exact OpenAI ([`Flavor`]) from the same scenarios.
 //!
 //! Start one in-process on `127.0.0.1:0`, point the code under test at [`MockOllama::url`], script
 //! replies and faults with a [`Scenario`], then read the [`JournalEntry`]s it recorded and
