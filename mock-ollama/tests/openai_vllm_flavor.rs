@@ -188,3 +188,14 @@ async fn models_are_model_cards_and_have_no_retrieve_route() {
     assert_eq!(missing.status, 404);
     assert_eq!(missing.text(), r#"{"detail":"Not Found"}"#);
 }
+
+#[tokio::test]
+async fn completions_without_a_model_are_served_by_the_default_one() {
+    let mock = mock().await;
+    let reply = post(mock.addr(), "/v1/completions", json!({"prompt": "hello"})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(body["model"], "llama3.2:latest");
+    assert_eq!(body["choices"][0]["text"], "Hi there, friend.");
+    assert_eq!(body["choices"][0]["logprobs"], Value::Null);
+}

@@ -226,7 +226,7 @@ pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
 
 /// A streamed reply: one [`Line`] of SSE events per native line, and the framing of its faults.
 #[derive(Debug)]
-pub struct ChatStream {
+pub struct SseReply {
     /// The event groups, each with the delay of its native line.
     pub lines: Vec<Line>,
     /// How `error_line` and `malformed_line` faults look in this stream.
@@ -234,7 +234,7 @@ pub struct ChatStream {
 }
 
 /// Writes the SSE events of a streamed reply.
-pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> ChatStream {
+pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> SseReply {
     let dialect = ctx.dialect;
     let id = ctx.id("chatcmpl");
     // Every chunk carries the first native line's `created` (Ollama pins it; OpenAI's is fixed).
@@ -268,7 +268,7 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> ChatS
         .collect();
     let mut lost_chunk = writer.delta_chunk(0, json!({"content": ""}), Value::Null);
     lost_chunk.insert("model".to_owned(), json!(""));
-    ChatStream {
+    SseReply {
         lines,
         framing: SseFraming::new(dialect, Value::Object(lost_chunk)),
     }

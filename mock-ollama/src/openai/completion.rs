@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
 use super::{
-    chat::{ReplyContext, SseFraming, usage},
+    chat::{ReplyContext, SseFraming, SseReply, usage},
     encode,
 };
 use crate::{ndjson::Line, turn::Turn};
@@ -46,7 +46,7 @@ pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
 }
 
 /// The events of a streamed reply, one group per native line, and the framing of its faults.
-pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> (Vec<Line>, SseFraming) {
+pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> SseReply {
     let id = ctx.id("cmpl");
     let last_index = turn.chunks.len();
     let zero_usage = json!({"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0});
@@ -95,8 +95,8 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> (Vec<
         vec![choice(ctx, "", Value::Null)],
     );
     lost_chunk.insert("model".to_owned(), json!(""));
-    (
+    SseReply {
         lines,
-        SseFraming::new(ctx.dialect, Value::Object(lost_chunk)),
-    )
+        framing: SseFraming::new(ctx.dialect, Value::Object(lost_chunk)),
+    }
 }

@@ -69,14 +69,21 @@ pub async fn completions(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
-    let ask = request::completion(dialect, &body)?;
+    let mut ask = request::completion(dialect, &body)?;
+    let echoed = serve_default_model(&state, dialect, &mut ask.native.model);
     let accepted =
         accept_generate(&state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
-    let answer = answer_of(accepted, ask.native.is_streaming());
+    let mut answer = answer_of(accepted, ask.native.is_streaming());
+    answer.model = echoed;
     let ctx = context(&state, dialect, &answer, 1);
     if answer.streaming {
-        let (lines, framing) = completion::stream(&ctx, &answer.turn, ask.include_usage);
-        let plan = respond::plan_stream(&lines, &answer.faults, state.config.time_scale, &framing);
+        let stream = completion::stream(&ctx, &answer.turn, ask.include_usage);
+        let plan = respond::plan_stream(
+            &stream.lines,
+            &answer.faults,
+            state.config.time_scale,
+            &stream.framing,
+        );
         return Ok(send(&state, seq, dialect.sse_content_type, true, plan).await);
     }
     let body = encode::body(dialect, &completion::whole(&ctx, &answer.turn));
