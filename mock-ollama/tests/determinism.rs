@@ -2,84 +2,16 @@
 //! request), and streamed chunks always add up to the non-stream reply.
 #![allow(clippy::unwrap_used)]
 
-use chrono::{TimeZone, Utc};
+mod common;
+
+use common::arbitrary::{clock, context, reply, timing};
 use mock_ollama::{
-    ChunkSpec, Reply, Timing,
-    ndjson::{self, Clock, Shape},
+    ndjson::{self, Shape},
     respond,
-    turn::{Turn, TurnContext},
+    turn::Turn,
 };
 use proptest::prelude::*;
-use serde_json::{Value, json};
-use wire::ollama::ToolCall;
-
-fn tool_call() -> impl Strategy<Value = ToolCall> {
-    ("[a-z_]{1,8}", "[a-zA-Z <>&é]{0,6}").prop_map(|(name, city)| {
-        serde_json::from_value(json!({"function": {"name": name, "arguments": {"city": city}}}))
-            .unwrap()
-    })
-}
-
-fn chunk() -> impl Strategy<Value = ChunkSpec> {
-    (
-        "[a-zA-Z ,.<>&\"\\\\\n]{0,12}",
-        prop_oneof![Just(String::new()), "[a-z ]{1,8}"],
-        prop::collection::vec(tool_call(), 0..2),
-        prop::option::of(0.0f64..50.0),
-    )
-        .prop_map(|(content, thinking, tool_calls, delay_ms)| ChunkSpec {
-            content,
-            thinking,
-            tool_calls,
-            delay_ms,
-        })
-}
-
-fn reply() -> impl Strategy<Value = Reply> {
-    (
-        prop::collection::vec(chunk(), 0..8),
-        chunk(),
-        prop_oneof![Just("stop"), Just("length")],
-        any::<bool>(),
-    )
-        .prop_map(|(chunks, done, reason, legacy)| Reply {
-            chunks,
-            done,
-            done_reason: reason.to_owned(),
-            legacy_tool_calls: legacy,
-            ..Reply::default()
-        })
-}
-
-fn context() -> impl Strategy<Value = TurnContext> {
-    (
-        any::<u64>(),
-        1u64..500,
-        prop::option::of(1u64..10),
-        any::<bool>(),
-    )
-        .prop_map(
-            |(seed, prompt_tokens, num_predict, has_tools)| TurnContext {
-                seed,
-                prompt_tokens,
-                num_predict,
-                has_tools,
-            },
-        )
-}
-
-fn clock() -> Clock {
-    Clock {
-        base: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
-    }
-}
-
-fn timing() -> Timing {
-    Timing {
-        jitter_ms: 3.0,
-        ..Timing::default()
-    }
-}
+use serde_json::Value;
 
 fn stream_bytes(turn: &Turn, shape: Shape) -> Vec<u8> {
     let lines = ndjson::stream_lines(turn, shape, "m", clock());

@@ -147,6 +147,41 @@ fn hex(rng: &mut DetRng, len: usize) -> String {
         .collect()
 }
 
+/// Reasoning inline in the text, as a chat template without a reasoning parser leaves it:
+/// `<think>` before the first reasoning, `</think>` before the first text after it.
+#[derive(Debug, Default)]
+struct InlineThinking {
+    open: bool,
+}
+
+impl InlineThinking {
+    /// The text a chunk adds: its reasoning, then its content, with the tags where they change.
+    fn text(&mut self, chunk: &ChunkSpec) -> String {
+        let mut text = String::new();
+        if !chunk.thinking.is_empty() {
+            if !self.open {
+                text.push_str("<think>");
+                self.open = true;
+            }
+            text.push_str(&chunk.thinking);
+        }
+        if !chunk.content.is_empty() {
+            text.push_str(self.close());
+            text.push_str(&chunk.content);
+        }
+        text
+    }
+
+    /// `</think>` if reasoning is still open (before tool calls, or at the end).
+    fn close(&mut self) -> &'static str {
+        if std::mem::take(&mut self.open) {
+            "</think>"
+        } else {
+            ""
+        }
+    }
+}
+
 /// Inserts each key as null.
 fn nulls(object: &mut Map<String, Value>, keys: &[&str]) {
     for key in keys {
@@ -164,8 +199,16 @@ pub fn usage(turn: &Turn) -> Value {
 pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
     let dialect = ctx.dialect;
     let mut reply = turn.aggregate();
-    if dialect.reasoning == ReasoningField::InContent && !reply.thinking.is_empty() {
-        reply.content = format!("<think>{}</think>{}", reply.thinking, reply.content);
+    if dialect.reasoning == ReasoningField::InContent {
+        // The text a stream of the same turn adds up to.
+        let mut think = InlineThinking::default();
+        let mut content = String::new();
+        for chunk in turn.chunks.iter().chain(std::iter::once(&turn.last)) {
+            content.push_str(&think.text(chunk));
+        }
+        content.push_str(think.close());
+        reply.content = content;
+        reply.thinking.clear();
     }
     let called_tools = !reply.tool_calls.is_empty();
     let choices = (0..ctx.choices)
@@ -246,6 +289,8 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> SseRe
         include_usage,
         opened: false,
         called_tools: false,
+        calls_written: 0,
+        think: InlineThinking::default(),
     };
     let last_index = turn.chunks.len();
     let lines = turn
@@ -282,6 +327,9 @@ struct ChunkWriter<'a, 'c> {
     include_usage: bool,
     opened: bool,
     called_tools: bool,
+    /// Tool calls written so far: the position of the next one in the reply.
+    calls_written: usize,
+    think: InlineThinking,
 }
 
 impl ChunkWriter<'_, '_> {
@@ -352,22 +400,32 @@ impl ChunkWriter<'_, '_> {
     fn separate_deltas(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
         let dialect = self.ctx.dialect;
         let text = |text: &str| Map::from_iter([("content".to_owned(), json!(text))]);
-        if !chunk.thinking.is_empty() {
-            match dialect.reasoning {
-                ReasoningField::Named(key) => self.emit(
-                    Map::from_iter([(key.to_owned(), json!(chunk.thinking))]),
-                    out,
-                ),
-                ReasoningField::InContent => {
-                    self.emit(text(&format!("<think>{}</think>", chunk.thinking)), out)
+        match dialect.reasoning {
+            ReasoningField::Named(key) => {
+                if !chunk.thinking.is_empty() {
+                    self.emit(
+                        Map::from_iter([(key.to_owned(), json!(chunk.thinking))]),
+                        out,
+                    );
+                }
+                if !chunk.content.is_empty() {
+                    self.emit(text(&chunk.content), out);
+                }
+            }
+            ReasoningField::InContent => {
+                let mut inline = self.think.text(chunk);
+                if !chunk.tool_calls.is_empty() {
+                    inline.push_str(self.think.close());
+                }
+                if !inline.is_empty() {
+                    self.emit(text(&inline), out);
                 }
             }
         }
-        if !chunk.content.is_empty() {
-            self.emit(text(&chunk.content), out);
-        }
-        for (position, call) in chunk.tool_calls.iter().enumerate() {
+        for call in &chunk.tool_calls {
             self.called_tools = true;
+            let position = self.calls_written;
+            self.calls_written += 1;
             let index = call.function.index.unwrap_or(position);
             let whole = self.ctx.tool_call(call, position, true);
             let arguments = whole["function"]["arguments"]
@@ -420,11 +478,13 @@ impl ChunkWriter<'_, '_> {
     /// and whole tool calls — split in two when reasoning comes with content or calls.
     fn ollama_deltas(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
         let dialect = self.ctx.dialect;
+        let first = self.calls_written;
+        self.calls_written += chunk.tool_calls.len();
         let calls: Vec<Value> = chunk
             .tool_calls
             .iter()
             .enumerate()
-            .map(|(position, call)| self.ctx.tool_call(call, position, true))
+            .map(|(offset, call)| self.ctx.tool_call(call, first + offset, true))
             .collect();
         let reasoning_key = match dialect.reasoning {
             ReasoningField::Named(key) => key,
@@ -453,6 +513,13 @@ impl ChunkWriter<'_, '_> {
     fn finish(&mut self, last: &ChunkSpec, turn: &Turn, out: &mut Vec<u8>) {
         if !last.is_empty() || !self.opened {
             self.chunk(last, out);
+        }
+        let closing = self.think.close();
+        if !closing.is_empty() {
+            self.emit(
+                Map::from_iter([("content".to_owned(), json!(closing))]),
+                out,
+            );
         }
         let reason = match turn.done_reason.as_str() {
             "" => "stop",

@@ -3,6 +3,8 @@
 //! body was terminated properly).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod arbitrary;
+
 use std::{net::SocketAddr, time::Duration};
 
 use mock_ollama::{MockOllama, Scenario};
