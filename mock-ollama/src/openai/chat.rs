@@ -155,7 +155,8 @@ struct InlineThinking {
 }
 
 impl InlineThinking {
-    /// The text a chunk adds: its reasoning, then its content, with the tags where they change.
+    /// The text a chunk adds: its reasoning, then its content, with the tags where they change
+    /// (reasoning closes before the chunk's tool calls too).
     fn text(&mut self, chunk: &ChunkSpec) -> String {
         let mut text = String::new();
         if !chunk.thinking.is_empty() {
@@ -165,7 +166,7 @@ impl InlineThinking {
             }
             text.push_str(&chunk.thinking);
         }
-        if !chunk.content.is_empty() {
+        if !chunk.content.is_empty() || !chunk.tool_calls.is_empty() {
             text.push_str(self.close());
             text.push_str(&chunk.content);
         }
@@ -413,10 +414,7 @@ impl ChunkWriter<'_, '_> {
                 }
             }
             ReasoningField::InContent => {
-                let mut inline = self.think.text(chunk);
-                if !chunk.tool_calls.is_empty() {
-                    inline.push_str(self.think.close());
-                }
+                let inline = self.think.text(chunk);
                 if !inline.is_empty() {
                     self.emit(text(&inline), out);
                 }
