@@ -46,21 +46,14 @@ pub async fn chat_completions(
     let echoed = serve_default_model(&state, dialect, &mut ask.native.model);
     let accepted =
         accept_chat(&state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
-    let mut answer = answer_of(accepted, ask.native.is_streaming());
-    answer.model = echoed;
-    let ctx = context(&state, dialect, &answer, ask.choices);
-    if answer.streaming {
-        let stream = chat::stream(&ctx, &answer.turn, ask.include_usage);
-        let plan = respond::plan_stream(
-            &stream.lines,
-            &answer.faults,
-            state.config.time_scale,
-            &stream.framing,
-        );
-        return Ok(send(&state, seq, dialect.sse_content_type, true, plan).await);
-    }
-    let body = encode::body(dialect, &chat::whole(&ctx, &answer.turn));
-    send_whole(&state, seq, dialect, &answer, body).await
+    let written = Written {
+        object: Object::Chat,
+        model: echoed,
+        streaming: ask.native.is_streaming(),
+        include_usage: ask.include_usage,
+        choices: ask.choices,
+    };
+    reply(&state, seq, dialect, accepted, written).await
 }
 
 pub async fn completions(
@@ -73,21 +66,75 @@ pub async fn completions(
     let echoed = serve_default_model(&state, dialect, &mut ask.native.model);
     let accepted =
         accept_generate(&state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
-    let mut answer = answer_of(accepted, ask.native.is_streaming());
-    answer.model = echoed;
-    let ctx = context(&state, dialect, &answer, 1);
+    let written = Written {
+        object: Object::Completion,
+        model: echoed,
+        streaming: ask.native.is_streaming(),
+        include_usage: ask.include_usage,
+        choices: 1,
+    };
+    reply(&state, seq, dialect, accepted, written).await
+}
+
+/// Which `/v1` objects a reply is written as.
+#[derive(Debug, Clone, Copy)]
+enum Object {
+    /// `chat.completion` / `chat.completion.chunk`.
+    Chat,
+    /// `text_completion`.
+    Completion,
+}
+
+/// How an accepted request is written back.
+#[derive(Debug)]
+struct Written {
+    object: Object,
+    /// The model name the reply echoes.
+    model: String,
+    streaming: bool,
+    include_usage: bool,
+    choices: usize,
+}
+
+/// Writes the native pipeline's decision in the dialect: SSE events or one object, paced and
+/// faulted as the scenario says.
+async fn reply(
+    state: &MockState,
+    seq: u64,
+    dialect: &'static Dialect,
+    accepted: Accepted,
+    written: Written,
+) -> Result<Response, ApiError> {
+    let mut answer = answer_of(accepted, written.streaming);
+    answer.model = written.model;
+    let ctx = ReplyContext {
+        dialect,
+        model: &answer.model,
+        seed: answer.seed,
+        clock: Clock {
+            base: state.config.clock_start(),
+        },
+        choices: written.choices,
+    };
+    let scale = state.config.time_scale;
     if answer.streaming {
-        let stream = completion::stream(&ctx, &answer.turn, ask.include_usage);
-        let plan = respond::plan_stream(
-            &stream.lines,
-            &answer.faults,
-            state.config.time_scale,
-            &stream.framing,
-        );
-        return Ok(send(&state, seq, dialect.sse_content_type, true, plan).await);
+        let stream = match written.object {
+            Object::Chat => chat::stream(&ctx, &answer.turn, written.include_usage),
+            Object::Completion => completion::stream(&ctx, &answer.turn, written.include_usage),
+        };
+        let plan = respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing);
+        let journal = state.journal.clone();
+        return Ok(respond::send(plan, dialect.sse_content_type, true, journal, seq).await);
     }
-    let body = encode::body(dialect, &completion::whole(&ctx, &answer.turn));
-    send_whole(&state, seq, dialect, &answer, body).await
+    let object = match written.object {
+        Object::Chat => chat::whole(&ctx, &answer.turn),
+        Object::Completion => completion::whole(&ctx, &answer.turn),
+    };
+    let total: Duration = answer.turn.delays.iter().sum();
+    let plan = respond::plan_whole(encode::body(dialect, &object), total, &answer.faults, scale)
+        .map_err(|e| ApiError::from_native(dialect, e))?;
+    let journal = state.journal.clone();
+    Ok(respond::send(plan, dialect.json_content_type, false, journal, seq).await)
 }
 
 /// A server that serves its one model whatever the request names (llama-cpp-python), or when
@@ -131,46 +178,6 @@ fn answer_of(accepted: Accepted, streaming: bool) -> Answer {
             seed: 0,
         },
     }
-}
-
-fn context<'a>(
-    state: &MockState,
-    dialect: &'static Dialect,
-    answer: &'a Answer,
-    choices: usize,
-) -> ReplyContext<'a> {
-    ReplyContext {
-        dialect,
-        model: &answer.model,
-        seed: answer.seed,
-        clock: Clock {
-            base: state.config.clock_start(),
-        },
-        choices,
-    }
-}
-
-async fn send_whole(
-    state: &MockState,
-    seq: u64,
-    dialect: &'static Dialect,
-    answer: &Answer,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let total: Duration = answer.turn.delays.iter().sum();
-    let plan = respond::plan_whole(body, total, &answer.faults, state.config.time_scale)
-        .map_err(|e| ApiError::from_native(dialect, e))?;
-    Ok(send(state, seq, dialect.json_content_type, false, plan).await)
-}
-
-async fn send(
-    state: &MockState,
-    seq: u64,
-    content_type: &'static str,
-    streaming: bool,
-    plan: respond::Plan,
-) -> Response {
-    respond::send(plan, content_type, streaming, state.journal.clone(), seq).await
 }
 
 /// Unix seconds of a model's `modified_at` (RFC 3339 with an offset).
