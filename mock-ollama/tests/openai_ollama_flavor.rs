@@ -489,3 +489,20 @@ async fn completions_put_the_finish_reason_on_the_last_text_chunk_and_zero_usage
     assert_eq!(events[4]["choices"], json!([]));
     assert_eq!(events[4]["usage"]["completion_tokens"], 3);
 }
+
+#[tokio::test]
+async fn a_conversation_of_no_messages_loads_the_model_and_says_so() {
+    // An empty parts array makes no native message: Ollama's handler answers a load, and its
+    // layer passes the `load` reason through.
+    let mock = mock().await;
+    let reply = post(
+        mock.addr(),
+        "/v1/chat/completions",
+        json!({"model": "llama3.2", "messages": [{"role": "user", "content": []}]}),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["choices"][0]["finish_reason"], "load");
+    assert_eq!(body["choices"][0]["message"]["content"], "");
+}
