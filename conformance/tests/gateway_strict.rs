@@ -3,9 +3,9 @@
 //! snapshots (ids, timestamps and per-run evidence redacted).
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+mod fixture_target;
 
-use conformance::{Profile, Status, Target, capability::Score, probes::FaultPrompts, run};
+use conformance::{Profile, Status, capability::Score, run};
 use gateway::{Config, Gateway};
 use mock_ollama::{MockOllama, Scenario};
 
@@ -25,18 +25,8 @@ async fn gateway_over_mock() -> (MockOllama, Gateway) {
 #[tokio::test]
 async fn the_gateway_passes_the_strict_profile() {
     let (_mock, gateway) = gateway_over_mock().await;
-    let target = Target {
-        base_url: format!("{}/v1", gateway.url()),
-        api_key: None,
-        model: "llama3.2".to_owned(),
-        timeout: Duration::from_secs(20),
-        max_body: 1 << 20,
-    };
-    let faults = FaultPrompts {
-        mid_stream: Some("[fault:mid-stream-error]".to_owned()),
-        rate_limit: Some("[fault:429]".to_owned()),
-        overload: Some("[fault:503]".to_owned()),
-    };
+    let target = fixture_target::target(format!("{}/v1", gateway.url()));
+    let faults = fixture_target::fault_prompts();
     let report = run(&target, Profile::Strict, None, &faults, 2)
         .await
         .unwrap();

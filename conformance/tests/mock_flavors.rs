@@ -5,9 +5,9 @@
 //! them that an upstream does not have to supply.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+mod fixture_target;
 
-use conformance::{Profile, Report, Status, Target, probes::FaultPrompts, run};
+use conformance::{Profile, Report, Status, run};
 use gateway::{Config, Gateway, config::BackendKind};
 use mock_ollama::{Flavor, MockOllama, Scenario};
 
@@ -24,19 +24,10 @@ async fn mock(flavor: Flavor) -> MockOllama {
 }
 
 async fn judge(base_url: String, profile: Profile) -> Report {
-    let target = Target {
-        base_url,
-        api_key: None,
-        model: "llama3.2".to_owned(),
-        timeout: Duration::from_secs(20),
-        max_body: 1 << 20,
-    };
-    let faults = FaultPrompts {
-        mid_stream: Some("[fault:mid-stream-error]".to_owned()),
-        rate_limit: Some("[fault:429]".to_owned()),
-        overload: Some("[fault:503]".to_owned()),
-    };
-    run(&target, profile, None, &faults, 1).await.unwrap()
+    let target = fixture_target::target(base_url);
+    run(&target, profile, None, &fixture_target::fault_prompts(), 1)
+        .await
+        .unwrap()
 }
 
 fn not_passing(report: &Report) -> Vec<(&'static str, Status)> {

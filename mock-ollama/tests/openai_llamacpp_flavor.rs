@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{DIALECT_RULES, chat, flavored_mock, post, raw};
+use common::{DIALECT_RULES, chat, flavored_mock, post_chat, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
@@ -17,9 +17,8 @@ async fn mock() -> mock_ollama::MockOllama {
 #[tokio::test]
 async fn stream_events_are_pythons_json_dumps_and_there_is_never_a_usage_chunk() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let reply = post_chat(
+        &mock,
         chat(
             "llama3.2",
             "héllo",
@@ -59,9 +58,8 @@ async fn stream_events_are_pythons_json_dumps_and_there_is_never_a_usage_chunk()
 async fn every_tool_call_fragment_repeats_the_id_beside_a_legacy_function_call() {
     let mock = mock().await;
     let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]);
-    let events = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let events = post_chat(
+        &mock,
         chat(
             "llama3.2",
             "weather?",
@@ -92,13 +90,9 @@ async fn every_tool_call_fragment_repeats_the_id_beside_a_legacy_function_call()
     );
     assert_eq!(events[3]["choices"][0]["finish_reason"], "tool_calls");
 
-    let whole = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "weather?", json!({"tools": tools})),
-    )
-    .await
-    .json();
+    let whole = post_chat(&mock, chat("llama3.2", "weather?", json!({"tools": tools})))
+        .await
+        .json();
     let message = &whole["choices"][0]["message"];
     assert_eq!(message["content"], Value::Null);
     assert_eq!(message["function_call"]["name"], "get_weather");
@@ -109,12 +103,7 @@ async fn every_tool_call_fragment_repeats_the_id_beside_a_legacy_function_call()
 #[tokio::test]
 async fn a_mid_stream_failure_cuts_the_connection() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "[error]", json!({"stream": true})),
-    )
-    .await;
+    let reply = post_chat(&mock, chat("llama3.2", "[error]", json!({"stream": true}))).await;
     assert!(!reply.terminated);
     assert!(!reply.text().contains("[DONE]"));
     assert!(!reply.text().contains("error"));
@@ -123,9 +112,8 @@ async fn a_mid_stream_failure_cuts_the_connection() {
 #[tokio::test]
 async fn unknown_models_are_served_and_pydantic_refusals_are_500s() {
     let mock = mock().await;
-    let unknown = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let unknown = post_chat(
+        &mock,
         json!({"model": "no-such-model", "messages": [{"role": "user", "content": "hello"}]}),
     )
     .await;
@@ -137,16 +125,15 @@ async fn unknown_models_are_served_and_pydantic_refusals_are_500s() {
         json!({"messages": [{"role": "tool", "content": "x"}]}),
         json!({"messages": [{"role": "user", "content": "x"}], "top_p": 2}),
     ] {
-        let refused = post(mock.addr(), "/v1/chat/completions", body.clone()).await;
+        let refused = post_chat(&mock, body.clone()).await;
         assert_eq!(refused.status, 500, "{body}");
         assert_eq!(refused.json()["error"]["type"], "internal_server_error");
     }
     let malformed = raw(mock.addr(), "POST", "/v1/chat/completions", "{oops").await;
     assert_eq!(malformed.status, 500);
     assert_eq!(malformed.text(), "Internal Server Error");
-    let lenient = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let lenient = post_chat(
+        &mock,
         json!({"messages": [{"role": "user", "content": "hello"}], "temperature": 9, "n": 0}),
     )
     .await;

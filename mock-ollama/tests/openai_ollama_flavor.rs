@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{RawResponse, builtin_mock, chat, flavored_mock, post, raw};
+use common::{RawResponse, builtin_mock, chat, flavored_mock, post, post_chat, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
@@ -42,18 +42,13 @@ fn tools() -> Value {
 async fn stream(mock: &mock_ollama::MockOllama, body: Value) -> RawResponse {
     let mut body = body;
     body["stream"] = json!(true);
-    post(mock.addr(), "/v1/chat/completions", body).await
+    post_chat(mock, body).await
 }
 
 #[tokio::test]
 async fn a_whole_reply_is_ollamas_chat_completion_object_with_a_trailing_newline() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "hello", json!({})),
-    )
-    .await;
+    let reply = post_chat(&mock, chat("llama3.2", "hello", json!({}))).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
     let text = reply.text();
@@ -89,13 +84,7 @@ async fn one_scenario_gives_the_same_text_tokens_and_calls_in_both_dialects() {
         let mut native_body = chat(model, prompt, extra.clone());
         native_body["stream"] = json!(false);
         let native = post(mock.addr(), "/api/chat", native_body).await.json();
-        let openai = post(
-            mock.addr(),
-            "/v1/chat/completions",
-            chat(model, prompt, extra),
-        )
-        .await
-        .json();
+        let openai = post_chat(&mock, chat(model, prompt, extra)).await.json();
         let message = &openai["choices"][0]["message"];
         assert_eq!(message["content"], native["message"]["content"], "{prompt}");
         assert_eq!(
@@ -237,18 +226,13 @@ async fn an_empty_completion_opens_with_a_role_chunk() {
 #[tokio::test]
 async fn max_tokens_cuts_the_reply_with_length_and_max_completion_tokens_is_ignored() {
     let mock = mock().await;
-    let cut = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "hello", json!({"max_tokens": 1})),
-    )
-    .await
-    .json();
+    let cut = post_chat(&mock, chat("llama3.2", "hello", json!({"max_tokens": 1})))
+        .await
+        .json();
     assert_eq!(cut["choices"][0]["finish_reason"], "length");
     assert_eq!(cut["choices"][0]["message"]["content"], "Hi");
-    let ignored = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let ignored = post_chat(
+        &mock,
         chat("llama3.2", "hello", json!({"max_completion_tokens": 1})),
     )
     .await
@@ -272,12 +256,7 @@ async fn a_mid_stream_error_is_lost_as_an_empty_chunk_and_the_stream_ends_withou
     assert_eq!(lost["choices"][0]["delta"], json!({"content": ""}));
     assert!(lost["choices"][0]["finish_reason"].is_null());
     // Not streamed, the same fault is Ollama's 500, re-encoded as an `api_error`.
-    let whole = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "[error]", json!({})),
-    )
-    .await;
+    let whole = post_chat(&mock, chat("llama3.2", "[error]", json!({}))).await;
     assert_eq!(whole.status, 500);
     assert_eq!(
         whole.json(),
@@ -289,9 +268,8 @@ async fn a_mid_stream_error_is_lost_as_an_empty_chunk_and_the_stream_ends_withou
 async fn an_http_error_fault_keeps_its_status_and_retry_after_in_ollamas_error_object() {
     let mock = mock().await;
     for streaming in [false, true] {
-        let reply = post(
-            mock.addr(),
-            "/v1/chat/completions",
+        let reply = post_chat(
+            &mock,
             chat("llama3.2", "[429]", json!({"stream": streaming})),
         )
         .await;
@@ -332,12 +310,7 @@ async fn transport_faults_cut_the_sse_stream_where_they_cut_the_ndjson_stream() 
 #[tokio::test]
 async fn client_mistakes_get_ollamas_words_and_statuses() {
     let mock = mock().await;
-    let empty = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        json!({"model": "llama3.2", "messages": []}),
-    )
-    .await;
+    let empty = post_chat(&mock, json!({"model": "llama3.2", "messages": []})).await;
     assert_eq!(empty.status, 400);
     // Raised by the middleware itself: Gin's content type, no newline.
     assert_eq!(
@@ -348,20 +321,14 @@ async fn client_mistakes_get_ollamas_words_and_statuses() {
         empty.text(),
         "{\"error\":{\"message\":\"[] is too short - 'messages'\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":null}}"
     );
-    let unknown = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("nope", "hi", json!({})),
-    )
-    .await;
+    let unknown = post_chat(&mock, chat("nope", "hi", json!({}))).await;
     assert_eq!(unknown.status, 404);
     assert_eq!(
         unknown.json()["error"],
         json!({"message": "model 'nope' not found", "type": "not_found_error", "param": null, "code": null})
     );
-    let missing_model = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let missing_model = post_chat(
+        &mock,
         json!({"messages": [{"role": "user", "content": "hi"}]}),
     )
     .await;
@@ -495,9 +462,8 @@ async fn a_conversation_of_no_messages_loads_the_model_and_says_so() {
     // An empty parts array makes no native message: Ollama's handler answers a load, and its
     // layer passes the `load` reason through.
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let reply = post_chat(
+        &mock,
         json!({"model": "llama3.2", "messages": [{"role": "user", "content": []}]}),
     )
     .await;

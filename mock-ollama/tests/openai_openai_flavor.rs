@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{DIALECT_RULES, chat, flavored_mock, post, raw};
+use common::{DIALECT_RULES, chat, flavored_mock, post_chat, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 use wire::openai::{ChatCompletion, ChatCompletionChunk, ErrorEnvelope};
@@ -36,12 +36,7 @@ fn strict<T: serde::de::DeserializeOwned + serde::Serialize>(value: &Value) -> T
 #[tokio::test]
 async fn whole_replies_are_the_strict_chat_completion_with_null_content_beside_tool_calls() {
     let mock = mock().await;
-    let text = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "hello", json!({})),
-    )
-    .await;
+    let text = post_chat(&mock, chat("llama3.2", "hello", json!({}))).await;
     assert_eq!(text.header("content-type"), Some("application/json"));
     let completion: ChatCompletion = strict(&text.json());
     assert_eq!(completion.id.len(), "chatcmpl-".len() + 24);
@@ -49,9 +44,8 @@ async fn whole_replies_are_the_strict_chat_completion_with_null_content_beside_t
         completion.choices[0].message.content.as_deref(),
         Some("Hi there, friend.")
     );
-    let called = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let called = post_chat(
+        &mock,
         chat("llama3.2", "weather?", json!({"tools": tools()})),
     )
     .await
@@ -72,9 +66,8 @@ async fn whole_replies_are_the_strict_chat_completion_with_null_content_beside_t
 #[tokio::test]
 async fn streams_open_with_the_role_carry_null_usage_until_the_usage_chunk_and_end_with_done() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let reply = post_chat(
+        &mock,
         chat(
             "llama3.2",
             "hello",
@@ -118,9 +111,8 @@ async fn streams_open_with_the_role_carry_null_usage_until_the_usage_chunk_and_e
 #[tokio::test]
 async fn streamed_tool_calls_send_the_id_and_name_once_then_the_arguments() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let reply = post_chat(
+        &mock,
         chat(
             "llama3.2",
             "weather?",
@@ -153,12 +145,7 @@ async fn streamed_tool_calls_send_the_id_and_name_once_then_the_arguments() {
 #[tokio::test]
 async fn a_failure_after_the_first_byte_is_one_error_event_and_no_done() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "[error]", json!({"stream": true})),
-    )
-    .await;
+    let reply = post_chat(&mock, chat("llama3.2", "[error]", json!({"stream": true}))).await;
     let data = reply.sse_data();
     assert!(!data.contains(&"[DONE]".to_owned()));
     let error: ErrorEnvelope = serde_json::from_str(data.last().unwrap()).unwrap();
@@ -190,18 +177,13 @@ async fn refusals_are_openai_error_objects_with_param_code_and_retry_after() {
         ),
     ];
     for (body, status, param, code) in cases {
-        let reply = post(mock.addr(), "/v1/chat/completions", body.clone()).await;
+        let reply = post_chat(&mock, body.clone()).await;
         assert_eq!(reply.status, status, "{body}");
         let error: ErrorEnvelope = serde_json::from_value(reply.json()).unwrap();
         assert_eq!(error.error.param.as_deref(), param, "{body}");
         assert_eq!(error.error.code.as_deref(), code, "{body}");
     }
-    let busy = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "[429]", json!({})),
-    )
-    .await;
+    let busy = post_chat(&mock, chat("llama3.2", "[429]", json!({}))).await;
     assert_eq!(busy.header("retry-after"), Some("2"));
     let unknown_route = raw(mock.addr(), "GET", "/v1/nothing", "").await;
     assert_eq!(unknown_route.status, 404);
@@ -211,9 +193,8 @@ async fn refusals_are_openai_error_objects_with_param_code_and_retry_after() {
 #[tokio::test]
 async fn n_choices_and_max_completion_tokens_are_honoured() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let reply = post_chat(
+        &mock,
         chat(
             "llama3.2",
             "hello",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{DIALECT_RULES, chat, flavored_mock, post, raw};
+use common::{DIALECT_RULES, chat, flavored_mock, post, post_chat, raw};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
@@ -15,13 +15,9 @@ async fn mock() -> mock_ollama::MockOllama {
 #[tokio::test]
 async fn a_whole_reply_carries_vllms_null_fields_and_usage_details() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "hello", json!({})),
-    )
-    .await
-    .json();
+    let reply = post_chat(&mock, chat("llama3.2", "hello", json!({})))
+        .await
+        .json();
     let id = reply["id"].as_str().unwrap();
     assert_eq!(id.len(), "chatcmpl-".len() + 32, "{id}");
     let message = &reply["choices"][0]["message"];
@@ -49,9 +45,8 @@ async fn a_whole_reply_carries_vllms_null_fields_and_usage_details() {
 #[tokio::test]
 async fn a_stream_opens_with_the_role_and_finishes_with_stop_reason() {
     let mock = mock().await;
-    let events = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let events = post_chat(
+        &mock,
         chat(
             "llama3.2",
             "hello",
@@ -85,9 +80,8 @@ async fn a_stream_opens_with_the_role_and_finishes_with_stop_reason() {
 async fn a_streamed_tool_call_names_itself_first_then_sends_its_arguments() {
     let mock = mock().await;
     let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]);
-    let events = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let events = post_chat(
+        &mock,
         chat(
             "llama3.2",
             "weather?",
@@ -114,12 +108,7 @@ async fn a_streamed_tool_call_names_itself_first_then_sends_its_arguments() {
 #[tokio::test]
 async fn a_failure_after_the_first_byte_is_an_error_event_then_done() {
     let mock = mock().await;
-    let reply = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("llama3.2", "[error]", json!({"stream": true})),
-    )
-    .await;
+    let reply = post_chat(&mock, chat("llama3.2", "[error]", json!({"stream": true}))).await;
     let data = reply.sse_data();
     assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
     let error: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
@@ -132,12 +121,7 @@ async fn a_failure_after_the_first_byte_is_an_error_event_then_done() {
 #[tokio::test]
 async fn refusals_have_class_names_and_integer_codes() {
     let mock = mock().await;
-    let unknown = post(
-        mock.addr(),
-        "/v1/chat/completions",
-        chat("no-such-model", "hi", json!({})),
-    )
-    .await;
+    let unknown = post_chat(&mock, chat("no-such-model", "hi", json!({}))).await;
     assert_eq!(unknown.status, 404);
     assert_eq!(
         unknown.json(),
@@ -151,12 +135,7 @@ async fn refusals_have_class_names_and_integer_codes() {
             "temperature must be non-negative, got -1.",
         ),
     ] {
-        let refused = post(
-            mock.addr(),
-            "/v1/chat/completions",
-            chat("llama3.2", "hi", extra.clone()),
-        )
-        .await;
+        let refused = post_chat(&mock, chat("llama3.2", "hi", extra.clone())).await;
         assert_eq!(refused.status, 400, "{extra}");
         let error = &refused.json()["error"];
         assert_eq!(error["message"], message);
@@ -164,9 +143,8 @@ async fn refusals_have_class_names_and_integer_codes() {
         assert_eq!(error["code"], 400);
     }
     // A missing model is served by the default one; a high temperature passes.
-    let lenient = post(
-        mock.addr(),
-        "/v1/chat/completions",
+    let lenient = post_chat(
+        &mock,
         json!({"messages": [{"role": "user", "content": "hello"}], "temperature": 3}),
     )
     .await;

@@ -174,6 +174,11 @@ pub fn chat(model: &str, prompt: &str, extra: Value) -> Value {
     body
 }
 
+/// `POST /v1/chat/completions` with a JSON body.
+pub async fn post_chat(mock: &MockOllama, body: Value) -> RawResponse {
+    post(mock.addr(), "/v1/chat/completions", body).await
+}
+
 /// Starts a mock speaking `flavor` on `/v1`, with the built-in models plus `json`'s rules.
 pub async fn flavored_mock(flavor: mock_ollama::Flavor, json: &str) -> MockOllama {
     let mut scenario = Scenario::builtin();

@@ -1,0 +1,27 @@
+//! Judging a server that serves the committed fixtures (`fixtures/scenarios`): its target and the
+//! prompts its fault rules answer (`fixtures/scenarios/30-faults.json`).
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use conformance::{Target, probes::FaultPrompts};
+
+/// `base_url` judged with model `llama3.2` and a 20 s probe deadline.
+pub fn target(base_url: String) -> Target {
+    Target {
+        base_url,
+        api_key: None,
+        model: "llama3.2".to_owned(),
+        timeout: Duration::from_secs(20),
+        max_body: 1 << 20,
+    }
+}
+
+/// The prompts that make the fixtures fail mid-stream, rate-limit and report an overload.
+pub fn fault_prompts() -> FaultPrompts {
+    FaultPrompts {
+        mid_stream: Some("[fault:mid-stream-error]".to_owned()),
+        rate_limit: Some("[fault:429]".to_owned()),
+        overload: Some("[fault:503]".to_owned()),
+    }
+}
