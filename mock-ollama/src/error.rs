@@ -88,6 +88,12 @@ pub enum OllamaError {
     /// Strict mode and no rule matches; names the request.
     #[error("mock-ollama strict mode: no rule matches {0}")]
     Unmatched(String),
+    /// No recorded exchange repeats the request, and the recorder may not forward it.
+    #[error("mock-ollama replay: no recorded exchange matches {0}")]
+    NotRecorded(String),
+    /// The recorder could not reach its upstream.
+    #[error("mock-ollama recorder: {0}")]
+    Upstream(String),
     /// A scripted `http_error` fault.
     #[error("{message}")]
     Scripted {
@@ -113,7 +119,9 @@ impl OllamaError {
             | OllamaError::ModelNotFoundQuoted(_) => StatusCode::NOT_FOUND,
             OllamaError::InvalidOption(_)
             | OllamaError::InvalidFormat(_)
-            | OllamaError::Unmatched(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            | OllamaError::Unmatched(_)
+            | OllamaError::NotRecorded(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            OllamaError::Upstream(_) => StatusCode::BAD_GATEWAY,
             OllamaError::Scripted { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }

@@ -22,19 +22,24 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod drift;
 pub mod error;
+pub mod exchange;
 pub mod fault;
 pub mod generated;
 pub mod journal;
 pub mod matching;
 pub mod ndjson;
 pub mod openai;
+pub mod record;
+pub mod replay;
 pub mod respond;
 pub mod routes;
 pub mod scenario;
 pub mod schema;
 pub mod seed;
 pub mod server;
+pub mod shape;
 pub mod state;
 pub mod timing;
 pub mod transfer;
@@ -42,9 +47,11 @@ pub mod turn;
 pub mod validate;
 
 pub use error::OllamaError;
+pub use exchange::Exchange;
 pub use fault::Fault;
 pub use journal::JournalEntry;
 pub use openai::Flavor;
+pub use record::{RecordError, RecordMode, Recorder};
 pub use scenario::{
     Capability, ChunkSpec, Match, ModelSpec, Reply, Rule, Scenario, ScenarioError, Stats,
 };

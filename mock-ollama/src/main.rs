@@ -2,8 +2,8 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use clap::Parser;
-use mock_ollama::{Flavor, MockOllama, Scenario, server};
+use clap::{Args, Parser, Subcommand};
+use mock_ollama::{Flavor, MockOllama, RecordMode, Recorder, Scenario, drift, server};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wire::ollama_host::OllamaHost;
@@ -18,9 +18,89 @@ use wire::ollama_host::OllamaHost;
 ///
 /// Control routes: GET /_mock/requests (journal), PUT /_mock/scenario, POST /_mock/rules,
 /// POST /_mock/reset, GET /_mock/expectations. See mock-ollama/README.md.
+///
+/// `mock-ollama record` records fixtures from a real server; `mock-ollama drift` checks that a
+/// real server still answers in the shape its fixtures recorded.
 #[derive(Debug, Parser)]
-#[command(name = "mock-ollama", version, verbatim_doc_comment)]
-struct Args {
+#[command(
+    name = "mock-ollama",
+    version,
+    verbatim_doc_comment,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a recording proxy in front of a real server (Ollama, vLLM, llama.cpp, any
+    /// OpenAI-compatible API): each exchange is forwarded unchanged and written to --out as a
+    /// fixture that `mock-ollama --fixtures DIR` replays byte for byte.
+    Record(RecordArgs),
+    /// Re-send every recorded request to the live server and report, per fixture, differences of
+    /// shape (status, content type, keys, event sequence, finish reason, usage), not of text.
+    /// Exits 1 when any fixture drifted.
+    Drift(DriftArgs),
+}
+
+#[derive(Debug, Args)]
+struct RecordArgs {
+    /// Base URL of the real server, http:// or https://
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+
+    /// Directory the fixtures are written to (and replayed from)
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+
+    /// Address to listen on
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:11435")]
+    listen: String,
+
+    /// record: forward and record every request; replay: never forward, refuse what is not
+    /// recorded; record-on-miss: replay what is recorded, forward and record the rest
+    #[arg(long, default_value_t = RecordMode::Record, value_name = "MODE")]
+    mode: RecordMode,
+
+    /// Top-level body keys a replayed request must repeat, comma-separated; `*` for the whole body
+    #[arg(
+        long,
+        value_name = "KEYS",
+        default_value = "model,messages,prompt,input,suffix,stream,tools"
+    )]
+    match_keys: String,
+
+    /// Another header never to write to a fixture (Authorization, x-api-key, api-key and cookies
+    /// never are); repeatable
+    #[arg(long = "redact-header", value_name = "NAME")]
+    redact_headers: Vec<String>,
+
+    /// Multiply recorded delays by this factor when replaying; 0 sends replies without sleeping
+    #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
+    time_scale: f64,
+}
+
+#[derive(Debug, Args)]
+struct DriftArgs {
+    /// Fixture file or directory of recorded exchanges (repeatable)
+    #[arg(long = "fixtures", value_name = "PATH", required = true)]
+    fixtures: Vec<PathBuf>,
+
+    /// Base URL of the live server
+    #[arg(long, value_name = "URL")]
+    upstream: String,
+
+    /// A header to send with every request, e.g. 'Authorization: Bearer sk-…' (repeatable)
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
     /// Address to listen on [default: $OLLAMA_HOST as Ollama reads it, else 127.0.0.1:11434]
     #[arg(long, value_name = "HOST:PORT")]
     listen: Option<String>,
@@ -73,9 +153,14 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        None => serve(cli.serve).await.map(|()| ExitCode::SUCCESS),
+        Some(Command::Record(args)) => record(args).await.map(|()| ExitCode::SUCCESS),
+        Some(Command::Drift(args)) => check_drift(args).await,
+    };
+    match outcome {
+        Ok(code) => code,
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("mock-ollama: {message}");
@@ -84,32 +169,114 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
-    if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
-        return Err(format!(
-            "--time-scale must be a number ≥ 0, got {}",
-            args.time_scale
-        ));
+fn check_time_scale(time_scale: f64) -> Result<(), String> {
+    if time_scale.is_finite() && time_scale >= 0.0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "--time-scale must be a number ≥ 0, got {time_scale}"
+        ))
     }
+}
+
+async fn bind(listen: &str) -> Result<(TcpListener, std::net::SocketAddr), String> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|err| format!("cannot listen on {listen}: {err}"))?;
+    let address = listener.local_addr().map_err(|err| err.to_string())?;
+    Ok((listener, address))
+}
+
+async fn serve_until_signal(
+    listener: TcpListener,
+    state: std::sync::Arc<mock_ollama::state::MockState>,
+) -> Result<(), String> {
+    server::serve(listener, state, async {
+        server::shutdown_signal().await;
+        tracing::info!("shutting down");
+    })
+    .await
+    .map_err(|err| format!("server error: {err}"))
+}
+
+async fn record(args: RecordArgs) -> Result<(), String> {
+    check_time_scale(args.time_scale)?;
+    let match_keys = match args.match_keys.trim() {
+        "*" => None,
+        keys => Some(
+            keys.split(',')
+                .map(str::trim)
+                .filter(|key| !key.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        ),
+    };
+    let mut recorder = Recorder::new(&args.upstream, &args.out)
+        .and_then(|recorder| recorder.mode(args.mode))
+        .map_err(|err| err.to_string())?
+        .match_keys(match_keys);
+    for name in &args.redact_headers {
+        recorder = recorder.redact_header(name);
+    }
+    let (listener, address) = bind(&args.listen).await?;
+    tracing::info!(
+        %address,
+        upstream = %args.upstream,
+        out = %args.out.display(),
+        mode = %args.mode,
+        recorded = recorder.recorded().exchanges.len(),
+        "mock-ollama recording on http://{address}"
+    );
+    let state = MockOllama::builder()
+        .scenario(Scenario::default())
+        .strict(true)
+        .time_scale(args.time_scale)
+        .real_clock(true)
+        .recorder(recorder)
+        .into_state();
+    serve_until_signal(listener, state).await
+}
+
+async fn check_drift(args: DriftArgs) -> Result<ExitCode, String> {
+    let scenario = Scenario::load_all(&args.fixtures).map_err(|err| err.to_string())?;
+    if scenario.exchanges.is_empty() {
+        return Err("the fixtures hold no recorded exchanges".to_owned());
+    }
+    let mut headers = axum::http::HeaderMap::new();
+    for header in &args.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| format!("--header {header:?} is not 'Name: value'"))?;
+        let name = axum::http::HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| format!("--header {header:?}: invalid name"))?;
+        let value = axum::http::HeaderValue::from_str(value.trim())
+            .map_err(|_| format!("--header {header:?}: invalid value"))?;
+        headers.append(name, value);
+    }
+    let report = drift::drift(&scenario.exchanges, &args.upstream, &headers)
+        .await
+        .map_err(|err| err.to_string())?;
+    // The report is the command's output; logs go to stderr.
+    std::io::Write::write_all(&mut std::io::stdout(), report.to_string().as_bytes())
+        .map_err(|err| format!("cannot write the report: {err}"))?;
+    Ok(if report.agrees() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    check_time_scale(args.time_scale)?;
     let scenario = if args.fixtures.is_empty() {
         Scenario::builtin()
     } else {
-        let mut merged = Scenario::default();
-        for path in &args.fixtures {
-            merged.merge(Scenario::load(path).map_err(|err| err.to_string())?);
-        }
-        merged
-            .validate()
-            .map_err(|problem| format!("fixtures: {problem}"))?;
-        merged
+        Scenario::load_all(&args.fixtures).map_err(|err| err.to_string())?
     };
     let listen = args.listen.unwrap_or_else(|| {
         OllamaHost::parse(&std::env::var("OLLAMA_HOST").unwrap_or_default()).bind_address()
     });
-    let listener = TcpListener::bind(&listen)
-        .await
-        .map_err(|err| format!("cannot listen on {listen}: {err}"))?;
-    let address = listener.local_addr().map_err(|err| err.to_string())?;
+    let (listener, address) = bind(&listen).await?;
     tracing::info!(
         %address,
         models = scenario.models.len(),
@@ -128,10 +295,5 @@ async fn run(args: Args) -> Result<(), String> {
         .flavor(args.flavor)
         .real_clock(args.clock == Clock::Real)
         .into_state();
-    server::serve(listener, state, async {
-        server::shutdown_signal().await;
-        tracing::info!("shutting down");
-    })
-    .await
-    .map_err(|err| format!("server error: {err}"))
+    serve_until_signal(listener, state).await
 }

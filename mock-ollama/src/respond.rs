@@ -267,6 +267,17 @@ pub fn streamed(
     journal: Arc<Journal>,
     seq: u64,
 ) -> Response {
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        planned_body(plan, journal, seq),
+    )
+        .into_response()
+}
+
+/// A body that writes each step as one frame after its wait, ends as planned, and tells the
+/// journal if the client leaves early.
+pub fn planned_body(plan: Plan, journal: Arc<Journal>, seq: u64) -> Body {
     struct Cursor {
         steps: std::vec::IntoIter<Step>,
         ending: Ending,
@@ -311,12 +322,7 @@ pub fn streamed(
             }
         }
     });
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        Body::from_stream(body),
-    )
-        .into_response()
+    Body::from_stream(body)
 }
 
 #[cfg(test)]

@@ -13,9 +13,10 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use wire::ollama::ToolCall;
 
-use crate::{fault::Fault, openai::flavor::Flavor, timing::Timing};
+use crate::{exchange::Exchange, fault::Fault, openai::flavor::Flavor, timing::Timing};
 
-/// Everything the mock serves: its models and its scripted rules (first match wins).
+/// Everything the mock serves: its models, its scripted rules (first match wins) and its recorded
+/// exchanges.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
@@ -35,6 +36,9 @@ pub struct Scenario {
     /// as a completion model with default details).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<Vec<ModelSpec>>,
+    /// Recorded exchanges, replayed byte for byte before any rule or route is consulted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<Exchange>,
 }
 
 /// Why a scenario could not be loaded.
@@ -127,6 +131,7 @@ impl Scenario {
     pub fn merge(&mut self, other: Scenario) {
         self.models.extend(other.models);
         self.rules.extend(other.rules);
+        self.exchanges.extend(other.exchanges);
         if other.timing != Timing::default() {
             self.timing = other.timing;
         }
@@ -171,6 +176,7 @@ impl Scenario {
             rules: Vec::new(),
             flavor: None,
             registry: None,
+            exchanges: Vec::new(),
         }
     }
 
@@ -188,6 +194,15 @@ impl Scenario {
             if model.name.trim().is_empty() {
                 return Err("a model has an empty name".to_owned());
             }
+        }
+        for (index, exchange) in self.exchanges.iter().enumerate() {
+            exchange.validate().map_err(|problem| {
+                let name = exchange
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("exchange-{index}"));
+                format!("exchange {name:?}: {problem}")
+            })?;
         }
         let mut names = std::collections::HashSet::new();
         for (index, rule) in self.rules.iter().enumerate() {

@@ -9,6 +9,7 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use crate::{
     journal::JournalEntry,
     openai::Flavor,
+    record::Recorder,
     routes,
     scenario::{Rule, Scenario},
     state::{ExpectationReport, MockConfig, MockState},
@@ -37,6 +38,7 @@ fn describe(failures: &[ExpectationReport]) -> String {
 pub struct MockBuilder {
     config: MockConfig,
     scenario: Scenario,
+    recorder: Option<Arc<Recorder>>,
     verify_on_drop: bool,
 }
 
@@ -45,6 +47,7 @@ impl Default for MockBuilder {
         Self {
             config: MockConfig::default(),
             scenario: Scenario::builtin(),
+            recorder: None,
             verify_on_drop: true,
         }
     }
@@ -99,6 +102,24 @@ impl MockBuilder {
         self
     }
 
+    /// Records from a real server (or replays its recordings) instead of answering from the
+    /// scenario, as the recorder's mode says; the exchanges already recorded are served first.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mock_ollama::{MockOllama, Recorder};
+    ///
+    /// // RECORD=1 cargo test records from the real server; plain `cargo test` replays.
+    /// let recorder = Recorder::cassette("tests/cassettes/chat", "http://127.0.0.1:11434")?;
+    /// let mock = MockOllama::builder().recorder(recorder).start().await?;
+    /// // ... point the code under test at mock.url() ...
+    /// # Ok(()) }
+    /// ```
+    pub fn recorder(mut self, recorder: Recorder) -> Self {
+        self.recorder = Some(Arc::new(recorder));
+        self
+    }
+
     /// Whether dropping the [`MockOllama`] panics on unmet expectations (default true).
     pub fn verify_on_drop(mut self, verify: bool) -> Self {
         self.verify_on_drop = verify;
@@ -107,7 +128,11 @@ impl MockBuilder {
 
     /// The state a router serves; for embedding the mock in another server.
     pub fn into_state(self) -> Arc<MockState> {
-        Arc::new(MockState::new(self.config, self.scenario))
+        let mut scenario = self.scenario;
+        if let Some(recorder) = &self.recorder {
+            scenario.merge(recorder.recorded().clone());
+        }
+        Arc::new(MockState::new(self.config, scenario, self.recorder))
     }
 
     /// Starts on `127.0.0.1` with an OS-chosen port.

@@ -10,9 +10,11 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
 use crate::{
+    exchange::{Exchange, Incoming},
     journal::Journal,
     matching::{self, RequestView, RuleCounter},
     openai::flavor::{Dialect, Flavor},
+    record::Recorder,
     scenario::{ModelSpec, Rule, Scenario, canonical_model_name},
 };
 
@@ -89,12 +91,19 @@ impl ExpectationReport {
 struct Live {
     scenario: Arc<Scenario>,
     counters: Vec<RuleCounter>,
+    /// How often each recorded exchange was replayed.
+    replays: Vec<u64>,
 }
 
 impl Live {
     fn new(scenario: Arc<Scenario>) -> Self {
         let counters = vec![RuleCounter::default(); scenario.rules.len()];
-        Self { scenario, counters }
+        let replays = vec![0; scenario.exchanges.len()];
+        Self {
+            scenario,
+            counters,
+            replays,
+        }
     }
 }
 
@@ -105,6 +114,8 @@ pub struct MockState {
     pub config: MockConfig,
     /// Every request received.
     pub journal: Arc<Journal>,
+    /// The recording proxy, when the mock records from (or replays for) a real server.
+    pub recorder: Option<Arc<Recorder>>,
     initial: Arc<Scenario>,
     live: Mutex<Live>,
     loaded: Mutex<BTreeSet<String>>,
@@ -117,11 +128,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl MockState {
-    /// State serving `scenario`.
-    pub fn new(config: MockConfig, scenario: Scenario) -> Self {
+    /// State serving `scenario`, recording through `recorder` if there is one.
+    pub fn new(config: MockConfig, scenario: Scenario, recorder: Option<Arc<Recorder>>) -> Self {
         let initial = Arc::new(scenario);
         Self {
             journal: Arc::new(Journal::new(config.journal_limit)),
+            recorder,
             config,
             live: Mutex::new(Live::new(initial.clone())),
             initial,
@@ -185,6 +197,38 @@ impl MockState {
         scenario.rules.push(rule);
         live.scenario = Arc::new(scenario);
         live.counters.push(RuleCounter::default());
+    }
+
+    /// Appends a recorded exchange (it matches after the existing ones).
+    pub fn add_exchange(&self, exchange: Exchange) {
+        let mut live = lock(&self.live);
+        let mut scenario = (*live.scenario).clone();
+        scenario.exchanges.push(exchange);
+        live.scenario = Arc::new(scenario);
+        live.replays.push(0);
+    }
+
+    /// The recorded exchange answering `incoming`, counted as replayed: the first matching one
+    /// not replayed yet, so a request recorded twice replays its two replies in order; once all
+    /// were replayed, the last one again.
+    pub fn select_exchange(&self, incoming: &Incoming<'_>) -> Option<(Arc<Scenario>, usize)> {
+        let mut live = lock(&self.live);
+        let live = &mut *live;
+        let matching: Vec<usize> = live
+            .scenario
+            .exchanges
+            .iter()
+            .enumerate()
+            .filter(|(_, exchange)| exchange.request.matches(incoming))
+            .map(|(index, _)| index)
+            .collect();
+        let chosen = matching
+            .iter()
+            .copied()
+            .find(|&index| live.replays[index] == 0)
+            .or(matching.last().copied())?;
+        live.replays[chosen] += 1;
+        Some((live.scenario.clone(), chosen))
     }
 
     /// Back to the start-up scenario, with an empty journal and no loaded models.

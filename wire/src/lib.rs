@@ -4,6 +4,7 @@
 //! knows how the bytes look.
 #![forbid(unsafe_code)]
 
+pub mod error_chain;
 pub mod go_json;
 pub mod ollama;
 pub mod ollama_host;

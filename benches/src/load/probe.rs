@@ -43,13 +43,7 @@ impl From<LineTooLong> for ProbeError {
 
 impl From<reqwest::Error> for ProbeError {
     fn from(error: reqwest::Error) -> Self {
-        let mut text = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(cause) = source {
-            text = format!("{text}: {cause}");
-            source = cause.source();
-        }
-        ProbeError::Transport(text)
+        ProbeError::Transport(wire::error_chain::error_chain(&error))
     }
 }
 

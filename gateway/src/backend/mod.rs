@@ -175,15 +175,9 @@ impl Backend {
         if error.is_timeout() {
             return self.timeout(TimeoutPhase::FirstByte);
         }
-        let mut detail = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            detail = format!("{detail}: {cause}");
-            source = cause.source();
-        }
         GatewayError::UpstreamUnavailable {
             backend: self.name().to_owned(),
-            detail,
+            detail: wire::error_chain::error_chain(error),
         }
     }
 

@@ -75,9 +75,24 @@ impl RawResponse {
 
 /// Sends one request with `Connection: close` and reads until the server closes.
 pub async fn raw(addr: SocketAddr, method: &str, path: &str, body: &str) -> RawResponse {
+    raw_with_headers(addr, method, path, &[], body).await
+}
+
+/// [`raw`] with extra request headers.
+pub async fn raw_with_headers(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> RawResponse {
     let mut stream = TcpStream::connect(addr).await.unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();

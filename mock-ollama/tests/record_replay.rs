@@ -1,0 +1,324 @@
+//! Record and replay: whatever a client got through the recorder, it gets again from a mock
+//! replaying the fixtures — the same status, headers that matter, body bytes and chunk
+//! boundaries, for JSON, NDJSON and SSE, errors and broken streams included.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{DIALECT_RULES, RawResponse, chat, raw_with_headers};
+use mock_ollama::{Flavor, MockOllama, RecordMode, Recorder, Scenario};
+use serde_json::{Value, json};
+
+/// The upstream's rules: the shared dialect rules plus a stream that breaks after two chunks and
+/// a conversation that answers differently the second time.
+async fn upstream() -> MockOllama {
+    let mut scenario = Scenario::builtin();
+    scenario.merge(serde_json::from_str(DIALECT_RULES).unwrap());
+    scenario.merge(
+        serde_json::from_str(
+            r#"{"rules": [
+              {"name": "cut", "match": {"last_user_contains": "[cut]"}, "reply": {"text": "one two three four"},
+               "faults": [{"kind": "disconnect", "after": 2}]},
+              {"name": "first", "match": {"last_user_contains": "count", "nth": 1}, "reply": {"text": "one"}},
+              {"name": "again", "match": {"last_user_contains": "count"}, "reply": {"text": "two"}}
+            ]}"#,
+        )
+        .unwrap(),
+    );
+    MockOllama::builder()
+        .scenario(scenario)
+        .time_scale(0.0)
+        .start()
+        .await
+        .unwrap()
+}
+
+fn fixture_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mock-ollama-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+async fn recorder(upstream: &MockOllama, dir: &Path, mode: RecordMode) -> MockOllama {
+    let recorder = Recorder::new(&upstream.url(), dir)
+        .unwrap()
+        .mode(mode)
+        .unwrap();
+    MockOllama::builder()
+        .recorder(recorder)
+        .start()
+        .await
+        .unwrap()
+}
+
+async fn replaying(dir: &Path) -> MockOllama {
+    MockOllama::builder()
+        .scenario(Scenario::load(dir).unwrap())
+        .strict(true)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// Everything a client can observe about a reply, but the `date` header.
+#[derive(Debug, PartialEq)]
+struct Observed {
+    status: u16,
+    headers: Vec<(String, String)>,
+    chunks: Vec<Vec<u8>>,
+    terminated: bool,
+}
+
+impl From<RawResponse> for Observed {
+    fn from(response: RawResponse) -> Self {
+        let mut headers: Vec<(String, String)> = response
+            .headers
+            .iter()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("date"))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+            .collect();
+        headers.sort();
+        Observed {
+            status: response.status,
+            headers,
+            chunks: response.chunks,
+            terminated: response.terminated,
+        }
+    }
+}
+
+/// `(method, path, body)` of every kind of reply: NDJSON, JSON, SSE, a 429, a stream that ends
+/// in an error line, one that breaks, a GET, and a body that is not JSON.
+fn requests() -> Vec<(&'static str, &'static str, String)> {
+    let native = |prompt: &str, extra: Value| {
+        let mut body = chat("llama3.2", prompt, extra);
+        body.as_object_mut().unwrap().remove("stream_options");
+        body.to_string()
+    };
+    vec![
+        ("POST", "/api/chat", native("hello", json!({}))),
+        (
+            "POST",
+            "/api/chat",
+            native("hello", json!({"stream": false})),
+        ),
+        ("POST", "/api/chat", native("[error]", json!({}))),
+        ("POST", "/api/chat", native("[cut]", json!({}))),
+        ("POST", "/api/chat", native("[429]", json!({}))),
+        (
+            "POST",
+            "/v1/chat/completions",
+            chat(
+                "llama3.2",
+                "hello",
+                json!({"stream": true, "stream_options": {"include_usage": true}}),
+            )
+            .to_string(),
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            chat("llama3.2", "hello", json!({})).to_string(),
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            chat("llama3.2", "[cut]", json!({"stream": true})).to_string(),
+        ),
+        (
+            "POST",
+            "/v1/chat/completions",
+            chat("llama3.2", "[429]", json!({})).to_string(),
+        ),
+        ("GET", "/api/tags", String::new()),
+        ("GET", "/v1/models", String::new()),
+        ("POST", "/api/chat", "{\"model\": oops".to_owned()),
+    ]
+}
+
+async fn observe_all(mock: &MockOllama) -> Vec<Observed> {
+    let mut seen = Vec::new();
+    for (method, path, body) in requests() {
+        seen.push(
+            raw_with_headers(mock.addr(), method, path, &[], &body)
+                .await
+                .into(),
+        );
+    }
+    seen
+}
+
+#[tokio::test]
+async fn replay_repeats_every_reply_byte_for_byte_and_chunk_for_chunk() {
+    let upstream = upstream().await;
+    let dir = fixture_dir("bytes");
+    let live = observe_all(&recorder(&upstream, &dir, RecordMode::Record).await).await;
+    let replayed = observe_all(&replaying(&dir).await).await;
+    for ((live, replayed), (method, path, body)) in live.iter().zip(&replayed).zip(requests()) {
+        assert_eq!(live, replayed, "{method} {path} {body}");
+    }
+    // The cases really cover what they claim.
+    assert!(live[0].chunks.len() > 2, "NDJSON in several chunks");
+    assert!(!live[3].terminated, "the broken stream is cut");
+    assert_eq!(live[4].status, 429);
+    assert!(
+        live[4]
+            .headers
+            .contains(&("retry-after".to_owned(), "2".to_owned()))
+    );
+    assert!(live[5].chunks.len() > 2, "SSE in several chunks");
+    assert_eq!(live[11].status, 400);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), requests().len());
+}
+
+#[tokio::test]
+async fn fixtures_never_contain_credentials_but_the_upstream_gets_them() {
+    let upstream = upstream().await;
+    let dir = fixture_dir("secrets");
+    let recorder = Recorder::new(&upstream.url(), &dir)
+        .unwrap()
+        .redact_header("x-tenant-token");
+    let mock = MockOllama::builder()
+        .recorder(recorder)
+        .start()
+        .await
+        .unwrap();
+    let secrets = [
+        ("Authorization", "Bearer sk-live-0123456789"),
+        ("x-api-key", "xak-0123456789"),
+        ("api-key", "azure-0123456789"),
+        ("x-tenant-token", "tenant-0123456789"),
+    ];
+    let body = chat("llama3.2", "hello", json!({"stream": true})).to_string();
+    let reply =
+        raw_with_headers(mock.addr(), "POST", "/v1/chat/completions", &secrets, &body).await;
+    assert_eq!(reply.status, 200);
+
+    let sent = &upstream.requests_to("/v1/chat/completions")[0].headers;
+    assert_eq!(sent["authorization"], "Bearer sk-live-0123456789");
+    assert_eq!(sent["x-tenant-token"], "tenant-0123456789");
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        assert!(text.contains("\"content-type\""), "other headers are kept");
+        assert!(
+            !text.contains("0123456789"),
+            "a credential was written:\n{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn replay_mode_never_forwards_and_refuses_in_the_protocols_format() {
+    let upstream = upstream().await;
+    let dir = fixture_dir("replay-mode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mock = recorder(&upstream, &dir, RecordMode::Replay).await;
+
+    let native = raw_with_headers(
+        mock.addr(),
+        "POST",
+        "/api/chat",
+        &[],
+        &chat("llama3.2", "hello", json!({})).to_string(),
+    )
+    .await;
+    assert_eq!(native.status, 500);
+    assert_eq!(
+        native.json(),
+        json!({"error": "mock-ollama replay: no recorded exchange matches POST /api/chat"})
+    );
+    let openai = common::post_chat(&mock, chat("llama3.2", "hello", json!({}))).await;
+    assert_eq!(openai.status, 500);
+    assert_eq!(
+        openai.json()["error"]["message"],
+        "mock-ollama replay: no recorded exchange matches POST /v1/chat/completions"
+    );
+    assert!(upstream.journal().is_empty(), "nothing was forwarded");
+}
+
+#[tokio::test]
+async fn record_on_miss_asks_the_upstream_once_per_request() {
+    let upstream = upstream().await;
+    let dir = fixture_dir("on-miss");
+    let mock = recorder(&upstream, &dir, RecordMode::RecordOnMiss).await;
+    let body = chat("llama3.2", "hello", json!({"stream": false}));
+    let first = common::post_chat(&mock, body.clone()).await;
+    let second = common::post_chat(&mock, body).await;
+    assert_eq!(first.body, second.body);
+    assert_eq!(upstream.requests_to("/v1/chat/completions").len(), 1);
+
+    // A new recorder in the same mode starts from the files.
+    let again = recorder(&upstream, &dir, RecordMode::RecordOnMiss).await;
+    let third =
+        common::post_chat(&again, chat("llama3.2", "hello", json!({"stream": false}))).await;
+    assert_eq!(third.body, first.body);
+    assert_eq!(upstream.requests_to("/v1/chat/completions").len(), 1);
+}
+
+#[tokio::test]
+async fn a_request_recorded_twice_replays_its_replies_in_order_then_the_last_again() {
+    let upstream = upstream().await;
+    let dir = fixture_dir("twice");
+    let mock = recorder(&upstream, &dir, RecordMode::Record).await;
+    let body = || chat("llama3.2", "count", json!({"stream": false}));
+    let content = |reply: RawResponse| reply.json()["choices"][0]["message"]["content"].clone();
+    assert_eq!(content(common::post_chat(&mock, body()).await), "one");
+    assert_eq!(content(common::post_chat(&mock, body()).await), "two");
+
+    let replay = replaying(&dir).await;
+    let replies = [
+        content(common::post_chat(&replay, body()).await),
+        content(common::post_chat(&replay, body()).await),
+        content(common::post_chat(&replay, body()).await),
+    ];
+    assert_eq!(replies, ["one", "two", "two"]);
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|file| file.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2);
+    assert!(files[1].ends_with("_002.json"), "{files:?}");
+}
+
+#[tokio::test]
+async fn replayed_requests_must_repeat_the_match_keys_only() {
+    let upstream = upstream().await;
+    let dir = fixture_dir("match-keys");
+    let mock = recorder(&upstream, &dir, RecordMode::Record).await;
+    common::post_chat(
+        &mock,
+        chat("llama3.2", "hello", json!({"temperature": 0.1})),
+    )
+    .await;
+
+    let replay = recorder(&upstream, &dir, RecordMode::Replay).await;
+    let tweaked = common::post_chat(
+        &replay,
+        chat("llama3.2", "hello", json!({"temperature": 0.9})),
+    )
+    .await;
+    assert_eq!(tweaked.status, 200, "temperature is not a match key");
+    let streamed =
+        common::post_chat(&replay, chat("llama3.2", "hello", json!({"stream": true}))).await;
+    assert_eq!(
+        streamed.status,
+        500,
+        "stream is a match key: {}",
+        String::from_utf8_lossy(&streamed.body)
+    );
+}
+
+#[tokio::test]
+async fn each_flavour_replays_through_its_own_dialect() {
+    // Recording works on any OpenAI-compatible server, not only Ollama's layer.
+    let upstream = common::flavored_mock(Flavor::Vllm, DIALECT_RULES).await;
+    let dir = fixture_dir("vllm");
+    let mock = recorder(&upstream, &dir, RecordMode::Record).await;
+    let body = chat("llama3.2", "hello", json!({"stream": true}));
+    let live: Observed = common::post_chat(&mock, body.clone()).await.into();
+    let replayed: Observed = common::post_chat(&replaying(&dir).await, body).await.into();
+    assert_eq!(live, replayed);
+}
