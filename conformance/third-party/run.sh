@@ -7,6 +7,11 @@
 #   mock-llamacpp     the mock-ollama binary in its llamacpp flavour, standing in for that server;
 #                     `conformance drift` then compares it with llamacpp check for check and fails
 #                     this script on a disagreement that llamacpp-drift.txt does not explain
+# Then record and replay (mock-ollama record): the official openai SDK's transcript through the
+# recorder must equal, byte for byte, its transcript from a mock replaying the recordings — for
+# llama.cpp's server, for our gateway as the recorded server, and for our gateway in front of the
+# recorder and then of the replaying mock; and `mock-ollama drift` must find the committed
+# fixtures/recorded sets still in the shape those servers answer in. RECORD=1 re-records them.
 # Installs are guarded (idempotent); servers bind 127.0.0.1 on free ports and are stopped on exit.
 # Known third-party deviations do not fail this script (the runner's exit 1); a target that cannot
 # be judged at all (exit 2), or a failed install, does.
@@ -125,6 +130,64 @@ echo "==> drift: the mock's llamacpp flavour against the real llama.cpp server"
 drift_status=0
 "$BIN/conformance" drift "$OUT"/llamacpp/report.json "$OUT"/mock-llamacpp/report.json \
   --explained conformance/third-party/llamacpp-drift.txt | tee "$OUT/drift-llamacpp.md" || drift_status=$?
+
+echo "==> record and replay"
+PY="$T/venv/bin/python"
+start_mock() { # log name, mock-ollama args...; sets MOCK_URL and MOCK_PID
+  local log=$1 port; shift
+  port=$(free_port)
+  "$BIN/mock-ollama" "$@" --listen "127.0.0.1:$port" >"$OUT/$log.log" 2>&1 & MOCK_PID=$!; PIDS+=($MOCK_PID)
+  MOCK_URL="http://127.0.0.1:$port"
+  wait_http "$MOCK_URL/_mock/requests" 30
+}
+start_gateway() { # log name, upstream /v1 URL, model; sets GATEWAY_URL and GATEWAY_PID
+  local port; port=$(free_port)
+  printf 'listen = "127.0.0.1:%s"\n[[backends]]\nname = "recorded"\nkind = "openai"\nbase_url = "%s"\nmodels = ["%s"]\n' \
+    "$port" "$2" "$3" >"$WORK/$1.toml"
+  "$BIN/gateway" --config "$WORK/$1.toml" >"$OUT/$1.log" 2>&1 & GATEWAY_PID=$!; PIDS+=($GATEWAY_PID)
+  GATEWAY_URL="http://127.0.0.1:$port"
+  wait_http "$GATEWAY_URL/health" 30
+}
+same_transcripts() { # live, replayed
+  if cmp -s "$1" "$2"; then echo "identical: $(basename "$1") = $(basename "$2")"; else
+    echo "the replayed transcript differs from the live one:" >&2; diff "$1" "$2" >&2 || true; return 1; fi
+}
+no_secret_in() { # dir
+  if grep -rl 'sk-transcript-secret' "$1"; then echo "a recorded fixture holds the API key" >&2; return 1; fi
+}
+record_replay() { # name, upstream base URL, model: the SDK through the recorder, then the replay
+  local name=$1 dir="$WORK/recorded-$1"
+  start_mock "record-$name" record --upstream "$2" --out "$dir"
+  "$PY" interop/python/sdk_transcript.py "$MOCK_URL/v1" "$3" "$OUT/transcript-$name-live.json"
+  kill "$MOCK_PID"
+  no_secret_in "$dir"
+  start_mock "replay-$name" --fixtures "$dir" --strict --time-scale 0
+  "$PY" interop/python/sdk_transcript.py "$MOCK_URL/v1" "$3" "$OUT/transcript-$name-replayed.json"
+  kill "$MOCK_PID"
+  same_transcripts "$OUT/transcript-$name-live.json" "$OUT/transcript-$name-replayed.json"
+  if [ "${RECORD:-0}" = 1 ]; then rm -rf "fixtures/recorded/$name"; mkdir -p fixtures/recorded; cp -r "$dir" "fixtures/recorded/$name"; fi
+}
+record_replay llamacpp "http://127.0.0.1:$LLAMA_PORT" smollm2
+record_replay gateway "http://127.0.0.1:$GATEWAY_MOCK_PORT" llama3.2
+
+# The gateway in front of the recorder, then in front of the replaying mock: it mints its own ids
+# and timestamps per reply, so those are masked; everything else must be the same bytes.
+start_mock record-behind-gateway record --upstream "http://127.0.0.1:$LLAMA_PORT" --out "$WORK/behind-gateway"
+RECORDER_URL=$MOCK_URL RECORDER_PID=$MOCK_PID
+start_gateway gateway-live "$RECORDER_URL/v1" smollm2
+"$PY" interop/python/sdk_transcript.py "$GATEWAY_URL/v1" smollm2 "$OUT/transcript-behind-gateway-live.json" --mask id,created
+kill "$GATEWAY_PID" "$RECORDER_PID"
+start_mock replay-behind-gateway --fixtures "$WORK/behind-gateway" --strict --time-scale 0
+start_gateway gateway-replayed "$MOCK_URL/v1" smollm2
+"$PY" interop/python/sdk_transcript.py "$GATEWAY_URL/v1" smollm2 "$OUT/transcript-behind-gateway-replayed.json" --mask id,created
+kill "$GATEWAY_PID" "$MOCK_PID"
+same_transcripts "$OUT/transcript-behind-gateway-live.json" "$OUT/transcript-behind-gateway-replayed.json"
+
+echo "==> drift: the committed recordings against the servers they were recorded from"
+"$BIN/mock-ollama" drift --fixtures fixtures/recorded/llamacpp --upstream "http://127.0.0.1:$LLAMA_PORT" \
+  | tee "$OUT/drift-recorded-llamacpp.txt"
+"$BIN/mock-ollama" drift --fixtures fixtures/recorded/gateway --upstream "http://127.0.0.1:$GATEWAY_MOCK_PORT" \
+  | tee "$OUT/drift-recorded-gateway.txt"
 
 "$BIN/conformance" matrix "$OUT"/gateway-mock/report.json "$OUT"/litellm/report.json \
   "$OUT"/llamacpp/report.json "$OUT"/gateway-llamacpp/report.json "$OUT"/mock-llamacpp/report.json \

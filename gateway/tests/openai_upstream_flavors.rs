@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Harness, chat, openai_upstream_harness, weather_tool};
+use common::{Harness, chat, openai_upstream_harness, recorded_upstream_harness, weather_tool};
 use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
@@ -190,4 +190,62 @@ async fn max_completion_tokens_holds_even_where_the_upstream_ignores_it() {
         assert_eq!(reply["usage"]["completion_tokens"], 1, "{flavor}");
     })
     .await;
+}
+
+/// The body the official `openai` SDK sent when `fixtures/recorded/llamacpp` was recorded from
+/// llama.cpp's server (interop/python/sdk_transcript.py).
+fn recorded_request(stream: bool) -> Value {
+    let mut body = json!({
+        "model": "smollm2",
+        "messages": [{"role": "user", "content": "Name one colour."}],
+        "max_tokens": 12,
+        "temperature": 0,
+    });
+    if stream {
+        body["stream"] = json!(true);
+        body["stream_options"] = json!({"include_usage": true});
+    }
+    body
+}
+
+#[tokio::test]
+async fn a_recorded_llamacpp_server_is_relayed_with_its_text_reason_and_usage() {
+    let h = recorded_upstream_harness("llamacpp").await;
+    let whole = h
+        .post("/v1/chat/completions", &recorded_request(false))
+        .await;
+    assert_eq!(whole.status, 200, "{}", whole.body);
+    let whole = whole.json();
+    let recorded_text = whole["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!recorded_text.is_empty());
+    assert_eq!(
+        whole["choices"][0]["finish_reason"], "length",
+        "max_tokens ran out"
+    );
+    assert_eq!(whole["usage"]["completion_tokens"], 12);
+
+    let streamed = h
+        .post("/v1/chat/completions", &recorded_request(true))
+        .await;
+    assert_eq!(streamed.status, 200, "{}", streamed.body);
+    let events = streamed.events();
+    assert_eq!(events.last(), Some(&json!("[DONE]")));
+    assert_eq!(
+        streamed_text(&events),
+        recorded_text,
+        "temperature 0: the same words"
+    );
+    // llama-cpp-python sends no usage chunk, even when asked (USAGE-002 in
+    // docs/compatibility.md): there is none to relay.
+    assert!(events.iter().all(|e| e["usage"].is_null()), "{events:?}");
+    let reasons: Vec<&Value> = events
+        .iter()
+        .filter_map(|e| e["choices"].get(0))
+        .map(|c| &c["finish_reason"])
+        .filter(|reason| !reason.is_null())
+        .collect();
+    assert_eq!(reasons, [&json!("length")]);
 }

@@ -1,7 +1,7 @@
 //! Drift: re-sends every recorded request to the live server and compares the shape of what it
 //! answers now with the shape of what it answered then (see [`crate::shape`]), never the text.
 
-use std::{fmt, time::Duration};
+use std::fmt;
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use futures_util::StreamExt;
@@ -9,7 +9,6 @@ use wire::error_chain::error_chain;
 
 use crate::{
     exchange::{BodyEnd, Exchange},
-    record::RecordError,
     shape::{Difference, Shape},
 };
 
@@ -64,18 +63,16 @@ impl fmt::Display for DriftReport {
     }
 }
 
-/// Re-sends each exchange's request to `upstream` (with `extra_headers`, e.g. the key the
+/// Re-sends each exchange's request to `upstream` through `client` (see
+/// [`upstream_client`](crate::record::upstream_client)) with `extra_headers` (e.g. the key the
 /// recording left out) and compares the shapes.
 pub async fn drift(
+    client: &reqwest::Client,
     exchanges: &[Exchange],
     upstream: &str,
     extra_headers: &HeaderMap,
-) -> Result<DriftReport, RecordError> {
+) -> DriftReport {
     let upstream = upstream.trim_end_matches('/');
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .build()?;
     let mut report = DriftReport::default();
     for (index, exchange) in exchanges.iter().enumerate() {
         let recorded = &exchange.response;
@@ -88,7 +85,7 @@ pub async fn drift(
             &recorded.body(),
             recorded.end,
         );
-        let live_shape = match resend(&client, upstream, exchange, extra_headers).await {
+        let live_shape = match resend(client, upstream, exchange, extra_headers).await {
             Ok(shape) => shape,
             Err(reason) => Shape {
                 status: 0,
@@ -108,7 +105,7 @@ pub async fn drift(
             differences: recorded_shape.differences(&live_shape),
         });
     }
-    Ok(report)
+    report
 }
 
 async fn resend(

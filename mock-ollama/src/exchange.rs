@@ -164,9 +164,10 @@ impl RecordedRequest {
             method: method.to_owned(),
             path: path.to_owned(),
             headers,
+            // Keys only select within a JSON object body.
+            match_keys: match_keys.filter(|_| body.as_ref().is_some_and(Value::is_object)),
             body,
             body_text,
-            match_keys,
         }
     }
 

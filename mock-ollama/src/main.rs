@@ -3,7 +3,9 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use mock_ollama::{Flavor, MockOllama, RecordMode, Recorder, Scenario, drift, server};
+use mock_ollama::{
+    Flavor, MockOllama, RecordMode, Recorder, Scenario, drift, record::upstream_client, server,
+};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wire::ollama_host::OllamaHost;
@@ -82,6 +84,10 @@ struct RecordArgs {
     /// Multiply recorded delays by this factor when replaying; 0 sends replies without sleeping
     #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
     time_scale: f64,
+
+    /// PEM certificate(s) to trust besides the system's roots (a private CA, a self-signed server)
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -97,6 +103,17 @@ struct DriftArgs {
     /// A header to send with every request, e.g. 'Authorization: Bearer sk-…' (repeatable)
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
+
+    /// PEM certificate(s) to trust besides the system's roots (a private CA, a self-signed server)
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+}
+
+fn read_ca_cert(path: Option<&PathBuf>) -> Result<Option<Vec<u8>>, String> {
+    path.map(|path| {
+        std::fs::read(path).map_err(|err| format!("--ca-cert {}: {err}", path.display()))
+    })
+    .transpose()
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +232,9 @@ async fn record(args: RecordArgs) -> Result<(), String> {
         .and_then(|recorder| recorder.mode(args.mode))
         .map_err(|err| err.to_string())?
         .match_keys(match_keys);
+    if let Some(pem) = read_ca_cert(args.ca_cert.as_ref())? {
+        recorder = recorder.ca_cert(&pem).map_err(|err| err.to_string())?;
+    }
     for name in &args.redact_headers {
         recorder = recorder.redact_header(name);
     }
@@ -253,9 +273,9 @@ async fn check_drift(args: DriftArgs) -> Result<ExitCode, String> {
             .map_err(|_| format!("--header {header:?}: invalid value"))?;
         headers.append(name, value);
     }
-    let report = drift::drift(&scenario.exchanges, &args.upstream, &headers)
-        .await
-        .map_err(|err| err.to_string())?;
+    let pem = read_ca_cert(args.ca_cert.as_ref())?;
+    let client = upstream_client(pem.as_deref()).map_err(|err| err.to_string())?;
+    let report = drift::drift(&client, &scenario.exchanges, &args.upstream, &headers).await;
     // The report is the command's output; logs go to stderr.
     std::io::Write::write_all(&mut std::io::stdout(), report.to_string().as_bytes())
         .map_err(|err| format!("cannot write the report: {err}"))?;

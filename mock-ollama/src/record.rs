@@ -131,10 +131,7 @@ impl Recorder {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(RecordError::Upstream(upstream));
         }
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .build()?;
+        let client = upstream_client(None)?;
         Ok(Self {
             upstream,
             out: out.into(),
@@ -156,6 +153,13 @@ impl Recorder {
     /// ([`RecordMode::from_env`]).
     pub fn cassette(dir: impl Into<PathBuf>, upstream: &str) -> Result<Self, RecordError> {
         Self::new(upstream, dir)?.mode(RecordMode::from_env()?)
+    }
+
+    /// Trusts this PEM certificate (a private CA, or a self-signed upstream) besides the system's
+    /// roots.
+    pub fn ca_cert(mut self, pem: &[u8]) -> Result<Self, RecordError> {
+        self.client = upstream_client(Some(pem))?;
+        Ok(self)
     }
 
     /// Sets the mode; outside `record`, the exchanges already in the directory are loaded.
@@ -245,7 +249,10 @@ impl Recorder {
         let request = RecordedRequest::new(
             parts.method.as_str(),
             &path,
-            self.recorded_headers(&parts.headers, &["content-length"]),
+            self.recorded_headers(&parts.headers, CLIENT_HEADERS)
+                .into_iter()
+                .filter(|(name, _)| !name.starts_with("x-stainless-"))
+                .collect(),
             &body,
             self.match_keys.clone(),
         );
@@ -323,6 +330,24 @@ impl Recorder {
     }
 }
 
+/// The client for a real server: `http://` or `https://` (rustls, the system's roots plus
+/// `ca_cert`), never following redirects (a recording shows what the server answered).
+pub fn upstream_client(ca_cert: Option<&[u8]>) -> Result<reqwest::Client, RecordError> {
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10));
+    if let Some(pem) = ca_cert {
+        for certificate in reqwest::Certificate::from_pem_bundle(pem)? {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    Ok(builder.build()?)
+}
+
+/// Request headers that describe the client's software and transfer, not the request: they would
+/// make fixtures recorded on two machines differ (the OpenAI SDKs' `x-stainless-*` go too).
+const CLIENT_HEADERS: &[&str] = &["content-length", "user-agent"];
+
 /// The exchange being recorded while its body passes through.
 struct Tape {
     recorder: Arc<Recorder>,
@@ -369,47 +394,43 @@ impl Tape {
     }
 }
 
-impl Drop for Tape {
-    fn drop(&mut self) {
-        if self.on_recorded.is_some() {
-            tracing::warn!(
-                path = %self.exchange.request.path,
-                "not recorded: the client went away before the reply ended"
-            );
-        }
-    }
-}
-
-/// Passes each upstream write on as it arrives; the fixture is written before the client sees
-/// the end of the body, so a test that got its reply can read the file.
+/// Reads the upstream body in a task of its own and passes each write on as it arrives. The task
+/// reads to the end even when the client leaves early (an SDK that stops at `[DONE]` never reads
+/// the end of the chunked body), so every reply the upstream finished is recorded. The fixture is
+/// written before the client sees the end of the body, so a test that got its reply can read it.
 fn relay(
-    upstream: impl Stream<Item = reqwest::Result<Bytes>> + Send + Unpin + 'static,
-    tape: Tape,
+    mut upstream: impl Stream<Item = reqwest::Result<Bytes>> + Send + Unpin + 'static,
+    mut tape: Tape,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send {
-    stream::unfold(Some((upstream, tape)), |state| async move {
-        let (mut upstream, mut tape) = state?;
-        match upstream.next().await {
-            Some(Ok(bytes)) => {
-                tape.push(&bytes);
-                if tape.complete() {
-                    tape.save(BodyEnd::Complete).await;
+    let (client, mut body) = tokio::sync::mpsc::unbounded_channel::<io::Result<Bytes>>();
+    tokio::spawn(async move {
+        loop {
+            match upstream.next().await {
+                Some(Ok(bytes)) => {
+                    tape.push(&bytes);
+                    if tape.complete() {
+                        tape.save(BodyEnd::Complete).await;
+                    }
+                    // A client that left still lets the recording finish.
+                    let _ = client.send(Ok(bytes));
                 }
-                Some((Ok(bytes), Some((upstream, tape))))
-            }
-            Some(Err(error)) => {
-                tape.save(BodyEnd::Reset).await;
-                let message = format!("upstream body broke: {}", error_chain(&error));
-                Some((
-                    Err(io::Error::new(io::ErrorKind::ConnectionAborted, message)),
-                    None,
-                ))
-            }
-            None => {
-                tape.save(BodyEnd::Complete).await;
-                None
+                Some(Err(error)) => {
+                    tape.save(BodyEnd::Reset).await;
+                    let message = format!("upstream body broke: {}", error_chain(&error));
+                    let _ = client.send(Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        message,
+                    )));
+                    return;
+                }
+                None => {
+                    tape.save(BodyEnd::Complete).await;
+                    return;
+                }
             }
         }
-    })
+    });
+    stream::poll_fn(move |context| body.poll_recv(context))
 }
 
 fn is_hop_by_hop(name: &HeaderName) -> bool {

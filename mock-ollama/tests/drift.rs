@@ -41,6 +41,10 @@ async fn record_from(upstream: &MockOllama, test: &str) -> PathBuf {
     dir
 }
 
+fn client() -> reqwest::Client {
+    mock_ollama::record::upstream_client(None).unwrap()
+}
+
 fn exchanges(dir: &Path) -> Vec<mock_ollama::Exchange> {
     Scenario::load(dir).unwrap().exchanges
 }
@@ -52,9 +56,13 @@ async fn a_server_agrees_with_its_own_recording_even_when_its_text_changes() {
     // Another run of the same server whose greeting is longer: same shape, other text.
     let longer = DIALECT_RULES.replace("Hi there, friend.", "Hi there, my dear old friend.");
     let same_server = flavored_mock(Flavor::Ollama, &longer).await;
-    let report = drift(&exchanges(&dir), &same_server.url(), &Default::default())
-        .await
-        .unwrap();
+    let report = drift(
+        &client(),
+        &exchanges(&dir),
+        &same_server.url(),
+        &Default::default(),
+    )
+    .await;
     assert!(report.agrees(), "{report}");
     assert_eq!(report.fixtures.len(), 5);
 }
@@ -64,9 +72,13 @@ async fn a_server_answering_in_another_shape_is_reported_per_fixture() {
     let recorded_from = flavored_mock(Flavor::Ollama, DIALECT_RULES).await;
     let dir = record_from(&recorded_from, "other").await;
     let other_dialect = flavored_mock(Flavor::Openai, DIALECT_RULES).await;
-    let report = drift(&exchanges(&dir), &other_dialect.url(), &Default::default())
-        .await
-        .unwrap();
+    let report = drift(
+        &client(),
+        &exchanges(&dir),
+        &other_dialect.url(),
+        &Default::default(),
+    )
+    .await;
     assert!(!report.agrees(), "{report}");
     let native = report
         .fixtures

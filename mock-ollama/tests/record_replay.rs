@@ -322,3 +322,40 @@ async fn each_flavour_replays_through_its_own_dialect() {
     let replayed: Observed = common::post_chat(&replaying(&dir).await, body).await.into();
     assert_eq!(live, replayed);
 }
+
+#[tokio::test]
+async fn an_https_upstream_is_recorded_when_its_certificate_is_trusted() {
+    let upstream = common::tls::tls_mock(MockOllama::builder()).await;
+    let dir = fixture_dir("https");
+    let untrusted = MockOllama::builder()
+        .recorder(Recorder::new(&upstream.url, &dir).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let refused = common::post_chat(&untrusted, chat("llama3.2", "hello", json!({}))).await;
+    assert_eq!(
+        refused.status, 502,
+        "a self-signed server is not trusted by default"
+    );
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("certificate"), "{message}");
+
+    let trusted = MockOllama::builder()
+        .recorder(
+            Recorder::new(&upstream.url, &dir)
+                .unwrap()
+                .ca_cert(upstream.certificate_pem.as_bytes())
+                .unwrap(),
+        )
+        .start()
+        .await
+        .unwrap();
+    let body = chat("llama3.2", "hello", json!({"stream": true}));
+    let live: Observed = common::post_chat(&trusted, body.clone()).await.into();
+    assert_eq!(live.status, 200);
+    let replayed: Observed = common::post_chat(&replaying(&dir).await, body).await.into();
+    assert_eq!(live, replayed);
+}

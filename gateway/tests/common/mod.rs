@@ -223,6 +223,25 @@ pub async fn openai_upstream_harness(flavor: mock_ollama::Flavor, rules_json: &s
         .start()
         .await
         .unwrap();
+    behind_gateway_as_openai(mock).await
+}
+
+/// A gateway whose one OpenAI-kind backend is a mock replaying `fixtures/recorded/<set>`: the
+/// replies a real server gave, byte for byte (strict: an unrecorded request is an error).
+pub async fn recorded_upstream_harness(set: &str) -> Harness {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/recorded")
+        .join(set);
+    let mock = MockOllama::builder()
+        .scenario(Scenario::load(&dir).unwrap())
+        .strict(true)
+        .start()
+        .await
+        .unwrap();
+    behind_gateway_as_openai(mock).await
+}
+
+async fn behind_gateway_as_openai(mock: MockOllama) -> Harness {
     let mut config = Config::single_ollama("upstream", format!("{}/v1", mock.url()));
     let backend = &mut config.backends[0];
     backend.kind = gateway::config::BackendKind::Openai;

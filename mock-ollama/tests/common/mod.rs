@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod arbitrary;
+pub mod tls;
 
 use std::{net::SocketAddr, time::Duration};
 
