@@ -35,6 +35,16 @@ fn streamed_text(events: &[Value]) -> String {
         .collect()
 }
 
+/// Every non-null `finish_reason`, in order.
+fn finish_reasons(events: &[Value]) -> Vec<&Value> {
+    events
+        .iter()
+        .filter_map(|e| e["choices"].get(0))
+        .map(|c| &c["finish_reason"])
+        .filter(|reason| !reason.is_null())
+        .collect()
+}
+
 #[tokio::test]
 async fn every_flavors_reply_is_relayed_with_the_key_and_made_conformant() {
     each_flavor(async |flavor, h| {
@@ -90,13 +100,7 @@ async fn every_flavors_stream_becomes_one_conformant_stream() {
             "{flavor}"
         );
         assert_eq!(streamed_text(chunks), "Hi there, friend.", "{flavor}");
-        let finishes: Vec<&Value> = chunks
-            .iter()
-            .filter_map(|c| c["choices"].get(0))
-            .map(|c| &c["finish_reason"])
-            .filter(|r| !r.is_null())
-            .collect();
-        assert_eq!(finishes, [&json!("stop")], "{flavor}");
+        assert_eq!(finish_reasons(chunks), [&json!("stop")], "{flavor}");
         // llama.cpp's server never reports usage in a stream: there is nothing to relay.
         let usage_chunks = chunks.iter().filter(|c| c["choices"] == json!([])).count();
         let expected = usize::from(flavor != Flavor::Llamacpp);
@@ -241,11 +245,5 @@ async fn a_recorded_llamacpp_server_is_relayed_with_its_text_reason_and_usage() 
     // llama-cpp-python sends no usage chunk, even when asked (USAGE-002 in
     // docs/compatibility.md): there is none to relay.
     assert!(events.iter().all(|e| e["usage"].is_null()), "{events:?}");
-    let reasons: Vec<&Value> = events
-        .iter()
-        .filter_map(|e| e["choices"].get(0))
-        .map(|c| &c["finish_reason"])
-        .filter(|reason| !reason.is_null())
-        .collect();
-    assert_eq!(reasons, [&json!("length")]);
+    assert_eq!(finish_reasons(&events), [&json!("length")]);
 }
