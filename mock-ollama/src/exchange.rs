@@ -112,9 +112,9 @@ pub const SECRET_HEADERS: &[&str] = &[
     "set-cookie",
 ];
 
-/// Headers that describe one connection or one transfer, not the exchange; `date` changes every
-/// second and would make every re-recording a diff.
-pub const UNRECORDED_HEADERS: &[&str] = &[
+/// Headers that describe one connection, not the exchange: a proxy neither forwards nor records
+/// them.
+pub const HOP_BY_HOP_HEADERS: &[&str] = &[
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -123,9 +123,11 @@ pub const UNRECORDED_HEADERS: &[&str] = &[
     "trailer",
     "upgrade",
     "host",
-    "date",
-    "accept-encoding",
 ];
+
+/// Headers forwarded but not recorded: `date` changes every second and would make every
+/// re-recording a diff.
+pub const UNRECORDED_HEADERS: &[&str] = &["date", "accept-encoding"];
 
 /// Top-level body keys a recorded request is matched on by default: what decides the reply's
 /// content and shape, not sampling knobs a test may tweak.
@@ -430,5 +432,41 @@ mod tests {
         let mut tweaked = exchange.clone();
         tweaked.request.body.as_mut().expect("json")["options"]["seed"] = 9.into();
         assert_eq!(tweaked.stem(), exchange.stem(), "seed is not a match key");
+    }
+
+    proptest::proptest! {
+        /// Any reply, cut into writes anywhere (through UTF-8 characters too), survives its file.
+        #[test]
+        fn every_recorded_body_round_trips_through_its_fixture_file(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+            cuts in proptest::collection::vec(0usize..64, 0..6),
+            status in 100u16..600,
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|&cut| cut < body.len()).collect();
+            cuts.push(body.len());
+            cuts.sort_unstable();
+            cuts.dedup();
+            let mut chunks = Vec::new();
+            let mut start = 0;
+            for cut in cuts {
+                chunks.push(RecordedChunk::new(0.25, &body[start..cut]));
+                start = cut;
+            }
+            let exchange = Exchange {
+                name: Some("any".to_owned()),
+                request: chat_request(None),
+                response: RecordedResponse {
+                    status,
+                    headers: BTreeMap::new(),
+                    head_ms: 1.0,
+                    chunks,
+                    end: BodyEnd::Reset,
+                },
+            };
+            let text = exchange.to_fixture_text();
+            let loaded = crate::Scenario::from_json("roundtrip", &text).expect("a valid fixture");
+            proptest::prop_assert_eq!(&loaded.exchanges[0], &exchange);
+            proptest::prop_assert_eq!(loaded.exchanges[0].response.body(), body);
+        }
     }
 }

@@ -17,7 +17,7 @@ use std::{
 
 use axum::{
     body::Body,
-    http::{HeaderMap, HeaderName, Method, StatusCode, request::Parts},
+    http::{HeaderMap, StatusCode, request::Parts},
     response::Response,
 };
 use bytes::Bytes;
@@ -27,8 +27,8 @@ use wire::error_chain::error_chain;
 use crate::{
     error::OllamaError,
     exchange::{
-        BodyEnd, DEFAULT_MATCH_KEYS, Exchange, RecordedChunk, RecordedRequest, RecordedResponse,
-        SECRET_HEADERS, UNRECORDED_HEADERS, round_ms,
+        BodyEnd, DEFAULT_MATCH_KEYS, Exchange, HOP_BY_HOP_HEADERS, RecordedChunk, RecordedRequest,
+        RecordedResponse, SECRET_HEADERS, UNRECORDED_HEADERS, round_ms,
     },
     scenario::{Scenario, ScenarioError},
 };
@@ -207,18 +207,20 @@ impl Recorder {
         &self.recorded
     }
 
-    /// The headers worth writing: neither credentials, nor per-connection, nor `also_left_out`.
+    /// The headers worth writing: neither credentials, nor per-connection ones, nor those
+    /// `left_out` names.
     fn recorded_headers(
         &self,
         headers: &HeaderMap,
-        also_left_out: &[&str],
+        left_out: impl Fn(&str) -> bool,
     ) -> BTreeMap<String, String> {
         let mut kept = BTreeMap::<String, String>::new();
         for (name, value) in headers {
             let name_text = name.as_str();
-            if UNRECORDED_HEADERS.contains(&name_text)
+            if HOP_BY_HOP_HEADERS.contains(&name_text)
+                || UNRECORDED_HEADERS.contains(&name_text)
                 || SECRET_HEADERS.contains(&name_text)
-                || also_left_out.contains(&name_text)
+                || left_out(name_text)
                 || self.redacted.iter().any(|redacted| redacted == name_text)
             {
                 continue;
@@ -249,16 +251,15 @@ impl Recorder {
         let request = RecordedRequest::new(
             parts.method.as_str(),
             &path,
-            self.recorded_headers(&parts.headers, CLIENT_HEADERS)
-                .into_iter()
-                .filter(|(name, _)| !name.starts_with("x-stainless-"))
-                .collect(),
+            self.recorded_headers(&parts.headers, describes_the_client),
             &body,
             self.match_keys.clone(),
         );
         let mut forwarded = HeaderMap::new();
         for (name, value) in &parts.headers {
-            if !is_hop_by_hop(name) && name != axum::http::header::CONTENT_LENGTH {
+            if !HOP_BY_HOP_HEADERS.contains(&name.as_str())
+                && name != axum::http::header::CONTENT_LENGTH
+            {
                 forwarded.append(name.clone(), value.clone());
             }
         }
@@ -277,11 +278,11 @@ impl Recorder {
         let status = upstream.status();
         let mut head = HeaderMap::new();
         for (name, value) in upstream.headers() {
-            if !is_hop_by_hop(name) {
+            if !HOP_BY_HOP_HEADERS.contains(&name.as_str()) {
                 head.append(name.clone(), value.clone());
             }
         }
-        let response_headers = self.recorded_headers(upstream.headers(), &[]);
+        let response_headers = self.recorded_headers(upstream.headers(), |_| false);
         let announced = upstream.content_length();
         let tape = Tape {
             recorder: self.clone(),
@@ -344,9 +345,11 @@ pub fn upstream_client(ca_cert: Option<&[u8]>) -> Result<reqwest::Client, Record
     Ok(builder.build()?)
 }
 
-/// Request headers that describe the client's software and transfer, not the request: they would
-/// make fixtures recorded on two machines differ (the OpenAI SDKs' `x-stainless-*` go too).
-const CLIENT_HEADERS: &[&str] = &["content-length", "user-agent"];
+/// Request headers that describe the client's software or the transfer, not the request: they
+/// would make fixtures recorded on two machines differ.
+fn describes_the_client(name: &str) -> bool {
+    matches!(name, "content-length" | "user-agent") || name.starts_with("x-stainless-")
+}
 
 /// The exchange being recorded while its body passes through.
 struct Tape {
@@ -431,23 +434,4 @@ fn relay(
         }
     });
     stream::poll_fn(move |context| body.poll_recv(context))
-}
-
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "transfer-encoding"
-            | "te"
-            | "trailer"
-            | "upgrade"
-            | "host"
-    )
-}
-
-/// The method of a recorded request, for re-sending it.
-pub fn method_of(exchange: &Exchange) -> Method {
-    Method::from_bytes(exchange.request.method.as_bytes()).unwrap_or(Method::GET)
 }

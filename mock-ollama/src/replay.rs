@@ -9,7 +9,7 @@ use axum::{
 };
 
 use crate::{
-    exchange::{BodyEnd, Exchange},
+    exchange::{BodyEnd, Exchange, RecordedResponse},
     journal::Journal,
     respond::{Ending, Plan, Step, planned_body},
     timing::{millis, scaled},
@@ -27,20 +27,7 @@ pub async fn replay(
     if !head.is_zero() {
         tokio::time::sleep(head).await;
     }
-    let plan = Plan {
-        steps: recorded
-            .chunks
-            .iter()
-            .map(|chunk| Step {
-                wait: scaled(millis(chunk.delay_ms), time_scale),
-                bytes: chunk.bytes(),
-            })
-            .collect(),
-        ending: match recorded.end {
-            BodyEnd::Complete => Ending::Finish,
-            BodyEnd::Reset => Ending::Abort,
-        },
-    };
+    let plan = plan(recorded, time_scale);
     let length: usize = plan.steps.iter().map(|step| step.bytes.len()).sum();
     let mut response = Response::new(planned_body(plan, journal, seq));
     *response.status_mut() = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
@@ -60,4 +47,59 @@ pub async fn replay(
         headers.insert(name, value);
     }
     response
+}
+
+/// The body's writes: each recorded chunk after its delay × `time_scale`, ending as recorded.
+pub fn plan(recorded: &RecordedResponse, time_scale: f64) -> Plan {
+    Plan {
+        steps: recorded
+            .chunks
+            .iter()
+            .map(|chunk| Step {
+                wait: scaled(millis(chunk.delay_ms), time_scale),
+                bytes: chunk.bytes(),
+            })
+            .collect(),
+        ending: match recorded.end {
+            BodyEnd::Complete => Ending::Finish,
+            BodyEnd::Reset => Ending::Abort,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exchange::RecordedChunk;
+
+    #[test]
+    fn recorded_delays_are_multiplied_by_the_time_scale_and_the_ending_kept() {
+        let recorded = RecordedResponse {
+            status: 200,
+            headers: Default::default(),
+            head_ms: 0.0,
+            chunks: vec![
+                RecordedChunk::new(10.0, b"a"),
+                RecordedChunk::new(20.0, b"b"),
+            ],
+            end: BodyEnd::Reset,
+        };
+        let waits = |scale| -> Vec<Duration> {
+            plan(&recorded, scale)
+                .steps
+                .iter()
+                .map(|step| step.wait)
+                .collect()
+        };
+        assert_eq!(
+            waits(0.5),
+            [Duration::from_millis(5), Duration::from_millis(10)]
+        );
+        assert_eq!(waits(0.0), [Duration::ZERO, Duration::ZERO]);
+        let planned = plan(&recorded, 1.0);
+        assert_eq!(planned.bytes(), b"ab");
+        assert_eq!(planned.ending, Ending::Abort);
+    }
 }

@@ -359,3 +359,81 @@ async fn an_https_upstream_is_recorded_when_its_certificate_is_trusted() {
     let replayed: Observed = common::post_chat(&replaying(&dir).await, body).await.into();
     assert_eq!(live, replayed);
 }
+
+/// The `mock-ollama` binary on a free port, killed when dropped.
+struct Binary {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Binary {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn binary(args: &[&str]) -> Binary {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_mock-ollama"))
+        .args(args)
+        .args(["--listen", &listen])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(&listen).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    Binary {
+        child,
+        url: format!("http://{listen}"),
+    }
+}
+
+#[tokio::test]
+async fn the_record_command_records_and_its_replay_mode_serves_the_recordings() {
+    let upstream = upstream().await;
+    let dir = fixture_dir("cli");
+    let out = dir.to_str().unwrap();
+    let body = chat("llama3.2", "hello", json!({"stream": true})).to_string();
+    let key = [("Authorization", "Bearer sk-cli-0123456789")];
+    let live = {
+        let recorder = binary(&["record", "--upstream", &upstream.url(), "--out", out]).await;
+        let addr = recorder.url.trim_start_matches("http://").parse().unwrap();
+        Observed::from(raw_with_headers(addr, "POST", "/v1/chat/completions", &key, &body).await)
+    };
+    assert_eq!(live.status, 200);
+    assert_eq!(upstream.requests_to("/v1/chat/completions").len(), 1);
+
+    let replayer = binary(&[
+        "record",
+        "--mode",
+        "replay",
+        "--upstream",
+        &upstream.url(),
+        "--out",
+        out,
+        "--time-scale",
+        "0",
+    ])
+    .await;
+    let addr = replayer.url.trim_start_matches("http://").parse().unwrap();
+    let replayed =
+        Observed::from(raw_with_headers(addr, "POST", "/v1/chat/completions", &key, &body).await);
+    assert_eq!(live, replayed);
+    let unrecorded = raw_with_headers(addr, "GET", "/api/tags", &[], "").await;
+    assert_eq!(unrecorded.status, 500);
+    assert_eq!(upstream.journal().len(), 1, "replay mode never forwards");
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        assert!(!text.contains("0123456789"), "{text}");
+    }
+}
