@@ -49,7 +49,12 @@ impl RecordMode {
     /// The mode a test's cassette runs in, from `RECORD`: unset, empty or `0` replay; `1` or
     /// `all` re-record everything; `missing` (or `new`) records only what is not recorded yet.
     pub fn from_env() -> Result<Self, RecordError> {
-        match std::env::var("RECORD").unwrap_or_default().as_str() {
+        Self::from_record_var(&std::env::var("RECORD").unwrap_or_default())
+    }
+
+    /// The mode a value of `RECORD` asks for (see [`RecordMode::from_env`]).
+    pub fn from_record_var(value: &str) -> Result<Self, RecordError> {
+        match value {
             "" | "0" => Ok(RecordMode::Replay),
             "1" | "all" => Ok(RecordMode::Record),
             "missing" | "new" => Ok(RecordMode::RecordOnMiss),
@@ -434,4 +439,34 @@ fn relay(
         }
     });
     stream::poll_fn(move |context| body.poll_recv(context))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_variable_picks_the_cassette_mode() {
+        let mode = |value| RecordMode::from_record_var(value).ok();
+        assert_eq!(mode(""), Some(RecordMode::Replay));
+        assert_eq!(mode("0"), Some(RecordMode::Replay));
+        assert_eq!(mode("1"), Some(RecordMode::Record));
+        assert_eq!(mode("all"), Some(RecordMode::Record));
+        assert_eq!(mode("missing"), Some(RecordMode::RecordOnMiss));
+        assert!(
+            RecordMode::from_record_var("yes please")
+                .expect_err("an unknown value")
+                .to_string()
+                .contains("record-on-miss")
+        );
+    }
+
+    #[test]
+    fn only_http_upstreams_are_accepted() {
+        assert!(matches!(
+            Recorder::new("ftp://example.com", "/tmp/x"),
+            Err(RecordError::Upstream(_))
+        ));
+        assert!(Recorder::new("https://api.example.com/v1/", "/tmp/x").is_ok());
+    }
 }
