@@ -42,6 +42,7 @@ pub mod server;
 pub mod shape;
 pub mod state;
 pub mod timing;
+pub mod tls;
 pub mod transfer;
 pub mod turn;
 pub mod validate;
@@ -58,3 +59,4 @@ pub use scenario::{
 pub use server::{ExpectationError, MockBuilder, MockOllama};
 pub use state::{ExpectationReport, MockConfig};
 pub use timing::Timing;
+pub use tls::TlsIdentity;

@@ -4,7 +4,8 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
 use mock_ollama::{
-    Flavor, MockOllama, RecordMode, Recorder, Scenario, drift, record::upstream_client, server,
+    Flavor, MockOllama, RecordMode, Recorder, Scenario, TlsIdentity, drift,
+    record::upstream_client, server, tls::TlsListener,
 };
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -152,6 +153,14 @@ struct ServeArgs {
     /// "flavor" overrides it
     #[arg(long, default_value_t = Flavor::Ollama, value_name = "FLAVOR")]
     flavor: Flavor,
+
+    /// Serve https:// with this PEM certificate chain (needs --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Where reply timestamps start.
@@ -204,16 +213,18 @@ async fn bind(listen: &str) -> Result<(TcpListener, std::net::SocketAddr), Strin
     Ok((listener, address))
 }
 
+async fn stop_signal() {
+    server::shutdown_signal().await;
+    tracing::info!("shutting down");
+}
+
 async fn serve_until_signal(
     listener: TcpListener,
     state: std::sync::Arc<mock_ollama::state::MockState>,
 ) -> Result<(), String> {
-    server::serve(listener, state, async {
-        server::shutdown_signal().await;
-        tracing::info!("shutting down");
-    })
-    .await
-    .map_err(|err| format!("server error: {err}"))
+    server::serve(listener, state, stop_signal())
+        .await
+        .map_err(|err| format!("server error: {err}"))
 }
 
 async fn record(args: RecordArgs) -> Result<(), String> {
@@ -304,7 +315,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         strict = args.strict,
         time_scale = args.time_scale,
         flavor = %args.flavor,
-        "mock-ollama listening on http://{address}"
+        "mock-ollama listening on {}://{address}",
+        if args.tls_cert.is_some() { "https" } else { "http" }
     );
     let state = MockOllama::builder()
         .scenario(scenario)
@@ -315,5 +327,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .flavor(args.flavor)
         .real_clock(args.clock == Clock::Real)
         .into_state();
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        let read = |path: &PathBuf| {
+            std::fs::read_to_string(path).map_err(|err| format!("{}: {err}", path.display()))
+        };
+        let identity = TlsIdentity::from_pem(read(cert)?, read(key)?);
+        let listener = TlsListener::new(listener, &identity).map_err(|err| err.to_string())?;
+        return server::serve_tls(listener, state, stop_signal())
+            .await
+            .map_err(|err| format!("server error: {err}"));
+    }
     serve_until_signal(listener, state).await
 }

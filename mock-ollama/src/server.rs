@@ -13,6 +13,7 @@ use crate::{
     routes,
     scenario::{Rule, Scenario},
     state::{ExpectationReport, MockConfig, MockState},
+    tls::{TlsIdentity, TlsListener},
 };
 
 /// Rules whose `expect` did not hold.
@@ -144,19 +145,48 @@ impl MockBuilder {
     /// Starts on an already bound listener.
     pub fn start_on(self, listener: TcpListener) -> std::io::Result<MockOllama> {
         let addr = listener.local_addr()?;
+        Ok(self.launch(addr, "http", |state, stopped| {
+            tokio::spawn(serve(listener, state, stopped))
+        }))
+    }
+
+    /// Starts on `127.0.0.1` with an OS-chosen port, over TLS: [`MockOllama::url`] is
+    /// `https://…`. [`TlsIdentity::localhost`] makes a certificate clients can be told to trust.
+    pub async fn start_tls(self, identity: &TlsIdentity) -> std::io::Result<MockOllama> {
+        let tcp = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = tcp.local_addr()?;
+        let listener = TlsListener::new(tcp, identity).map_err(std::io::Error::other)?;
+        Ok(self.launch(addr, "https", |state, stopped| {
+            tokio::spawn(serve_tls(listener, state, stopped))
+        }))
+    }
+
+    fn launch(
+        self,
+        addr: SocketAddr,
+        scheme: &'static str,
+        spawn: impl FnOnce(
+            Arc<MockState>,
+            std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+        ) -> JoinHandle<std::io::Result<()>>,
+    ) -> MockOllama {
         let verify_on_drop = self.verify_on_drop;
         let state = self.into_state();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state.clone(), async {
-            let _ = stopped.await;
-        }));
-        Ok(MockOllama {
+        let task = spawn(
+            state.clone(),
+            Box::pin(async {
+                let _ = stopped.await;
+            }),
+        );
+        MockOllama {
             addr,
+            scheme,
             state,
             stop: Some(stop),
             task: Some(task),
             verify_on_drop,
-        })
+        }
     }
 }
 
@@ -200,11 +230,23 @@ pub async fn serve(
         .await
 }
 
+/// Serves the mock over TLS until `shutdown` completes, then lets open responses finish.
+pub async fn serve_tls(
+    listener: TlsListener,
+    state: Arc<MockState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, routes::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// A running in-process mock. Dropping it stops the server and, unless disabled, panics when a
 /// rule's `expect` was not met (like wiremock's `MockServer`).
 #[derive(Debug)]
 pub struct MockOllama {
     addr: SocketAddr,
+    scheme: &'static str,
     state: Arc<MockState>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -217,9 +259,10 @@ impl MockOllama {
         MockBuilder::default()
     }
 
-    /// `http://127.0.0.1:<port>`, the base URL Ollama clients take.
+    /// `http://127.0.0.1:<port>` (`https://` when started with TLS), the base URL Ollama
+    /// clients take.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// The bound address.

@@ -11,10 +11,10 @@ use mock_ollama::{Flavor, MockOllama, Recorder, Scenario, drift::drift};
 use serde_json::json;
 
 /// Records a native stream, an SSE stream with usage, a JSON reply, a 429 and a model list from
-/// `upstream` into a fresh directory.
-async fn record_from(upstream: &MockOllama, test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mock-ollama-drift-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// `upstream` into a fresh directory, removed when the returned guard drops.
+async fn record_from(upstream: &MockOllama) -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("fixtures");
     let mock = MockOllama::builder()
         .recorder(Recorder::new(&upstream.url(), &dir).unwrap())
         .start()
@@ -38,7 +38,7 @@ async fn record_from(upstream: &MockOllama, test: &str) -> PathBuf {
     post_chat(&mock, chat("llama3.2", "hello", json!({}))).await;
     post_chat(&mock, chat("llama3.2", "[429]", json!({}))).await;
     raw(mock.addr(), "GET", "/v1/models", "").await;
-    dir
+    (temp, dir)
 }
 
 fn client() -> reqwest::Client {
@@ -52,7 +52,7 @@ fn exchanges(dir: &Path) -> Vec<mock_ollama::Exchange> {
 #[tokio::test]
 async fn a_server_agrees_with_its_own_recording_even_when_its_text_changes() {
     let recorded_from = flavored_mock(Flavor::Ollama, DIALECT_RULES).await;
-    let dir = record_from(&recorded_from, "same").await;
+    let (_temp, dir) = record_from(&recorded_from).await;
     // Another run of the same server whose greeting is longer: same shape, other text.
     let longer = DIALECT_RULES.replace("Hi there, friend.", "Hi there, my dear old friend.");
     let same_server = flavored_mock(Flavor::Ollama, &longer).await;
@@ -70,7 +70,7 @@ async fn a_server_agrees_with_its_own_recording_even_when_its_text_changes() {
 #[tokio::test]
 async fn a_server_answering_in_another_shape_is_reported_per_fixture() {
     let recorded_from = flavored_mock(Flavor::Ollama, DIALECT_RULES).await;
-    let dir = record_from(&recorded_from, "other").await;
+    let (_temp, dir) = record_from(&recorded_from).await;
     let other_dialect = flavored_mock(Flavor::Openai, DIALECT_RULES).await;
     let report = drift(
         &client(),
@@ -104,7 +104,7 @@ async fn a_server_answering_in_another_shape_is_reported_per_fixture() {
 #[tokio::test]
 async fn the_drift_command_exits_zero_on_agreement_and_one_on_drift() {
     let recorded_from = flavored_mock(Flavor::Ollama, DIALECT_RULES).await;
-    let dir = record_from(&recorded_from, "cli").await;
+    let (_temp, dir) = record_from(&recorded_from).await;
     let without_the_model = MockOllama::builder()
         .scenario(Scenario::from_json("empty", r#"{"models": [{"name": "other"}]}"#).unwrap())
         .start()

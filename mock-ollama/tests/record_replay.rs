@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{DIALECT_RULES, RawResponse, chat, raw_with_headers};
-use mock_ollama::{Flavor, MockOllama, RecordMode, Recorder, Scenario};
+use mock_ollama::{Flavor, MockOllama, RecordMode, Recorder, Scenario, TlsIdentity};
 use serde_json::{Value, json};
 
 /// The upstream's rules: the shared dialect rules plus a stream that breaks after two chunks and
@@ -35,10 +35,11 @@ async fn upstream() -> MockOllama {
         .unwrap()
 }
 
-fn fixture_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mock-ollama-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+/// A fresh directory for a test's fixtures, removed when the test ends.
+fn fixture_dir() -> (tempfile::TempDir, PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("fixtures");
+    (temp, dir)
 }
 
 async fn recorder(upstream: &MockOllama, dir: &Path, mode: RecordMode) -> MockOllama {
@@ -153,7 +154,7 @@ async fn observe_all(mock: &MockOllama) -> Vec<Observed> {
 #[tokio::test]
 async fn replay_repeats_every_reply_byte_for_byte_and_chunk_for_chunk() {
     let upstream = upstream().await;
-    let dir = fixture_dir("bytes");
+    let (_temp, dir) = fixture_dir();
     let live = observe_all(&recorder(&upstream, &dir, RecordMode::Record).await).await;
     let replayed = observe_all(&replaying(&dir).await).await;
     for ((live, replayed), (method, path, body)) in live.iter().zip(&replayed).zip(requests()) {
@@ -176,7 +177,7 @@ async fn replay_repeats_every_reply_byte_for_byte_and_chunk_for_chunk() {
 #[tokio::test]
 async fn fixtures_never_contain_credentials_but_the_upstream_gets_them() {
     let upstream = upstream().await;
-    let dir = fixture_dir("secrets");
+    let (_temp, dir) = fixture_dir();
     let recorder = Recorder::new(&upstream.url(), &dir)
         .unwrap()
         .redact_header("x-tenant-token");
@@ -212,7 +213,7 @@ async fn fixtures_never_contain_credentials_but_the_upstream_gets_them() {
 #[tokio::test]
 async fn replay_mode_never_forwards_and_refuses_in_the_protocols_format() {
     let upstream = upstream().await;
-    let dir = fixture_dir("replay-mode");
+    let (_temp, dir) = fixture_dir();
     std::fs::create_dir_all(&dir).unwrap();
     let mock = recorder(&upstream, &dir, RecordMode::Replay).await;
 
@@ -241,7 +242,7 @@ async fn replay_mode_never_forwards_and_refuses_in_the_protocols_format() {
 #[tokio::test]
 async fn record_on_miss_asks_the_upstream_once_per_request() {
     let upstream = upstream().await;
-    let dir = fixture_dir("on-miss");
+    let (_temp, dir) = fixture_dir();
     let mock = recorder(&upstream, &dir, RecordMode::RecordOnMiss).await;
     let body = chat("llama3.2", "hello", json!({"stream": false}));
     let first = common::post_chat(&mock, body.clone()).await;
@@ -260,7 +261,7 @@ async fn record_on_miss_asks_the_upstream_once_per_request() {
 #[tokio::test]
 async fn a_request_recorded_twice_replays_its_replies_in_order_then_the_last_again() {
     let upstream = upstream().await;
-    let dir = fixture_dir("twice");
+    let (_temp, dir) = fixture_dir();
     let mock = recorder(&upstream, &dir, RecordMode::Record).await;
     let body = || chat("llama3.2", "count", json!({"stream": false}));
     let content = |reply: RawResponse| reply.json()["choices"][0]["message"]["content"].clone();
@@ -286,7 +287,7 @@ async fn a_request_recorded_twice_replays_its_replies_in_order_then_the_last_aga
 #[tokio::test]
 async fn replayed_requests_must_repeat_the_match_keys_only() {
     let upstream = upstream().await;
-    let dir = fixture_dir("match-keys");
+    let (_temp, dir) = fixture_dir();
     let mock = recorder(&upstream, &dir, RecordMode::Record).await;
     common::post_chat(
         &mock,
@@ -315,7 +316,7 @@ async fn replayed_requests_must_repeat_the_match_keys_only() {
 async fn each_flavour_replays_through_its_own_dialect() {
     // Recording works on any OpenAI-compatible server, not only Ollama's layer.
     let upstream = common::flavored_mock(Flavor::Vllm, DIALECT_RULES).await;
-    let dir = fixture_dir("vllm");
+    let (_temp, dir) = fixture_dir();
     let mock = recorder(&upstream, &dir, RecordMode::Record).await;
     let body = chat("llama3.2", "hello", json!({"stream": true}));
     let live: Observed = common::post_chat(&mock, body.clone()).await.into();
@@ -325,10 +326,12 @@ async fn each_flavour_replays_through_its_own_dialect() {
 
 #[tokio::test]
 async fn an_https_upstream_is_recorded_when_its_certificate_is_trusted() {
-    let upstream = common::tls::tls_mock(MockOllama::builder()).await;
-    let dir = fixture_dir("https");
+    let identity = TlsIdentity::localhost().unwrap();
+    let upstream = MockOllama::builder().start_tls(&identity).await.unwrap();
+    assert!(upstream.url().starts_with("https://"));
+    let (_temp, dir) = fixture_dir();
     let untrusted = MockOllama::builder()
-        .recorder(Recorder::new(&upstream.url, &dir).unwrap())
+        .recorder(Recorder::new(&upstream.url(), &dir).unwrap())
         .start()
         .await
         .unwrap();
@@ -345,9 +348,9 @@ async fn an_https_upstream_is_recorded_when_its_certificate_is_trusted() {
 
     let trusted = MockOllama::builder()
         .recorder(
-            Recorder::new(&upstream.url, &dir)
+            Recorder::new(&upstream.url(), &dir)
                 .unwrap()
-                .ca_cert(upstream.certificate_pem.as_bytes())
+                .ca_cert(identity.certificate_pem.as_bytes())
                 .unwrap(),
         )
         .start()
@@ -401,7 +404,7 @@ async fn binary(args: &[&str]) -> Binary {
 #[tokio::test]
 async fn the_record_command_records_and_its_replay_mode_serves_the_recordings() {
     let upstream = upstream().await;
-    let dir = fixture_dir("cli");
+    let (_temp, dir) = fixture_dir();
     let out = dir.to_str().unwrap();
     let body = chat("llama3.2", "hello", json!({"stream": true})).to_string();
     let key = [("Authorization", "Bearer sk-cli-0123456789")];

@@ -4,7 +4,6 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod arbitrary;
-pub mod tls;
 
 use std::{net::SocketAddr, time::Duration};
 
