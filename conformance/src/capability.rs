@@ -117,11 +117,14 @@ const PROBES: &[Probe] = &[
 ];
 
 /// Runs every capability probe `repeats` times.
-pub async fn probe(target: &Target, repeats: usize) -> Vec<CapabilityResult> {
+pub async fn probe(
+    client: &reqwest::Client,
+    target: &Target,
+    repeats: usize,
+) -> Vec<CapabilityResult> {
     if repeats == 0 {
         return Vec::new();
     }
-    let client = reqwest::Client::new();
     let mut results = Vec::new();
     for probe in PROBES {
         let mut successes = 0;
@@ -130,7 +133,7 @@ pub async fn probe(target: &Target, repeats: usize) -> Vec<CapabilityResult> {
         for _ in 0..repeats {
             let body = Body::Json((probe.body)(&target.model));
             let exchange = send(
-                &client,
+                client,
                 target,
                 "capability",
                 reqwest::Method::POST,

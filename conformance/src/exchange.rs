@@ -7,10 +7,10 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-/// Where to send probes and how patiently.
+/// Where to send probes, how to reach the server and how patiently.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The `/v1` root, e.g. `http://127.0.0.1:8080/v1`.
+    /// The `/v1` root, e.g. `http://127.0.0.1:8080/v1` or `https://api.example.com/v1`.
     pub base_url: String,
     /// Bearer token, if the target wants one.
     pub api_key: Option<String>,
@@ -20,6 +20,55 @@ pub struct Target {
     pub timeout: Duration,
     /// Largest body read per probe.
     pub max_body: usize,
+    /// Headers sent with every authenticated probe (for servers that take the key as `api-key`
+    /// or `x-api-key`); like the key, they never appear in a report or transcript.
+    pub headers: Vec<(String, String)>,
+    /// Which certificates an `https://` target may present.
+    pub trust: Trust,
+}
+
+/// Which certificates an `https://` target may present.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    /// PEM certificates trusted besides the system's roots (a private CA, a self-signed server).
+    pub ca_cert: Option<Vec<u8>>,
+    /// Accept any certificate: the report says so.
+    pub insecure: bool,
+}
+
+impl Target {
+    /// A target with the default deadline (30 s), body cap (4 MiB), no key, no extra headers and
+    /// the system's roots.
+    pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
+        Self {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            api_key: None,
+            model: model.into(),
+            timeout: Duration::from_secs(30),
+            max_body: 4 * 1024 * 1024,
+            headers: Vec::new(),
+            trust: Trust::default(),
+        }
+    }
+
+    /// The HTTP client every probe goes through: `http://` or `https://` (rustls, the system's
+    /// roots plus `trust.ca_cert`), proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+    pub fn client(&self) -> Result<reqwest::Client, String> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .tls_danger_accept_invalid_certs(self.trust.insecure);
+        if let Some(pem) = &self.trust.ca_cert {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|error| format!("--ca-cert: {}", describe(&error)))?;
+            if certificates.is_empty() {
+                return Err("--ca-cert: no PEM certificate in the file".to_owned());
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        builder.build().map_err(|error| describe(&error))
+    }
 }
 
 /// What was captured.
@@ -117,8 +166,13 @@ pub async fn send(
 ) -> Exchange {
     let url = format!("{}{}", target.base_url.trim_end_matches('/'), path);
     let mut builder = client.request(method, &url);
-    if authenticate && let Some(key) = &target.api_key {
-        builder = builder.bearer_auth(key);
+    if authenticate {
+        if let Some(key) = &target.api_key {
+            builder = builder.bearer_auth(key);
+        }
+        for (name, value) in &target.headers {
+            builder = builder.header(name, value);
+        }
     }
     let request = match &body {
         Some(Body::Json(value)) => {

@@ -17,5 +17,5 @@ pub mod sse;
 pub mod transcript;
 
 pub use check::{Outcome, Profile, Status, Verdict};
-pub use exchange::Target;
+pub use exchange::{Target, Trust};
 pub use runner::{Report, RunError, run};

@@ -3,7 +3,7 @@
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::Parser;
-use conformance::{Profile, Target, probes::FaultPrompts, report, run};
+use conformance::{Profile, Target, Trust, probes::FaultPrompts, report, run};
 
 /// Checks an OpenAI-compatible /v1 endpoint against 79 numbered checks (HTTP, non-stream, SSE
 /// framing, streaming chunks, usage, tool calls, errors, request validation, models).
@@ -28,6 +28,20 @@ struct Args {
     /// Bearer token for the target (also enables the authentication check)
     #[arg(long, env = "CONFORMANCE_API_KEY")]
     api_key: Option<String>,
+
+    /// A header sent with every authenticated probe, e.g. 'api-key: …' for servers that do not
+    /// take a bearer token (repeatable); never written to a report
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+
+    /// PEM certificate(s) to trust besides the system's roots, for an https:// target behind a
+    /// private CA or with a self-signed certificate
+    #[arg(long, value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
+
+    /// Accept any certificate from an https:// target; every report says the run was insecure
+    #[arg(long)]
+    insecure: bool,
 
     /// Model used by every chat probe
     #[arg(long, required = true)]
@@ -113,9 +127,12 @@ fn read_report(path: &std::path::Path) -> Result<(String, serde_json::Value), St
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Only the runner's own warnings by default: a TLS failure is reported once, in the error,
+    // not logged again by the certificate verifier for every probe.
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "conformance=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -167,16 +184,40 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
         }
         None => {}
     }
+    let headers = args
+        .headers
+        .iter()
+        .map(|header| {
+            let (name, value) = header
+                .split_once(':')
+                .ok_or_else(|| format!("--header {header:?} is not 'Name: value'"))?;
+            let (name, value) = (name.trim(), value.trim());
+            reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("--header: {name:?} is not a header name"))?;
+            reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| format!("--header {name}: the value is not a header value"))?;
+            Ok((name.to_owned(), value.to_owned()))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let ca_cert = match &args.ca_cert {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("--ca-cert {}: {e}", path.display()))?)
+        }
+        None => None,
+    };
     let target = Target {
-        base_url: args
-            .base_url
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_owned(),
         api_key: args.api_key,
-        model: args.model.unwrap_or_default(),
         timeout: Duration::from_millis(args.timeout_ms),
         max_body: args.max_body_bytes,
+        headers,
+        trust: Trust {
+            ca_cert,
+            insecure: args.insecure,
+        },
+        ..Target::new(
+            args.base_url.unwrap_or_default(),
+            args.model.unwrap_or_default(),
+        )
     };
     let faults = FaultPrompts {
         mid_stream: args.fault_prompt,

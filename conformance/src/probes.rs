@@ -224,12 +224,13 @@ fn weather_tool() -> Value {
                        "required": ["city"], "additionalProperties": false}}}])
 }
 
-/// Sends every probe to `target` and parses what came back.
-pub async fn observe(target: &Target, faults: &FaultPrompts) -> Observations {
-    let client = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .build()
-        .unwrap_or_default();
+/// Sends every probe to `target` through `client` ([`Target::client`]) and parses what came
+/// back.
+pub async fn observe(
+    client: &reqwest::Client,
+    target: &Target,
+    faults: &FaultPrompts,
+) -> Observations {
     let model = target.model.as_str();
     let chat = |extra: Value| {
         let mut body = json!({"model": model, "messages": user("Say hello in one short sentence."), "max_tokens": 32, "temperature": 0});
@@ -424,7 +425,7 @@ pub async fn observe(target: &Target, faults: &FaultPrompts) -> Observations {
     };
     for (probe, body, authenticate) in posts {
         let exchange = send(
-            &client,
+            client,
             target,
             probe,
             Method::POST,
@@ -444,7 +445,7 @@ pub async fn observe(target: &Target, faults: &FaultPrompts) -> Observations {
         ),
     ];
     for (probe, path) in gets {
-        let exchange = send(&client, target, probe, Method::GET, &path, None, true).await;
+        let exchange = send(client, target, probe, Method::GET, &path, None, true).await;
         observations.exchanges.insert(probe, exchange);
     }
     for (probe, exchange) in &observations.exchanges {

@@ -26,8 +26,15 @@ fn summary(report: &Report) -> String {
 /// A plain-text table, one check per line, then the totals.
 pub fn table(report: &Report) -> String {
     let mut out = format!(
-        "conformance of {} (model {}, profile {:?})\n\n{:<11} {:<6} {:<11} {}\n",
-        report.target, report.model, report.profile, "CHECK", "SEV", "STATUS", "EVIDENCE"
+        "conformance of {} (model {}, profile {:?}){}\n\n{:<11} {:<6} {:<11} {}\n",
+        report.target,
+        report.model,
+        report.profile,
+        insecure_note(report),
+        "CHECK",
+        "SEV",
+        "STATUS",
+        "EVIDENCE"
     );
     for verdict in &report.verdicts {
         let severity = serde_json::to_value(verdict.check.severity).ok();
@@ -59,6 +66,15 @@ pub fn table(report: &Report) -> String {
 }
 
 /// The whole report as pretty JSON.
+/// Said wherever a report names its target, when the run did not check the certificate.
+fn insecure_note(report: &Report) -> &'static str {
+    if report.tls_verified {
+        ""
+    } else {
+        " — INSECURE: the server's TLS certificate was not verified (--insecure)"
+    }
+}
+
 pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_default()
 }
@@ -95,8 +111,9 @@ pub fn junit(report: &Report) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites><testsuite name=\"conformance {}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
+        "<testsuites><testsuite name=\"conformance {}{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">",
         xml_escape(&report.target),
+        xml_escape(insecure_note(report)),
         report.verdicts.len()
     );
     for verdict in &report.verdicts {
@@ -133,8 +150,9 @@ pub fn junit(report: &Report) -> String {
 /// A Markdown table for docs.
 pub fn markdown(report: &Report) -> String {
     let mut out = format!(
-        "# Conformance: {}\n\nModel `{}`, profile `{:?}`: {}.\n\n| check | severity | status | description | evidence |\n|---|---|---|---|---|\n",
+        "# Conformance: {}{}\n\nModel `{}`, profile `{:?}`: {}.\n\n| check | severity | status | description | evidence |\n|---|---|---|---|---|\n",
         report.target,
+        insecure_note(report),
         report.model,
         report.profile,
         summary(report)

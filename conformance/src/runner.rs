@@ -14,6 +14,9 @@ use crate::{
 /// Why a run could not judge anything.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The HTTP client could not be set up (a bad `--ca-cert`).
+    #[error("{0}")]
+    Client(String),
     /// Nothing answered.
     #[error("cannot reach {url}: {detail}")]
     Unreachable {
@@ -37,6 +40,9 @@ pub enum RunError {
 pub struct Report {
     /// Base URL.
     pub target: String,
+    /// False when the run accepted any certificate (`--insecure`): an `https://` target's
+    /// identity was not checked.
+    pub tls_verified: bool,
     /// Model probed.
     pub model: String,
     /// Grading profile.
@@ -106,7 +112,8 @@ pub async fn run(
     faults: &FaultPrompts,
     capability_repeats: usize,
 ) -> Result<Report, RunError> {
-    let observations = probes::observe(target, faults).await;
+    let client = target.client().map_err(RunError::Client)?;
+    let observations = probes::observe(&client, target, faults).await;
     let answered: Vec<_> = observations
         .exchanges
         .values()
@@ -138,10 +145,11 @@ pub async fn run(
     }
     Ok(Report {
         target: target.base_url.clone(),
+        tls_verified: !target.trust.insecure,
         model: target.model.clone(),
         profile,
         verdicts: judge(&observations, profile, filter),
-        capabilities: capability::probe(target, capability_repeats).await,
+        capabilities: capability::probe(&client, target, capability_repeats).await,
         transcript: Transcript::of(&observations),
     })
 }

@@ -171,3 +171,114 @@ async fn matrix_compares_runs_side_by_side() {
     assert!(table.contains("- **TOOL-005** fail: event #"), "{table}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[tokio::test]
+async fn an_https_target_is_judged_when_its_certificate_is_trusted_and_refused_otherwise() {
+    let identity = mock_ollama::TlsIdentity::localhost().unwrap();
+    let url = reference::start_tls("", &identity).await;
+    let dir = scratch("tls");
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &identity.certificate_pem).unwrap();
+
+    let trusted = runner(&url, &["--ca-cert", ca.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&trusted.stdout);
+    assert_eq!(trusted.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("79 pass, 0 fail"), "{stdout}");
+    assert!(!stdout.contains("INSECURE"), "{stdout}");
+
+    let untrusted = runner(&url, &[]).await;
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert_eq!(untrusted.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+
+    let report_dir = dir.join("insecure");
+    let insecure = runner(
+        &url,
+        &["--insecure", "--report-dir", report_dir.to_str().unwrap()],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&insecure.stdout);
+    assert_eq!(insecure.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("INSECURE"), "the table says so: {stdout}");
+    for file in ["report.md", "junit.xml"] {
+        let text = std::fs::read_to_string(report_dir.join(file)).unwrap();
+        assert!(text.contains("INSECURE"), "{file} says so");
+    }
+    let json = std::fs::read_to_string(report_dir.join("report.json")).unwrap();
+    assert!(json.contains("\"tls_verified\": false"), "{json}");
+}
+
+#[tokio::test]
+async fn extra_headers_reach_the_target_but_never_a_report() {
+    let mock = mock_ollama::MockOllama::builder()
+        .flavor(mock_ollama::Flavor::Openai)
+        .start()
+        .await
+        .unwrap();
+    let dir = scratch("headers");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    command
+        .args([
+            "--base-url",
+            &format!("{}/v1", mock.url()),
+            "--model",
+            "llama3.2",
+        ])
+        .args([
+            "--header",
+            "api-key: azure-secret-0123456789",
+            "--checks",
+            "NS,MODELS",
+        ])
+        .args([
+            "--capability-repeats",
+            "0",
+            "--report-dir",
+            dir.to_str().unwrap(),
+        ]);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "judged: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sent = mock.requests_to("/v1/chat/completions");
+    assert!(!sent.is_empty());
+    assert!(
+        sent.iter()
+            .all(|entry| entry.headers["api-key"] == "azure-secret-0123456789")
+    );
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        assert!(!text.contains("0123456789"), "{text}");
+    }
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("0123456789"));
+}
+
+#[tokio::test]
+async fn a_malformed_header_flag_is_a_one_line_error() {
+    let output = tokio::task::spawn_blocking(|| {
+        Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args([
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--model",
+                "m",
+                "--header",
+                "no-colon",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--header \"no-colon\" is not 'Name: value'"),
+        "{stderr}"
+    );
+}

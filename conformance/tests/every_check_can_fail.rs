@@ -12,11 +12,10 @@ use conformance::{Profile, Status, Target, checks, probes::FaultPrompts, run};
 
 fn target(url: String) -> Target {
     Target {
-        base_url: url,
         api_key: Some(reference::KEY.to_owned()),
-        model: reference::MODEL.to_owned(),
         timeout: Duration::from_secs(10),
         max_body: 1 << 20,
+        ..Target::new(url, reference::MODEL)
     }
 }
 

@@ -9,11 +9,9 @@ use conformance::{Target, probes::FaultPrompts};
 /// `base_url` judged with model `llama3.2` and a 20 s probe deadline.
 pub fn target(base_url: String) -> Target {
     Target {
-        base_url,
-        api_key: None,
-        model: "llama3.2".to_owned(),
         timeout: Duration::from_secs(20),
         max_body: 1 << 20,
+        ..Target::new(base_url, "llama3.2")
     }
 }
 

@@ -31,15 +31,27 @@ impl Deviation {
 
 /// Starts the server on 127.0.0.1:0 breaking the rule of check `deviation` ("" for none); returns its /v1 URL.
 pub async fn start(deviation: &'static str) -> String {
-    let app = Router::new()
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app(deviation)).await });
+    url
+}
+
+/// The same server over TLS with `identity`'s certificate: its `https://…/v1` URL.
+pub async fn start_tls(deviation: &'static str, identity: &mock_ollama::TlsIdentity) -> String {
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/v1", tcp.local_addr().unwrap());
+    let listener = mock_ollama::tls::TlsListener::new(tcp, identity).unwrap();
+    tokio::spawn(async move { axum::serve(listener, app(deviation)).await });
+    url
+}
+
+fn app(deviation: &'static str) -> Router {
+    Router::new()
         .route("/v1/chat/completions", post(chat))
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
-        .with_state(Deviation(deviation));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+        .with_state(Deviation(deviation))
 }
 
 fn error(d: Deviation, status: u16, message: &str, param: Option<&str>) -> Response {
