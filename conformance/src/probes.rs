@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     exchange::{Body, Exchange, Target, send},
-    sse::{self, Framing},
+    sse::Framing,
 };
 
 /// Names of the probes.
@@ -53,6 +53,49 @@ pub mod name {
     pub const STREAM_FAULT: &str = "stream_fault";
     pub const RATE_LIMIT: &str = "rate_limit";
     pub const OVERLOAD: &str = "overload";
+
+    /// Every probe, in the order they are sent.
+    pub const ALL: &[&str] = &[
+        NS_BASIC,
+        NS_LIMIT_MAX_COMPLETION_TOKENS,
+        NS_LIMIT_MAX_TOKENS,
+        STREAM_BASIC,
+        STREAM_USAGE,
+        NS_TOOL,
+        STREAM_TOOL,
+        TOOL_ROUND_TRIP,
+        STREAM_N2,
+        UNKNOWN_MODEL,
+        UNKNOWN_MODEL_STREAM,
+        INVALID_PARAM_STREAM,
+        MALFORMED_JSON,
+        WRONG_TYPES,
+        MISSING_MODEL,
+        MISSING_MESSAGES,
+        EMPTY_MESSAGES,
+        UNKNOWN_ROLE,
+        NUMERIC_CONTENT,
+        CONTENT_PARTS,
+        TEMPERATURE_HIGH,
+        TOP_P_HIGH,
+        PENALTY_HIGH,
+        N_ZERO,
+        STOP_FIVE,
+        TOP_LOGPROBS_HIGH,
+        STOP_SEQUENCE,
+        STREAM_OPTIONS_NO_STREAM,
+        TOOL_WITHOUT_ID,
+        BAD_FUNCTION_NAME,
+        EMPTY_TOOLS,
+        UNKNOWN_PARAMETER,
+        MODELS_LIST,
+        MODELS_RETRIEVE,
+        MODELS_RETRIEVE_UNKNOWN,
+        AUTH_MISSING,
+        STREAM_FAULT,
+        RATE_LIMIT,
+        OVERLOAD,
+    ];
 }
 
 /// Prompts that make a scriptable target misbehave on purpose (e.g. mock-ollama's fixtures), so
@@ -86,9 +129,9 @@ pub struct StreamView {
 }
 
 impl StreamView {
-    async fn read(body: &[u8]) -> Self {
+    fn read(body: &[u8]) -> Self {
         let framing = Framing::read(body);
-        let client_events = sse::client_events(body).await;
+        let client_events = framing.client_events();
         let mut view = StreamView {
             framing,
             client_events,
@@ -195,6 +238,29 @@ pub struct Observations {
 }
 
 impl Observations {
+    /// What these exchanges show: each kept under its probe's name, each `text/event-stream`
+    /// body read as a stream.
+    pub fn of(
+        model: &str,
+        has_api_key: bool,
+        exchanges: impl IntoIterator<Item = Exchange>,
+    ) -> Self {
+        let mut observations = Observations {
+            model: model.to_owned(),
+            has_api_key,
+            ..Observations::default()
+        };
+        for exchange in exchanges {
+            if exchange.media_type().as_deref() == Some("text/event-stream") {
+                observations
+                    .streams
+                    .insert(exchange.probe, StreamView::read(&exchange.body));
+            }
+            observations.exchanges.insert(exchange.probe, exchange);
+        }
+        observations
+    }
+
     /// A probe's exchange.
     pub fn get(&self, probe: &str) -> Option<&Exchange> {
         self.exchanges.get(probe)
@@ -418,11 +484,7 @@ pub async fn observe(
             true,
         ));
     }
-    let mut observations = Observations {
-        model: model.to_owned(),
-        has_api_key: target.api_key.is_some(),
-        ..Observations::default()
-    };
+    let mut exchanges = Vec::new();
     for (probe, body, authenticate) in posts {
         let exchange = send(
             client,
@@ -434,7 +496,7 @@ pub async fn observe(
             authenticate,
         )
         .await;
-        observations.exchanges.insert(probe, exchange);
+        exchanges.push(exchange);
     }
     let gets = [
         (name::MODELS_LIST, "/models".to_owned()),
@@ -445,15 +507,7 @@ pub async fn observe(
         ),
     ];
     for (probe, path) in gets {
-        let exchange = send(client, target, probe, Method::GET, &path, None, true).await;
-        observations.exchanges.insert(probe, exchange);
+        exchanges.push(send(client, target, probe, Method::GET, &path, None, true).await);
     }
-    for (probe, exchange) in &observations.exchanges {
-        if exchange.media_type().as_deref() == Some("text/event-stream") {
-            observations
-                .streams
-                .insert(probe, StreamView::read(&exchange.body).await);
-        }
-    }
-    observations
+    Observations::of(model, target.api_key.is_some(), exchanges)
 }

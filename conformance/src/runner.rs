@@ -6,7 +6,7 @@ use crate::{
     capability::{self, CapabilityResult},
     check::{Profile, Status, Verdict},
     checks,
-    exchange::Target,
+    exchange::{Exchange, Target},
     probes::{self, FaultPrompts, Observations},
     transcript::Transcript,
 };
@@ -130,10 +130,16 @@ pub async fn run(
             detail,
         });
     }
-    if !answered
-        .iter()
-        .any(|e| e.json().is_some_and(|body| body.is_object()))
-    {
+    // Something that claims to speak the API (a JSON or SSE content type) is judged, however
+    // broken; a web page answering every path is not the API at all.
+    let claims_the_api = |e: &&Exchange| {
+        e.json().is_some_and(|body| body.is_object())
+            || matches!(
+                e.media_type().as_deref(),
+                Some("application/json" | "text/event-stream")
+            )
+    };
+    if !answered.iter().any(claims_the_api) {
         let detail = observations
             .get(probes::name::NS_BASIC)
             .map(|e| e.summary())

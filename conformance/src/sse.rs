@@ -1,11 +1,15 @@
-//! Server-sent events read two ways: byte by byte, to judge the framing itself (line endings,
-//! blank-line termination, comments, fields, what follows `[DONE]`), and with `eventsource-stream`,
-//! a spec-following parser, for the payloads the checks judge. A malformed stream yields findings,
-//! never a panic.
+//! Server-sent events read as the WHATWG spec says a client reads them — a leading BOM dropped,
+//! lines ended by CR, LF or CRLF, `:` comments ignored, one space after the colon stripped, an
+//! event dispatched at a blank line only when it has data — while keeping what a judge needs on
+//! top: the line endings used, the comments, non-standard fields, a trailing event without its
+//! blank line. [`Framing::client_events`] is what a spec-following client dispatches.
+//!
+//! The reader is the runner's own, not a dependency's: the judge must not share the parser of what
+//! it judges, and the common crate (`eventsource-stream` 0.2) panics on a BOM and drops an event
+//! ended by CRs at the end of the body. Any byte sequence yields findings, never a panic.
 
 use std::collections::BTreeSet;
 
-use futures_util::StreamExt;
 use serde::Serialize;
 
 /// One dispatched event, as the byte-level reader saw it.
@@ -28,8 +32,13 @@ pub struct Frame {
 /// The framing of a whole body.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Framing {
-    /// Events terminated by a blank line.
+    /// Events terminated by a blank line: every block with data, and every block with a
+    /// non-standard field (which a client ignores, so its payload is lost).
     pub frames: Vec<Frame>,
+    /// Blocks with only `id:`, `event:` or `retry:` fields: legal, and never dispatched.
+    pub dataless_blocks: usize,
+    /// The body started with a byte order mark (legal; clients skip it).
+    pub bom: bool,
     /// Text of a trailing event without its blank line (discarded by compliant parsers).
     pub unterminated: Option<String>,
     /// Comment lines (`:` first).
@@ -43,6 +52,13 @@ impl Framing {
     pub fn read(body: &[u8]) -> Self {
         let text = String::from_utf8_lossy(body);
         let mut framing = Framing::default();
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => {
+                framing.bom = true;
+                rest
+            }
+            None => &text,
+        };
         let mut current = Frame::default();
         let mut has_fields = false;
         let mut pending = String::new();
@@ -73,8 +89,13 @@ impl Framing {
         for (line, _terminated) in lines {
             if line.is_empty() {
                 if has_fields {
-                    current.index = framing.frames.len();
-                    framing.frames.push(std::mem::take(&mut current));
+                    if current.data.is_some() || !current.other_fields.is_empty() {
+                        current.index = framing.frames.len();
+                        framing.frames.push(std::mem::take(&mut current));
+                    } else {
+                        framing.dataless_blocks += 1;
+                        current = Frame::default();
+                    }
                     has_fields = false;
                 }
                 tail.clear();
@@ -125,14 +146,23 @@ impl Framing {
     }
 }
 
-/// The events a spec-following client (eventsource-stream) dispatches: `(event name, data)`.
-pub async fn client_events(body: &[u8]) -> Vec<(String, String)> {
-    let bytes = bytes::Bytes::copy_from_slice(body);
-    let source = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes)]);
-    eventsource_stream::Eventsource::eventsource(source)
-        .filter_map(|event| async move { event.ok().map(|event| (event.event, event.data)) })
-        .collect()
-        .await
+impl Framing {
+    /// The events a spec-following client dispatches, `(event name, data)`: every terminated
+    /// block with data, named `message` unless an `event:` field says otherwise.
+    pub fn client_events(&self) -> Vec<(String, String)> {
+        self.frames
+            .iter()
+            .filter_map(|frame| {
+                let data = frame.data.clone()?;
+                let name = frame
+                    .event
+                    .clone()
+                    .filter(|name| !name.is_empty())
+                    .unwrap_or_else(|| "message".to_owned());
+                Some((name, data))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -174,9 +204,69 @@ mod tests {
         assert!(framing.frames.len() <= 1);
     }
 
-    #[tokio::test]
-    async fn the_client_parser_drops_unterminated_events() {
-        let events = client_events(b"data: a\n\ndata: b").await;
-        assert_eq!(events, vec![("message".to_owned(), "a".to_owned())]);
+    fn events(body: &[u8]) -> Vec<(String, String)> {
+        Framing::read(body).client_events()
+    }
+
+    fn message(data: &str) -> (String, String) {
+        ("message".to_owned(), data.to_owned())
+    }
+
+    #[test]
+    fn the_client_view_drops_unterminated_events() {
+        assert_eq!(events(b"data: a\n\ndata: b"), vec![message("a")]);
+    }
+
+    #[test]
+    fn a_leading_bom_is_skipped() {
+        let framing = Framing::read(b"\xEF\xBB\xBFdata: a\n\n");
+        assert!(framing.bom);
+        assert_eq!(framing.client_events(), vec![message("a")]);
+        assert!(framing.frames[0].other_fields.is_empty());
+    }
+
+    #[test]
+    fn every_line_ending_dispatches_alike() {
+        for body in [
+            &b"data: a\r\rdata: b\r\r"[..],
+            b"data: a\r\n\r\ndata: b\r\n\r\n",
+            b"data: a\n\ndata: b\n\n",
+        ] {
+            assert_eq!(events(body), vec![message("a"), message("b")], "{body:?}");
+        }
+    }
+
+    #[test]
+    fn blocks_without_data_are_legal_and_not_dispatched() {
+        let framing = Framing::read(b"retry: 3000\n\nid: 7\nevent: ping\n\ndata:x\n\n");
+        assert_eq!(framing.dataless_blocks, 2);
+        assert_eq!(framing.client_events(), vec![message("x")]);
+        assert_eq!(framing.frames.len(), 1);
+    }
+
+    #[test]
+    fn an_empty_data_field_is_still_an_event_and_names_default_to_message() {
+        assert_eq!(events(b"data\n\n"), vec![message("")]);
+        assert_eq!(
+            events(b"event:\ndata: a\n\nevent: error\ndata: b\n\n"),
+            vec![message("a"), ("error".to_owned(), "b".to_owned())]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_read_without_panicking(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let framing = Framing::read(&body);
+            let dispatched = framing.client_events().len();
+            proptest::prop_assert!(dispatched <= framing.frames.len());
+        }
+
+        #[test]
+        fn any_sse_like_text_is_read_without_panicking(
+            body in "(\u{feff})?((data|event|id|retry|error|:)?(: ?)?[a-z{}\\[\\]\":]{0,8}(\r\n|\r|\n)){0,12}"
+        ) {
+            let framing = Framing::read(body.as_bytes());
+            proptest::prop_assert!(framing.client_events().len() <= framing.frames.len());
+        }
     }
 }

@@ -282,3 +282,50 @@ async fn a_malformed_header_flag_is_a_one_line_error() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_server_sending_random_bytes_gets_a_report_and_exit_1() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    // Every reply: a status, a content type claiming the API, and bytes from a fixed-seed
+    // generator (so a failure reproduces), SSE-looking or not.
+    static REQUESTS: AtomicU64 = AtomicU64::new(0);
+    let app = axum::Router::new().fallback(|| async {
+        let n = REQUESTS.fetch_add(1, Ordering::Relaxed);
+        let mut state = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut bytes: Vec<u8> = (0..64 + n % 200)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        if n.is_multiple_of(3) {
+            bytes.splice(0..0, b"data: {\"choices\":[".iter().copied());
+        }
+        let content_type = ["text/event-stream", "application/json"][(n % 2) as usize];
+        let status = [200u16, 200, 400, 500][(n % 4) as usize];
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [("content-type", content_type)],
+            bytes,
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = scratch("random");
+    let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("79 pass") || stdout.contains(" fail"),
+        "{stdout}"
+    );
+    assert!(dir.join("report.json").exists());
+}

@@ -86,6 +86,28 @@ async fn the_reference_server_passes_every_check_strictly() {
 }
 
 #[tokio::test]
+async fn legal_sse_a_naive_reader_gets_wrong_passes_strictly() {
+    for &variant in reference::LEGAL_SSE_VARIANTS {
+        let report = run(
+            &target(reference::start(variant).await),
+            Profile::Strict,
+            None,
+            &faults(),
+            0,
+        )
+        .await
+        .unwrap();
+        let not_passing: Vec<String> = report
+            .verdicts
+            .iter()
+            .filter(|v| v.status != Status::Pass)
+            .map(|v| format!("{} {:?}: {}", v.check.id, v.status, v.evidence))
+            .collect();
+        assert!(not_passing.is_empty(), "{variant}: {not_passing:#?}");
+    }
+}
+
+#[tokio::test]
 async fn every_check_fails_on_its_own_deviation_and_only_there() {
     let mut problems = Vec::new();
     for check in checks::all() {

@@ -506,8 +506,49 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
     sse_response(d, events.iter().map(Value::to_string).collect(), true)
 }
 
+/// Conformant ways to write SSE that a naive reader gets wrong; each must pass strictly.
+pub const LEGAL_SSE_VARIANTS: &[&str] = &[
+    "legal:bom",
+    "legal:cr",
+    "legal:crlf",
+    "legal:retry-and-comments",
+    "legal:no-space-after-colon",
+    "legal:dataless-blocks",
+];
+
 /// Frames `payloads` as SSE (with the framing deviations), ending with `[DONE]` when `done`.
 fn sse_response(d: Deviation, payloads: Vec<String>, done: bool) -> Response {
+    let body = sse_body(d, payloads, done);
+    let content_type = if d.is("HTTP-002") {
+        "text/plain"
+    } else {
+        "text/event-stream"
+    };
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+fn sse_body(d: Deviation, payloads: Vec<String>, done: bool) -> String {
+    let body = deviant_sse_body(d, payloads, done);
+    match d.0 {
+        "legal:bom" => format!("\u{feff}{body}"),
+        "legal:cr" => body.replace('\n', "\r"),
+        "legal:crlf" => body.replace('\n', "\r\n"),
+        "legal:retry-and-comments" => {
+            format!(
+                "retry: 3000\n\n: connected\n\n{}",
+                body.replace("\n\ndata", "\n\n: keep-alive\n\ndata")
+            )
+        }
+        "legal:no-space-after-colon" => body.replace("data: ", "data:"),
+        "legal:dataless-blocks" => format!(
+            "event: ping\n\n{}",
+            body.replace("\n\ndata", "\n\nretry: 10\n\ndata")
+        ),
+        _ => body,
+    }
+}
+
+fn deviant_sse_body(d: Deviation, payloads: Vec<String>, done: bool) -> String {
     let mut body = String::new();
     for (position, payload) in payloads.iter().enumerate() {
         if d.is("SSE-008") {
@@ -542,10 +583,5 @@ fn sse_response(d: Deviation, payloads: Vec<String>, done: bool) -> Response {
             body.push_str("data: [DONE]\n\n");
         }
     }
-    let content_type = if d.is("HTTP-002") {
-        "text/plain"
-    } else {
-        "text/event-stream"
-    };
-    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+    body
 }

@@ -1,0 +1,101 @@
+//! Whatever a server answers, the runner judges it and writes its reports: no byte sequence,
+//! status or content type makes a check, the transcript or a report panic.
+#![allow(clippy::unwrap_used)]
+
+use conformance::{
+    Profile, Report,
+    exchange::Exchange,
+    probes::{Observations, name},
+    report, runner,
+    transcript::Transcript,
+};
+use proptest::prelude::*;
+use serde_json::Value;
+
+/// A body a server might send: random bytes, or SSE-looking or JSON-looking text built from the
+/// pieces that make checks look deeper.
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just("data: ".to_owned()),
+        Just("data:".to_owned()),
+        Just("\n".to_owned()),
+        Just("\r".to_owned()),
+        Just("\r\n".to_owned()),
+        Just(": ping".to_owned()),
+        Just("event: error".to_owned()),
+        Just("id: 1".to_owned()),
+        Just("[DONE]".to_owned()),
+        Just("\u{feff}".to_owned()),
+        Just(r#"{"choices":[{"index":0,"delta":{"content":"x","tool_calls":[{"index":0,"function":{"arguments":"{"}}]},"finish_reason":null}]}"#.to_owned()),
+        Just(r#"{"choices":[{"index":1,"finish_reason":"stop","message":{"role":"assistant","content":null}}],"usage":{"prompt_tokens":-1}}"#.to_owned()),
+        Just(r#"{"error":{"message":7,"type":null}}"#.to_owned()),
+        Just(r#"{"object":"list","data":[{"id":3}]}"#.to_owned()),
+        "[ -~]{0,12}",
+    ];
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..200),
+        proptest::collection::vec(piece, 0..24).prop_map(|pieces| pieces.concat().into_bytes()),
+    ]
+}
+
+fn reply() -> impl Strategy<Value = (Option<u16>, &'static str, Vec<u8>, bool)> {
+    (
+        prop_oneof![Just(None), (100u16..600).prop_map(Some)],
+        prop_oneof![
+            Just("application/json"),
+            Just("text/event-stream"),
+            Just("text/event-stream; charset=utf-8"),
+            Just("text/html"),
+            Just(""),
+        ],
+        body(),
+        any::<bool>(),
+    )
+}
+
+fn observations(replies: Vec<(Option<u16>, &'static str, Vec<u8>, bool)>) -> Observations {
+    let exchanges =
+        name::ALL
+            .iter()
+            .zip(replies)
+            .map(|(&probe, (status, content_type, body, broke))| Exchange {
+                probe,
+                request: Value::Null,
+                status,
+                headers: vec![("content-type".to_owned(), content_type.to_owned())],
+                body,
+                truncated: false,
+                timed_out: false,
+                error: broke.then(|| "connection reset".to_owned()),
+                head_ms: Some(1.0),
+                total_ms: 2.0,
+            });
+    Observations::of("m", true, exchanges)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn any_replies_are_judged_and_reported(
+        replies in proptest::collection::vec(reply(), name::ALL.len())
+    ) {
+        let observations = observations(replies);
+        for profile in [Profile::Strict, Profile::Compat] {
+            let verdicts = runner::judge(&observations, profile, None);
+            prop_assert_eq!(verdicts.len(), 79);
+            let report = Report {
+                target: "http://fuzz/v1".to_owned(),
+                tls_verified: true,
+                model: "m".to_owned(),
+                profile,
+                verdicts,
+                capabilities: Vec::new(),
+                transcript: Transcript::of(&observations),
+            };
+            for text in [report::table(&report), report::json(&report), report::junit(&report), report::markdown(&report)] {
+                prop_assert!(!text.is_empty());
+            }
+        }
+    }
+}
