@@ -159,6 +159,50 @@ async fn deviant_stream_is_made_conformant() {
 }
 
 #[tokio::test]
+async fn legal_sse_framing_a_naive_reader_gets_wrong_is_relayed() {
+    // A BOM, lone-CR line ends, comments, a retry-only block and `data:` without its space: all
+    // legal SSE; the same content as LF framing must come out.
+    let plain = sse(&[
+        r#"{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hi"},"finish_reason":null}]}"#,
+        r#"{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        "[DONE]",
+    ]);
+    let quirky = format!(
+        "\u{feff}retry: 100\r\r: hello\r\r{}",
+        plain.replace("data: ", "data:")
+    )
+    .replace('\n', "\r");
+    let mut replies = Vec::new();
+    for body in [plain, quirky] {
+        let server = upstream().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/event-stream"))
+            .mount(&server)
+            .await;
+        let gateway = gateway_for(&server).await;
+        let (status, _, text) = post(&gateway, ask(true)).await;
+        assert_eq!(status, 200);
+        let contents: Vec<Value> = text
+            .split("\n\n")
+            .filter_map(|frame| frame.strip_prefix("data: "))
+            .filter(|data| *data != "[DONE]")
+            .map(|data| {
+                let chunk: Value = serde_json::from_str(data).unwrap();
+                json!([
+                    chunk["choices"][0]["delta"]["content"],
+                    chunk["choices"][0]["finish_reason"]
+                ])
+            })
+            .collect();
+        assert!(text.ends_with("data: [DONE]\n\n"), "{text}");
+        replies.push(contents);
+    }
+    assert_eq!(replies[0], replies[1]);
+    assert_eq!(replies[0].last(), Some(&json!([null, "stop"])));
+}
+
+#[tokio::test]
 async fn upstream_error_envelopes_are_rewritten_with_string_codes() {
     let server = upstream().await;
     Mock::given(method("POST"))

@@ -4,9 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use eventsource_stream::Eventsource;
-use futures_util::{FutureExt, StreamExt, stream};
 use serde_json::Value;
+use wire::sse::Decoder;
 
 use crate::exchange::BodyEnd;
 
@@ -209,16 +208,8 @@ pub struct Difference {
 /// The events of an SSE body as `(event name, data as JSON)`; data that is not JSON (`[DONE]`)
 /// becomes `None`, which [`Shape::of`] shows as `text`.
 fn sse_items(body: &[u8]) -> Vec<(Option<String>, Option<Value>)> {
-    let bytes = bytes::Bytes::copy_from_slice(body);
-    let events = stream::iter([Ok::<_, std::convert::Infallible>(bytes)]).eventsource();
-    // The stream reads from memory, so it never waits.
-    let collected = events
-        .collect::<Vec<_>>()
-        .now_or_never()
-        .unwrap_or_default();
-    collected
+    Decoder::decode_all(body)
         .into_iter()
-        .filter_map(Result::ok)
         .map(|event| {
             let name = (event.event != "message").then_some(event.event);
             (name, serde_json::from_str(&event.data).ok())

@@ -10,3 +10,4 @@ pub mod ollama;
 pub mod ollama_host;
 pub mod openai;
 pub mod py_json;
+pub mod sse;

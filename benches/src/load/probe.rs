@@ -8,7 +8,6 @@ use std::{
 };
 
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures_util::{Stream, StreamExt};
 use gateway::ndjson::{LineSplitter, LineTooLong};
 use serde_json::Value;
@@ -269,7 +268,7 @@ async fn read_sse(
     bytes: impl Stream<Item = reqwest::Result<Bytes>>,
     on_first: impl FnOnce(Instant),
 ) -> Result<Instant, ProbeError> {
-    let mut events = std::pin::pin!(bytes.eventsource());
+    let mut events = std::pin::pin!(wire::sse::events(bytes));
     let mut first = FirstContent::new(on_first);
     while let Some(event) = events.next().await {
         let event = event.map_err(|err| ProbeError::Protocol(format!("SSE: {err}")))?;

@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::BytesMut;
-use eventsource_stream::{Event, Eventsource};
 use serde_json::Value;
 use tokio::time::Instant;
 use wire::openai::{
@@ -16,6 +15,7 @@ use wire::openai::{
     FinishReason, FunctionCall, FunctionCallDelta, Model, ResponseMessage, StreamOptions, ToolCall,
     ToolCallDelta, Usage,
 };
+use wire::sse::{Event, events};
 
 use super::{Backend, ChatCall, ChatReply, Routes, Translate, relay};
 use crate::{error::GatewayError, ids, sse, translate::ASSISTANT};
@@ -52,7 +52,7 @@ pub async fn chat(
     }
     let translate = SseNormalizer::new(call, request.wants_stream_usage(), backend.name());
     Ok(ChatReply::Stream(relay(
-        response.bytes_stream().eventsource(),
+        events(response.bytes_stream()),
         translate,
         backend,
         started,

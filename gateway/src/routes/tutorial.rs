@@ -13,7 +13,6 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -129,7 +128,7 @@ pub async fn stream(
     let ChatReply::Stream(frames) = call(&state, &headers, body, true, clock).await? else {
         return unreachable_stream();
     };
-    let events = frames.eventsource().filter_map(|event| async move {
+    let events = wire::sse::events(frames).filter_map(|event| async move {
         let event = event.ok()?;
         if event.data == "[DONE]" {
             return Some(event_frame(

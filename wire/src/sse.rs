@@ -1,0 +1,280 @@
+//! Reading server-sent events the way the WHATWG spec says a client reads them, fed any split of
+//! the bytes: a leading BOM skipped, lines ended by CR, LF or CRLF (a CRLF split between two
+//! reads included), text decoded as UTF-8 with replacement, `:` comments ignored, one space after
+//! the colon stripped, an event dispatched at a blank line only when it carried data, and an event
+//! without its blank line at the end discarded.
+//!
+//! Written here rather than taken from `eventsource-stream` 0.2, which panics on a stream that
+//! starts with a BOM, fails on invalid UTF-8 and never dispatches an event ended by CRs at the
+//! end of the body.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt, stream};
+
+/// One dispatched event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Event {
+    /// The `event:` name; `message` when the event named none.
+    pub event: String,
+    /// The `data:` lines joined with `\n`.
+    pub data: String,
+    /// The last `id:` seen on the stream so far (empty when none).
+    pub id: String,
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// An incremental event-stream reader: feed it bytes as they arrive, collect the events.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    /// The first bytes, held until they show whether the stream starts with a BOM.
+    head: Vec<u8>,
+    started: bool,
+    line: Vec<u8>,
+    after_cr: bool,
+    data: String,
+    has_data: bool,
+    event: String,
+    last_id: String,
+}
+
+impl Decoder {
+    /// A reader at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reads `bytes`, appending the events they complete to `out`.
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
+        if self.started {
+            self.read(bytes, out);
+            return;
+        }
+        self.head.extend_from_slice(bytes);
+        if self.head.len() < BOM.len() && BOM.starts_with(&self.head) {
+            return; // maybe a BOM still arriving
+        }
+        self.started = true;
+        let head = std::mem::take(&mut self.head);
+        let rest = head.strip_prefix(BOM).unwrap_or(&head);
+        self.read(rest, out);
+    }
+
+    /// Reads a whole body at once.
+    pub fn decode_all(body: &[u8]) -> Vec<Event> {
+        let mut out = Vec::new();
+        Decoder::new().feed(body, &mut out);
+        out
+    }
+
+    fn read(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
+        for &byte in bytes {
+            match byte {
+                b'\n' if self.after_cr => self.after_cr = false,
+                b'\n' | b'\r' => {
+                    self.after_cr = byte == b'\r';
+                    let line = std::mem::take(&mut self.line);
+                    self.process(&line, out);
+                    self.line = line;
+                    self.line.clear();
+                }
+                _ => {
+                    self.after_cr = false;
+                    self.line.push(byte);
+                }
+            }
+        }
+    }
+
+    fn process(&mut self, line: &[u8], out: &mut Vec<Event>) {
+        if line.is_empty() {
+            self.dispatch(out);
+            return;
+        }
+        if line[0] == b':' {
+            return;
+        }
+        let text = String::from_utf8_lossy(line);
+        let (field, value) = match text.split_once(':') {
+            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
+            None => (text.as_ref(), ""),
+        };
+        match field {
+            "event" => value.clone_into(&mut self.event),
+            "data" => {
+                self.data.push_str(value);
+                self.data.push('\n');
+                self.has_data = true;
+            }
+            "id" if !value.contains('\0') => value.clone_into(&mut self.last_id),
+            // `retry` sets a reconnection delay; nothing here reconnects. Others are ignored.
+            _ => {}
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Vec<Event>) {
+        let event = std::mem::take(&mut self.event);
+        if !std::mem::take(&mut self.has_data) {
+            return;
+        }
+        let mut data = std::mem::take(&mut self.data);
+        data.pop(); // the `\n` after the last data line
+        out.push(Event {
+            event: if event.is_empty() {
+                "message".to_owned()
+            } else {
+                event
+            },
+            data,
+            id: self.last_id.clone(),
+        });
+    }
+}
+
+/// The events of a byte stream, each as soon as its blank line arrives; a transport error is
+/// passed on and ends the stream.
+pub fn events<S, E>(bytes: S) -> impl Stream<Item = Result<Event, E>>
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    struct Reading<S> {
+        bytes: S,
+        decoder: Decoder,
+        ready: VecDeque<Event>,
+        scratch: Vec<Event>,
+        failed: bool,
+    }
+    let reading = Reading {
+        bytes: Box::pin(bytes),
+        decoder: Decoder::new(),
+        ready: VecDeque::new(),
+        scratch: Vec::new(),
+        failed: false,
+    };
+    stream::unfold(reading, |mut reading| async move {
+        loop {
+            if let Some(event) = reading.ready.pop_front() {
+                return Some((Ok(event), reading));
+            }
+            if reading.failed {
+                return None;
+            }
+            match reading.bytes.next().await? {
+                Ok(bytes) => {
+                    reading.decoder.feed(&bytes, &mut reading.scratch);
+                    reading.ready.extend(reading.scratch.drain(..));
+                }
+                Err(error) => {
+                    reading.failed = true;
+                    return Some((Err(error), reading));
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn message(data: &str) -> Event {
+        Event {
+            event: "message".to_owned(),
+            data: data.to_owned(),
+            id: String::new(),
+        }
+    }
+
+    #[test]
+    fn line_ends_of_every_kind_dispatch_alike() {
+        for body in [
+            &b"data: a\n\ndata: b\n\n"[..],
+            b"data: a\r\rdata: b\r\r",
+            b"data: a\r\n\r\ndata: b\r\n\r\n",
+        ] {
+            assert_eq!(
+                Decoder::decode_all(body),
+                [message("a"), message("b")],
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_bom_is_skipped_even_when_split() {
+        let mut decoder = Decoder::new();
+        let mut out = Vec::new();
+        for byte in b"\xEF\xBB\xBFdata: a\n\n" {
+            decoder.feed(std::slice::from_ref(byte), &mut out);
+        }
+        assert_eq!(out, [message("a")]);
+    }
+
+    #[test]
+    fn fields_comments_and_blocks_without_data() {
+        let events = Decoder::decode_all(
+            b": hello\nretry: 10\n\nevent: ping\n\nid: 7\nevent: error\ndata:x\ndata\n\nignored: 1\ndata: y\n\ndata: cut",
+        );
+        assert_eq!(
+            events,
+            [
+                Event {
+                    event: "error".to_owned(),
+                    data: "x\n".to_owned(),
+                    id: "7".to_owned()
+                },
+                Event {
+                    id: "7".to_owned(),
+                    ..message("y")
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_an_error() {
+        assert_eq!(
+            Decoder::decode_all(b"data: \xFF\n\n"),
+            [message("\u{FFFD}")]
+        );
+    }
+
+    #[tokio::test]
+    async fn events_arrive_as_their_blank_lines_do_and_an_error_ends_the_stream() {
+        let chunks: Vec<Result<Bytes, &str>> = vec![
+            Ok(Bytes::from_static(b"data: a\r")),
+            Ok(Bytes::from_static(b"\n\r\ndata: b\n")),
+            Err("reset"),
+            Ok(Bytes::from_static(b"\ndata: never\n\n")),
+        ];
+        let seen: Vec<Result<Event, &str>> = events(stream::iter(chunks)).collect().await;
+        assert_eq!(seen, [Ok(message("a")), Err("reset")]);
+    }
+
+    proptest! {
+        /// The same events come out however the bytes are split between reads.
+        #[test]
+        fn any_split_gives_the_same_events(
+            body in proptest::collection::vec(prop_oneof![
+                Just(b'\r'), Just(b'\n'), Just(b':'), Just(b' '), Just(b'd'), Just(b'a'), Just(b't'),
+                Just(0xEF), Just(0xBB), Just(0xBF), any::<u8>()
+            ], 0..200),
+            cuts in proptest::collection::vec(0usize..200, 0..8),
+        ) {
+            let whole = Decoder::decode_all(&body);
+            let mut cuts: Vec<usize> = cuts.into_iter().filter(|&cut| cut <= body.len()).collect();
+            cuts.sort_unstable();
+            let mut decoder = Decoder::new();
+            let mut pieces = Vec::new();
+            let mut start = 0;
+            for cut in cuts.into_iter().chain([body.len()]) {
+                decoder.feed(&body[start..cut], &mut pieces);
+                start = cut;
+            }
+            prop_assert_eq!(pieces, whole);
+        }
+    }
+}
