@@ -329,3 +329,39 @@ async fn a_server_sending_random_bytes_gets_a_report_and_exit_1() {
     );
     assert!(dir.join("report.json").exists());
 }
+
+#[tokio::test]
+async fn proxies_come_from_the_environment() {
+    // The proxy: mock-ollama's recorder forwarding to the reference server. The target's host
+    // does not resolve, so a judged run proves every probe went through HTTP_PROXY.
+    let url = reference::start("").await;
+    let upstream = url.trim_end_matches("/v1");
+    let dir = scratch("proxy");
+    let proxy = mock_ollama::MockOllama::builder()
+        .recorder(mock_ollama::Recorder::new(upstream, dir.join("seen")).unwrap())
+        .start()
+        .await
+        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    command
+        .env("HTTP_PROXY", proxy.url())
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .args(["--base-url", "http://conformance-target.invalid/v1"])
+        .args(["--model", reference::MODEL, "--api-key", reference::KEY])
+        .args(["--checks", "NS,MODELS", "--capability-repeats", "0"]);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        !proxy.requests_to("/v1/models").is_empty(),
+        "went through the proxy"
+    );
+}
