@@ -67,6 +67,9 @@ pub enum Outcome {
     Pass(String),
     /// The behaviour is wrong; the evidence names the bytes, chunk or field.
     Fail(String),
+    /// Only the SHOULD half of a rule with two severities is broken (a 422 where 400 is due, a
+    /// 400 where 404 is due): fails `strict`, warns `compat`, whatever the check's severity.
+    FailShould(String),
     /// Nothing to judge (the probe did not apply, or its prerequisite failed).
     Skip(String),
     /// The target declines an optional feature explicitly.
@@ -144,6 +147,10 @@ impl Verdict {
                 (Severity::Should, Profile::Compat) => (Status::Warn, evidence),
                 _ => (Status::Fail, evidence),
             },
+            Outcome::FailShould(evidence) => match profile {
+                Profile::Compat => (Status::Warn, format!("SHOULD: {evidence}")),
+                Profile::Strict => (Status::Fail, format!("SHOULD: {evidence}")),
+            },
             Outcome::Skip(evidence) => (Status::Skip, evidence),
             Outcome::Unsupported(evidence) => (Status::Unsupported, evidence),
         };
@@ -184,6 +191,22 @@ mod tests {
         assert_eq!(
             Verdict::grade(must, fail(), Profile::Compat).status,
             Status::Fail
+        );
+    }
+
+    #[test]
+    fn a_broken_should_half_fails_strict_and_warns_compat_even_on_a_must_check() {
+        let must = CheckDef {
+            severity: Severity::Must,
+            ..SHOULD
+        };
+        let half = || Outcome::FailShould("422".into());
+        let strict = Verdict::grade(must, half(), Profile::Strict);
+        assert_eq!(strict.status, Status::Fail);
+        assert_eq!(strict.evidence, "SHOULD: 422");
+        assert_eq!(
+            Verdict::grade(must, half(), Profile::Compat).status,
+            Status::Warn
         );
     }
 }

@@ -34,6 +34,7 @@ pub mod name {
     pub const UNKNOWN_ROLE: &str = "unknown_role";
     pub const NUMERIC_CONTENT: &str = "numeric_content";
     pub const CONTENT_PARTS: &str = "content_parts";
+    pub const DEVELOPER_ROLE: &str = "developer_role";
     pub const TEMPERATURE_HIGH: &str = "temperature_high";
     pub const TOP_P_HIGH: &str = "top_p_high";
     pub const PENALTY_HIGH: &str = "penalty_high";
@@ -76,6 +77,7 @@ pub mod name {
         UNKNOWN_ROLE,
         NUMERIC_CONTENT,
         CONTENT_PARTS,
+        DEVELOPER_ROLE,
         TEMPERATURE_HIGH,
         TOP_P_HIGH,
         PENALTY_HIGH,
@@ -400,8 +402,14 @@ pub async fn observe(
         (
             name::CONTENT_PARTS,
             chat(
-                json!({"messages": [{"role": "developer", "content": "Answer briefly."},
-            {"role": "user", "content": [{"type": "text", "text": "Say hello"}, {"type": "text", "text": "in one short sentence."}]}]}),
+                json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "Say hello"}, {"type": "text", "text": "in one short sentence."}]}]}),
+            ),
+            true,
+        ),
+        (
+            name::DEVELOPER_ROLE,
+            chat(
+                json!({"messages": [{"role": "developer", "content": "Answer briefly."}, {"role": "user", "content": "Say hello in one short sentence."}]}),
             ),
             true,
         ),

@@ -86,6 +86,42 @@ async fn the_reference_server_passes_every_check_strictly() {
 }
 
 #[tokio::test]
+async fn a_broken_should_half_fails_strict_and_warns_compat_only_on_its_check() {
+    let mut problems = Vec::new();
+    for &(id, deviation) in reference::SHOULD_HALVES {
+        let url = reference::start(deviation).await;
+        for (profile, expected) in [
+            (Profile::Strict, Status::Fail),
+            (Profile::Compat, Status::Warn),
+        ] {
+            let report = run(&target(url.clone()), profile, None, &faults(), 0)
+                .await
+                .unwrap();
+            let off: Vec<String> = report
+                .verdicts
+                .iter()
+                .filter(|v| {
+                    let wanted = if v.check.id == id {
+                        expected
+                    } else {
+                        Status::Pass
+                    };
+                    v.status != wanted
+                })
+                .map(|v| {
+                    format!(
+                        "{deviation} {profile:?}: {} {:?} {}",
+                        v.check.id, v.status, v.evidence
+                    )
+                })
+                .collect();
+            problems.extend(off);
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[tokio::test]
 async fn legal_sse_a_naive_reader_gets_wrong_passes_strictly() {
     for &variant in reference::LEGAL_SSE_VARIANTS {
         let report = run(

@@ -36,14 +36,14 @@ pub const CHECKS: &[Check] = &[
         "ERR-004",
         Err,
         Must,
-        "invalid-parameter requests get a 4xx (422 flagged)",
+        "invalid-parameter requests get a 4xx (and SHOULD get 400)",
         err_004
     ),
     check!(
         "ERR-005",
         Err,
-        Should,
-        "an unknown model is a 404 (code model_not_found helpful), never 2xx or 5xx",
+        Must,
+        "an unknown model is a 4xx, never 2xx or 5xx (and SHOULD be a 404)",
         err_005
     ),
     check!(
@@ -177,19 +177,25 @@ fn err_003(o: &Observations) -> Outcome {
 fn err_004(o: &Observations) -> Outcome {
     let probes = [name::WRONG_TYPES];
     let mut notes = Vec::new();
+    let mut not_400 = Vec::new();
     for probe in probes {
         let exchange = need!(exchange(o, probe));
         match exchange.status {
-            Some(422) => notes.push(format!(
-                "{probe}: 422 (flagged: SDKs map it to UnprocessableEntityError)"
+            Some(400) => notes.push(format!("{probe}: 400")),
+            Some(422) => not_400.push(format!(
+                "{probe}: 422 (SDKs raise UnprocessableEntityError, not BadRequestError)"
             )),
             Some(status) if (400..500).contains(&status) => {
-                notes.push(format!("{probe}: {status}"))
+                not_400.push(format!("{probe}: {status}"))
             }
             _ => return Outcome::Fail(format!("{probe}: {}", exchange.summary())),
         }
     }
-    Outcome::Pass(notes.join(", "))
+    if not_400.is_empty() {
+        Outcome::Pass(notes.join(", "))
+    } else {
+        Outcome::FailShould(not_400.join(", "))
+    }
 }
 
 fn err_005(o: &Observations) -> Outcome {
@@ -198,10 +204,12 @@ fn err_005(o: &Observations) -> Outcome {
         .json()
         .map(|b| b["error"]["code"].clone())
         .unwrap_or(Value::Null);
-    Outcome::expect(
-        exchange.status == Some(404),
-        format!("{} (code {})", exchange.summary(), show(&code)),
-    )
+    let evidence = format!("{} (code {})", exchange.summary(), show(&code));
+    match exchange.status {
+        Some(404) => Outcome::Pass(evidence),
+        Some(status) if (400..500).contains(&status) => Outcome::FailShould(evidence),
+        _ => Outcome::Fail(evidence),
+    }
 }
 
 fn err_006(o: &Observations) -> Outcome {

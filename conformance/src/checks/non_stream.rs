@@ -75,8 +75,8 @@ pub const CHECKS: &[Check] = &[
     check!(
         "NS-010",
         NonStream,
-        Should,
-        "usage has integer counts and total = prompt + completion",
+        Must,
+        "usage has integer counts and total = prompt + completion (SHOULD be present)",
         ns_010
     ),
     check!(
@@ -269,8 +269,13 @@ fn ns_009(o: &Observations) -> Outcome {
 fn ns_010(o: &Observations) -> Outcome {
     let replies = replies(o);
     let mut problems = Vec::new();
+    let mut absent = Vec::new();
     for (probe, body) in &replies {
         let usage = &body["usage"];
+        if usage.is_null() {
+            absent.push(*probe);
+            continue;
+        }
         let count = |key: &str| usage[key].as_u64().filter(|_| !usage[key].is_f64());
         match (
             count("prompt_tokens"),
@@ -281,7 +286,12 @@ fn ns_010(o: &Observations) -> Outcome {
             _ => problems.push(format!("{probe}: usage {}", show(usage))),
         }
     }
-    all_clear(replies.len(), problems, "replies")
+    match all_clear(replies.len(), problems, "replies") {
+        Outcome::Pass(_) if !absent.is_empty() => {
+            Outcome::FailShould(format!("no usage in {}", absent.join(", ")))
+        }
+        outcome => outcome,
+    }
 }
 
 fn ns_011(o: &Observations) -> Outcome {

@@ -29,7 +29,7 @@ pub const CHECKS: &[Check] = &[
         "REQ-004",
         Req,
         Must,
-        "content as text parts and the developer role are accepted",
+        "content as text parts is accepted (and the developer role SHOULD be)",
         req_004
     ),
     check!(
@@ -87,8 +87,16 @@ pub const CHECKS: &[Check] = &[
 ];
 
 fn req_004(o: &Observations) -> Outcome {
-    let exchange = need!(exchange(o, name::CONTENT_PARTS));
-    Outcome::expect(exchange.is_success(), exchange.summary())
+    let parts = need!(exchange(o, name::CONTENT_PARTS));
+    if !parts.is_success() {
+        return Outcome::Fail(format!("{}: {}", name::CONTENT_PARTS, parts.summary()));
+    }
+    match o.get(name::DEVELOPER_ROLE) {
+        Some(developer) if !developer.is_success() => {
+            Outcome::FailShould(format!("{}: {}", name::DEVELOPER_ROLE, developer.summary()))
+        }
+        _ => Outcome::Pass(format!("{}: {}", name::CONTENT_PARTS, parts.summary())),
+    }
 }
 
 fn req_007(o: &Observations) -> Outcome {

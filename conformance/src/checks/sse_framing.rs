@@ -36,7 +36,7 @@ pub const CHECKS: &[Check] = &[
         "SSE-005",
         Sse,
         Must,
-        "every data payload is valid JSON (or [DONE]); multi-line data is flagged",
+        "every data payload is valid JSON (or [DONE]) and SHOULD be one data: line",
         sse_005
     ),
     check!(
@@ -129,8 +129,8 @@ fn sse_005(o: &Observations) -> Outcome {
         })
         .sum();
     match outcome {
-        Outcome::Pass(evidence) if multi_line > 0 => Outcome::Pass(format!(
-            "{evidence}; flagged: {multi_line} multi-line data event(s)"
+        Outcome::Pass(evidence) if multi_line > 0 => Outcome::FailShould(format!(
+            "{evidence}; {multi_line} event(s) split their data over several data: lines"
         )),
         other => other,
     }

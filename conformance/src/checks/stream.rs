@@ -41,7 +41,7 @@ pub const CHECKS: &[Check] = &[
         "STREAM-004",
         Stream,
         Must,
-        "model is a non-empty string on every chunk and constant",
+        "model is a non-empty string on every chunk (and SHOULD stay the same)",
         stream_004
     ),
     check!(
@@ -177,9 +177,19 @@ fn stream_003(o: &Observations) -> Outcome {
 }
 
 fn stream_004(o: &Observations) -> Outcome {
-    per_stream(o, |view| {
-        same_everywhere(view, "model", |m| m.as_str().is_some_and(|s| !s.is_empty()))
-    })
+    let present = |model: &Value| model.as_str().is_some_and(|s| !s.is_empty());
+    match per_stream(o, |view| {
+        view.chunks
+            .iter()
+            .find(|(_, chunk)| !present(&chunk["model"]))
+            .map(|(position, chunk)| format!("event #{position}: model {}", show(&chunk["model"])))
+    }) {
+        Outcome::Pass(_) => match per_stream(o, |view| same_everywhere(view, "model", present)) {
+            Outcome::Fail(evidence) => Outcome::FailShould(evidence),
+            outcome => outcome,
+        },
+        outcome => outcome,
+    }
 }
 
 fn stream_005(o: &Observations) -> Outcome {

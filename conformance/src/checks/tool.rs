@@ -51,7 +51,7 @@ pub const CHECKS: &[Check] = &[
         "TOOL-006",
         Tool,
         Must,
-        "the concatenated streamed arguments of each call are valid JSON",
+        "the concatenated streamed arguments of each call are valid JSON (and SHOULD equal the non-streamed call's)",
         tool_006
     ),
     check!(
@@ -210,14 +210,40 @@ fn tool_005(o: &Observations) -> Outcome {
 
 fn tool_006(o: &Observations) -> Outcome {
     let view = need!(streamed(o));
+    let mut parsed = Vec::new();
     for (index, (name, arguments)) in view.tool_calls(0) {
-        if serde_json::from_str::<Value>(&arguments).is_err() {
-            return Outcome::Fail(format!(
-                "call {index} ({name}): arguments {arguments:?} are not JSON"
-            ));
+        match serde_json::from_str::<Value>(&arguments) {
+            Ok(value) => parsed.push(value),
+            Err(_) => {
+                return Outcome::Fail(format!(
+                    "call {index} ({name}): arguments {arguments:?} are not JSON"
+                ));
+            }
         }
     }
-    Outcome::Pass("every call's arguments parse".to_owned())
+    // The same deterministic request (temperature 0) without streaming: the same calls.
+    let Ok(whole) = called(o) else {
+        return Outcome::Pass(
+            "every call's arguments parse (no non-streamed call to compare)".to_owned(),
+        );
+    };
+    // Arguments only: names and ids are other checks' business (TOOL-005).
+    let whole: Vec<Value> = whole
+        .iter()
+        .map(|call| {
+            let arguments = call["function"]["arguments"].as_str().unwrap_or_default();
+            serde_json::from_str(arguments).unwrap_or(Value::Null)
+        })
+        .collect();
+    if parsed == whole {
+        Outcome::Pass("every call's arguments parse and equal the non-streamed call's".to_owned())
+    } else {
+        Outcome::FailShould(format!(
+            "streamed arguments {} differ from the non-streamed {}",
+            show(&serde_json::json!(parsed)),
+            show(&serde_json::json!(whole))
+        ))
+    }
 }
 
 fn tool_007(o: &Observations) -> Outcome {

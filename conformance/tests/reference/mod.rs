@@ -174,7 +174,7 @@ async fn chat(State(d): State<Deviation>, headers: HeaderMap, body: Bytes) -> Re
     };
     if tools {
         plan.text.clear();
-        let arguments = if d.is("TOOL-002") && !stream {
+        let arguments = if d.is("TOOL-002") {
             "{}"
         } else {
             r#"{"city":"Paris"}"#
@@ -221,6 +221,8 @@ fn validate(d: Deviation, request: &Value) -> Option<Response> {
     {
         return if d.is("ERR-004") {
             None
+        } else if d.is("ERR-004:should") {
+            Some(error(d, 422, "Invalid type", Some("messages")))
         } else {
             bad("Invalid type", "messages")
         };
@@ -233,23 +235,24 @@ fn validate(d: Deviation, request: &Value) -> Option<Response> {
     if messages.is_empty() && !d.is("REQ-002") {
         return bad("[] is too short - 'messages'", "messages");
     }
-    if model != MODEL {
+    // ERR-005's MUST half: a silent fallback to another model instead of a 4xx.
+    let falls_back = d.is("ERR-005") && request["stream"] != true;
+    if model != MODEL && !falls_back {
         if request["stream"] == true && d.is("HTTP-003") {
             return Some(sse_response(d, vec![json!({"error": {"message": "no such model", "type": "invalid_request_error", "param": null, "code": null}}).to_string()], true));
         }
         return Some(error(
             d,
-            if d.is("ERR-005") { 400 } else { 404 },
+            if d.is("ERR-005:should") { 400 } else { 404 },
             "The model does not exist",
             Some("model"),
         ));
     }
-    if d.is("REQ-004")
-        && messages
-            .iter()
-            .any(|m| m["role"] == "developer" || m["content"].is_array())
-    {
+    if d.is("REQ-004") && messages.iter().any(|m| m["content"].is_array()) {
         return bad("content parts are not supported", "messages");
+    }
+    if d.is("REQ-004:should") && messages.iter().any(|m| m["role"] == "developer") {
+        return bad("unknown role developer", "messages");
     }
     for message in &messages {
         let role_ok = ["system", "developer", "user", "assistant", "tool"]
@@ -354,7 +357,7 @@ fn whole_reply(d: Deviation, request: &Value, plan: &Plan) -> Response {
         "created": if d.is("NS-002") { json!(1_700_000_000_000u64) } else { json!(now()) },
         "model": request["model"].as_str().unwrap_or(MODEL),
         "choices": [choice],
-        "usage": {"prompt_tokens": plan.prompt_tokens, "completion_tokens": completion, "total_tokens": total},
+        "usage": if d.is("NS-010:should") && with_tools { Value::Null } else { json!({"prompt_tokens": plan.prompt_tokens, "completion_tokens": completion, "total_tokens": total}) },
         "system_fingerprint": "fp_ref"
     });
     if d.is("NS-012") {
@@ -383,7 +386,11 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
             "id": if d.is("STREAM-002") { format!("chatcmpl-ref{n}") } else { "chatcmpl-ref".to_owned() },
             "object": if d.is("STREAM-001") { "chat.completion" } else { "chat.completion.chunk" },
             "created": created + if d.is("STREAM-003") { n } else { 0 },
-            "model": if d.is("STREAM-004") && n == 1 { "other-model" } else { MODEL },
+            "model": match (d.0, n) {
+                ("STREAM-004", 1) => "",
+                ("STREAM-004:should", 1) => "other-model",
+                _ => MODEL,
+            },
             "choices": choices,
         });
         if include_usage && !d.is("USAGE-003") {
@@ -460,7 +467,12 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
             if d.is("TOOL-004") {
                 first.as_object_mut().unwrap().remove("index");
             }
-            let tail = if d.is("TOOL-006") { "" } else { tail };
+            let tail = match d.0 {
+                "TOOL-006" => "",
+                // Valid JSON, but not the arguments of the same request answered whole.
+                "TOOL-006:should" => &tail.replace("Paris", "Lyon"),
+                _ => tail,
+            };
             let mut second = json!({"index": base, "function": {"arguments": tail}});
             if d.is("TOOL-005") {
                 second = json!({"index": base, "id": "call_ref1", "type": "function", "function": {"name": name, "arguments": tail}});
@@ -505,6 +517,17 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
     }
     sse_response(d, events.iter().map(Value::to_string).collect(), true)
 }
+
+/// Deviations that break only the SHOULD half of a rule with two severities, by check.
+pub const SHOULD_HALVES: &[(&str, &str)] = &[
+    ("NS-010", "NS-010:should"),
+    ("SSE-005", "SSE-005:should"),
+    ("STREAM-004", "STREAM-004:should"),
+    ("TOOL-006", "TOOL-006:should"),
+    ("ERR-004", "ERR-004:should"),
+    ("ERR-005", "ERR-005:should"),
+    ("REQ-004", "REQ-004:should"),
+];
 
 /// Conformant ways to write SSE that a naive reader gets wrong; each must pass strictly.
 pub const LEGAL_SSE_VARIANTS: &[&str] = &[
@@ -565,10 +588,17 @@ fn deviant_sse_body(d: Deviation, payloads: Vec<String>, done: bool) -> String {
         } else {
             "\n\n"
         };
+        let payload = if position == 0 && d.is("SSE-005:should") {
+            // Legal, and valid JSON once the lines are joined with \n, but not one data: line.
+            payload.replacen(',', ",\ndata: ", 1)
+        } else {
+            payload.clone()
+        };
         body.push_str(&format!("data: {payload}{ending}"));
         if position == 0 && d.is("SSE-005") {
             body.push_str("data: not json\n\n");
         }
+
         if position == 0 && d.is("SSE-009") {
             body.push_str("data: : keep-alive\n\n");
         }

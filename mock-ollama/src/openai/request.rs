@@ -263,6 +263,20 @@ fn llama_cpp_python_request(
     if let Some(problem) = pydantic_refusal(&value) {
         return Err(refuse(problem.0, problem.1));
     }
+    // Past pydantic, a text-only chat format (SmolLM2's, like most without a vision handler)
+    // concatenates `content` as a string and Python raises on a list of parts.
+    let has_parts = value["messages"]
+        .as_array()
+        .is_some_and(|messages| messages.iter().any(|m| m["content"].is_array()));
+    if has_parts {
+        return Err(ApiError::invalid(
+            dialect,
+            InvalidRequest::new(
+                "can only concatenate str (not \"list\") to str".to_owned(),
+                None,
+            ),
+        ));
+    }
     serde_json::from_value(value).map_err(|error| refuse("'body'".to_owned(), &error.to_string()))
 }
 
