@@ -32,17 +32,18 @@ async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("conformance-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// A fresh directory for a test's files, removed (with the guard) when the test ends.
+fn scratch(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let guard = tempfile::tempdir().unwrap();
+    let dir = guard.path().join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    (guard, dir)
 }
 
 #[tokio::test]
 async fn a_conformant_target_exits_0_and_writes_every_report() {
     let url = reference::start("").await;
-    let dir = scratch("ok");
+    let (_scratch, dir) = scratch("ok");
     let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
@@ -65,7 +66,7 @@ async fn a_conformant_target_exits_0_and_writes_every_report() {
 #[tokio::test]
 async fn a_failing_must_exits_1_and_junit_names_it() {
     let url = reference::start("STREAM-006").await;
-    let dir = scratch("fail");
+    let (_scratch, dir) = scratch("fail");
     let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
     assert_eq!(output.status.code(), Some(1));
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
@@ -97,7 +98,7 @@ async fn the_check_filter_selects_by_prefix() {
 #[tokio::test]
 async fn snapshots_are_written_then_compared() {
     let url = reference::start("").await;
-    let dir = scratch("snap");
+    let (_scratch, dir) = scratch("snap");
     let snapshot = dir.join("reference.json");
     assert_eq!(
         runner(&url, &["--update-snapshot", snapshot.to_str().unwrap()])
@@ -138,7 +139,7 @@ async fn an_unreachable_target_is_a_one_line_error_with_exit_2() {
 
 #[tokio::test]
 async fn matrix_compares_runs_side_by_side() {
-    let dir = scratch("matrix");
+    let (_scratch, dir) = scratch("matrix");
     let good = dir.join("reference");
     let bad = dir.join("deviant");
     runner(
@@ -176,7 +177,7 @@ async fn matrix_compares_runs_side_by_side() {
 async fn an_https_target_is_judged_when_its_certificate_is_trusted_and_refused_otherwise() {
     let identity = mock_ollama::TlsIdentity::localhost().unwrap();
     let url = reference::start_tls("", &identity).await;
-    let dir = scratch("tls");
+    let (_scratch, dir) = scratch("tls");
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, &identity.certificate_pem).unwrap();
 
@@ -216,7 +217,7 @@ async fn extra_headers_reach_the_target_but_never_a_report() {
         .start()
         .await
         .unwrap();
-    let dir = scratch("headers");
+    let (_scratch, dir) = scratch("headers");
     let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
     command
         .args([
@@ -314,7 +315,7 @@ async fn a_server_sending_random_bytes_gets_a_report_and_exit_1() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let dir = scratch("random");
+    let (_scratch, dir) = scratch("random");
     let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
@@ -336,7 +337,7 @@ async fn proxies_come_from_the_environment() {
     // does not resolve, so a judged run proves every probe went through HTTP_PROXY.
     let url = reference::start("").await;
     let upstream = url.trim_end_matches("/v1");
-    let dir = scratch("proxy");
+    let (_scratch, dir) = scratch("proxy");
     let proxy = mock_ollama::MockOllama::builder()
         .recorder(mock_ollama::Recorder::new(upstream, dir.join("seen")).unwrap())
         .start()

@@ -110,7 +110,7 @@ judge() { # name, base url, model, extra args...
   local name=$1 url=$2 model=$3; shift 3
   echo "==> conformance: $name ($url, model $model)"
   local status=0
-  "$BIN/conformance" --base-url "$url" --model "$model" --profile compat --timeout-ms 120000 \
+  "$BIN/conformance" --base-url "$url" --model "$model" --profile compat --timeout-ms 300000 \
     --report-dir "$OUT/$name" "$@" || status=$?
   case $status in
     0) echo "$name: no failing check under compat" ;;
