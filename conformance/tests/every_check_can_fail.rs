@@ -64,23 +64,27 @@ fn also_failing(id: &str) -> &'static [&'static str] {
     }
 }
 
-#[tokio::test]
-async fn the_reference_server_passes_every_check_strictly() {
-    let report = run(
-        &target(reference::start("").await),
-        Profile::Strict,
-        None,
-        &faults(),
-        0,
-    )
-    .await
-    .unwrap();
-    let not_passing: Vec<String> = report
+/// A strict run with every fault prompt and no capability probes.
+async fn strict_report(url: String) -> conformance::Report {
+    run(&target(url), Profile::Strict, None, &faults(), 0)
+        .await
+        .unwrap()
+}
+
+/// `CHECK status: evidence` of every verdict that is not a pass.
+fn not_passing(report: &conformance::Report) -> Vec<String> {
+    report
         .verdicts
         .iter()
         .filter(|v| v.status != Status::Pass)
         .map(|v| format!("{} {:?}: {}", v.check.id, v.status, v.evidence))
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn the_reference_server_passes_every_check_strictly() {
+    let report = strict_report(reference::start("").await).await;
+    let not_passing = not_passing(&report);
     assert!(not_passing.is_empty(), "{not_passing:#?}");
     assert_eq!(report.verdicts.len(), 79);
 }
@@ -124,21 +128,8 @@ async fn a_broken_should_half_fails_strict_and_warns_compat_only_on_its_check() 
 #[tokio::test]
 async fn legal_sse_a_naive_reader_gets_wrong_passes_strictly() {
     for &variant in reference::LEGAL_SSE_VARIANTS {
-        let report = run(
-            &target(reference::start(variant).await),
-            Profile::Strict,
-            None,
-            &faults(),
-            0,
-        )
-        .await
-        .unwrap();
-        let not_passing: Vec<String> = report
-            .verdicts
-            .iter()
-            .filter(|v| v.status != Status::Pass)
-            .map(|v| format!("{} {:?}: {}", v.check.id, v.status, v.evidence))
-            .collect();
+        let report = strict_report(reference::start(variant).await).await;
+        let not_passing = not_passing(&report);
         assert!(not_passing.is_empty(), "{variant}: {not_passing:#?}");
     }
 }

@@ -69,6 +69,20 @@ fn ask(stream: bool) -> Value {
     json!({"model": "smollm2", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
 }
 
+/// A streamed request through the gateway to an upstream that answers with `body` as SSE:
+/// the status and the text the client got.
+async fn streamed_through_gateway(body: String) -> (u16, String) {
+    let server = upstream().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/event-stream"))
+        .mount(&server)
+        .await;
+    let gateway = gateway_for(&server).await;
+    let (status, _, text) = post(&gateway, ask(true)).await;
+    (status, text)
+}
+
 fn sse(events: &[&str]) -> String {
     events.iter().map(|e| format!("data: {e}\n\n")).collect()
 }
@@ -174,14 +188,7 @@ async fn legal_sse_framing_a_naive_reader_gets_wrong_is_relayed() {
     .replace('\n', "\r");
     let mut replies = Vec::new();
     for body in [plain, quirky] {
-        let server = upstream().await;
-        Mock::given(method("POST"))
-            .and(path("/v1/chat/completions"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/event-stream"))
-            .mount(&server)
-            .await;
-        let gateway = gateway_for(&server).await;
-        let (status, _, text) = post(&gateway, ask(true)).await;
+        let (status, text) = streamed_through_gateway(body).await;
         assert_eq!(status, 200);
         let contents: Vec<Value> = text
             .split("\n\n")
@@ -270,14 +277,7 @@ async fn an_in_band_error_and_a_missing_finish_become_error_events() {
             "upstream_error",
         ),
     ] {
-        let server = upstream().await;
-        Mock::given(method("POST"))
-            .and(path("/v1/chat/completions"))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(events, "text/event-stream"))
-            .mount(&server)
-            .await;
-        let gateway = gateway_for(&server).await;
-        let (_, _, text) = post(&gateway, ask(true)).await;
+        let (_, text) = streamed_through_gateway(events).await;
         let last = text.trim_end().rsplit("\n\n").next().unwrap();
         let error: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
         assert_eq!(error["error"]["code"], code, "{text}");
