@@ -14,6 +14,7 @@ mod embed;
 mod generation;
 mod models;
 mod openai;
+mod recorded;
 mod transfer;
 
 use std::sync::Arc;
@@ -28,10 +29,7 @@ use axum::{
     routing::{delete, get, post},
 };
 
-use crate::{
-    error::OllamaError, exchange::Incoming, openai::ApiError, record::RecordMode, replay,
-    respond::json_response, state::MockState,
-};
+use crate::{openai::ApiError, respond::json_response, state::MockState};
 
 /// Largest request body the mock reads (images make chat bodies large).
 pub const MAX_BODY: usize = 64 * 1024 * 1024;
@@ -65,7 +63,10 @@ pub fn router(state: Arc<MockState>) -> Router {
         .nest("/_mock", control::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), recorded))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            recorded::recorded,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), journal))
         .with_state(state)
 }
@@ -103,86 +104,4 @@ async fn journal(State(state): State<Arc<MockState>>, request: Request, next: Ne
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(RequestSeq(seq));
     next.run(request).await
-}
-
-async fn recorded(State(state): State<Arc<MockState>>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if path.starts_with("/_mock")
-        || (state.recorder.is_none() && state.scenario().exchanges.is_empty())
-    {
-        return next.run(request).await;
-    }
-    let seq = request
-        .extensions()
-        .get::<RequestSeq>()
-        .map_or(0, |RequestSeq(seq)| *seq);
-    let (parts, body) = request.into_parts();
-    // The journal layer buffered the body already: this only takes it back.
-    let bytes = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .unwrap_or_default();
-    let mode = state
-        .recorder
-        .as_ref()
-        .map(|recorder| recorder.current_mode());
-    if mode != Some(RecordMode::Record) {
-        let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map_or(parts.uri.path(), |pq| pq.as_str());
-        let incoming = Incoming {
-            method: parts.method.as_str(),
-            path: path_and_query,
-            body: &bytes,
-            json: json.as_ref(),
-        };
-        if let Some((scenario, index)) = state.select_exchange(&incoming) {
-            let exchange = &scenario.exchanges[index];
-            state.journal.set_rule(
-                seq,
-                exchange
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| format!("exchange-{index}")),
-            );
-            return replay::replay(
-                exchange,
-                state.config.time_scale,
-                state.journal.clone(),
-                seq,
-            )
-            .await;
-        }
-    }
-    let refused = |error: OllamaError| {
-        if parts.uri.path().starts_with("/v1/") {
-            ApiError::from_native(state.dialect(), error).into_response()
-        } else {
-            error.into_response()
-        }
-    };
-    match (&state.recorder, mode) {
-        (Some(_), Some(RecordMode::Replay)) => refused(OllamaError::NotRecorded(format!(
-            "{} {}",
-            parts.method,
-            parts.uri.path()
-        ))),
-        (Some(recorder), _) => {
-            let learned = state.clone();
-            let replay_later = mode == Some(RecordMode::RecordOnMiss);
-            let result = recorder
-                .forward(&parts, bytes, move |exchange| {
-                    if replay_later {
-                        learned.add_exchange(exchange);
-                    }
-                })
-                .await;
-            result.unwrap_or_else(refused)
-        }
-        (None, _) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
-    }
 }
