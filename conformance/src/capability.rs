@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::exchange::{Body, Target, send};
+use crate::exchange::{Body, Credentials, Target, send};
 
 /// How a capability fared over the attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -139,7 +139,7 @@ pub async fn probe(
                 reqwest::Method::POST,
                 "/chat/completions",
                 Some(body),
-                true,
+                Credentials::Given,
             )
             .await;
             if exchange.status.is_some_and(|s| (400..500).contains(&s)) {

@@ -25,7 +25,23 @@ pub struct Target {
     pub headers: Vec<(String, String)>,
     /// Which certificates an `https://` target may present.
     pub trust: Trust,
+    /// The target must refuse requests without the key, or with a wrong one (HTTP-004).
+    pub expect_auth: bool,
 }
+
+/// What a probe authenticates with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// The target's key and extra headers.
+    Given,
+    /// Nothing at all.
+    None,
+    /// A bearer token that is not the key (and no extra headers).
+    Wrong,
+}
+
+/// The token [`Credentials::Wrong`] sends.
+pub const WRONG_KEY: &str = "sk-conformance-wrong-key";
 
 /// Which certificates an `https://` target may present.
 #[derive(Debug, Clone, Default)]
@@ -48,6 +64,7 @@ impl Target {
             max_body: 4 * 1024 * 1024,
             headers: Vec::new(),
             trust: Trust::default(),
+            expect_auth: false,
         }
     }
 
@@ -162,17 +179,21 @@ pub async fn send(
     method: reqwest::Method,
     path: &str,
     body: Option<Body>,
-    authenticate: bool,
+    credentials: Credentials,
 ) -> Exchange {
     let url = format!("{}{}", target.base_url.trim_end_matches('/'), path);
     let mut builder = client.request(method, &url);
-    if authenticate {
-        if let Some(key) = &target.api_key {
-            builder = builder.bearer_auth(key);
+    match credentials {
+        Credentials::Given => {
+            if let Some(key) = &target.api_key {
+                builder = builder.bearer_auth(key);
+            }
+            for (name, value) in &target.headers {
+                builder = builder.header(name, value);
+            }
         }
-        for (name, value) in &target.headers {
-            builder = builder.header(name, value);
-        }
+        Credentials::Wrong => builder = builder.bearer_auth(WRONG_KEY),
+        Credentials::None => {}
     }
     let request = match &body {
         Some(Body::Json(value)) => {

@@ -25,9 +25,15 @@ struct Args {
     #[arg(long, env = "CONFORMANCE_BASE_URL", required = true)]
     base_url: Option<String>,
 
-    /// Bearer token for the target (also enables the authentication check)
+    /// Bearer token for the target (it only supplies the key: see --expect-auth)
     #[arg(long, env = "CONFORMANCE_API_KEY")]
     api_key: Option<String>,
+
+    /// The target must enforce authentication: a request without the key, or with a wrong one,
+    /// must be a 401 with the error envelope (HTTP-004). Without it, the report only says whether
+    /// keyless requests are accepted
+    #[arg(long)]
+    expect_auth: bool,
 
     /// A header sent with every authenticated probe, e.g. 'api-key: …' for servers that do not
     /// take a bearer token (repeatable); never written to a report
@@ -205,7 +211,11 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
         }
         None => None,
     };
+    if args.expect_auth && args.api_key.is_none() && headers.is_empty() {
+        return Err("--expect-auth needs the key: give --api-key or --header".to_owned());
+    }
     let target = Target {
+        expect_auth: args.expect_auth,
         api_key: args.api_key,
         timeout: Duration::from_millis(args.timeout_ms),
         max_body: args.max_body_bytes,

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    exchange::{Body, Exchange, Target, send},
+    exchange::{Body, Credentials, Exchange, Target, send},
     sse::Framing,
 };
 
@@ -51,6 +51,7 @@ pub mod name {
     pub const MODELS_RETRIEVE: &str = "models_retrieve";
     pub const MODELS_RETRIEVE_UNKNOWN: &str = "models_retrieve_unknown";
     pub const AUTH_MISSING: &str = "auth_missing";
+    pub const AUTH_WRONG: &str = "auth_wrong";
     pub const STREAM_FAULT: &str = "stream_fault";
     pub const RATE_LIMIT: &str = "rate_limit";
     pub const OVERLOAD: &str = "overload";
@@ -94,6 +95,7 @@ pub mod name {
         MODELS_RETRIEVE,
         MODELS_RETRIEVE_UNKNOWN,
         AUTH_MISSING,
+        AUTH_WRONG,
         STREAM_FAULT,
         RATE_LIMIT,
         OVERLOAD,
@@ -231,8 +233,8 @@ impl StreamView {
 pub struct Observations {
     /// Model the chat probes used.
     pub model: String,
-    /// Whether the runner had a key (auth checks need one).
-    pub has_api_key: bool,
+    /// Whether the target is expected to enforce authentication (`--expect-auth`).
+    pub expect_auth: bool,
     /// Captured exchanges by probe name.
     pub exchanges: BTreeMap<&'static str, Exchange>,
     /// Parsed streams by probe name (for `text/event-stream` replies).
@@ -244,12 +246,12 @@ impl Observations {
     /// body read as a stream.
     pub fn of(
         model: &str,
-        has_api_key: bool,
+        expect_auth: bool,
         exchanges: impl IntoIterator<Item = Exchange>,
     ) -> Self {
         let mut observations = Observations {
             model: model.to_owned(),
-            has_api_key,
+            expect_auth,
             ..Observations::default()
         };
         for exchange in exchanges {
@@ -308,41 +310,36 @@ pub async fn observe(
         Body::Json(body)
     };
     let forced_tool = json!({"type": "function", "function": {"name": "get_weather"}});
-    let mut posts: Vec<(&'static str, Body, bool)> = vec![
-        (name::NS_BASIC, chat(json!({})), true),
+    let mut posts: Vec<(&'static str, Body)> = vec![
+        (name::NS_BASIC, chat(json!({}))),
         (
             name::NS_LIMIT_MAX_COMPLETION_TOKENS,
             chat(
                 json!({"messages": user("Write a long story about the sea, at least 300 words."), "max_tokens": null, "max_completion_tokens": 5}),
             ),
-            true,
         ),
         (
             name::NS_LIMIT_MAX_TOKENS,
             chat(
                 json!({"messages": user("Write a long story about the sea, at least 300 words."), "max_tokens": 5}),
             ),
-            true,
         ),
-        (name::STREAM_BASIC, chat(json!({"stream": true})), true),
+        (name::STREAM_BASIC, chat(json!({"stream": true}))),
         (
             name::STREAM_USAGE,
             chat(json!({"stream": true, "stream_options": {"include_usage": true}})),
-            true,
         ),
         (
             name::NS_TOOL,
             chat(
                 json!({"messages": user("What is the weather in Paris?"), "tools": weather_tool(), "tool_choice": forced_tool, "max_tokens": 128}),
             ),
-            true,
         ),
         (
             name::STREAM_TOOL,
             chat(
                 json!({"messages": user("What is the weather in Paris?"), "tools": weather_tool(), "tool_choice": forced_tool, "max_tokens": 128, "stream": true}),
             ),
-            true,
         ),
         (
             name::TOOL_ROUND_TRIP,
@@ -350,150 +347,127 @@ pub async fn observe(
             {"role": "user", "content": "What is the weather in Paris?"},
             {"role": "assistant", "content": null, "tool_calls": [{"id": "call_conformance1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
             {"role": "tool", "tool_call_id": "call_conformance1", "content": "18 degrees and sunny"}]})),
-            true,
         ),
-        (name::STREAM_N2, chat(json!({"n": 2, "stream": true})), true),
+        (name::STREAM_N2, chat(json!({"n": 2, "stream": true}))),
         (
             name::UNKNOWN_MODEL,
             chat(json!({"model": "conformance-no-such-model"})),
-            true,
         ),
         (
             name::UNKNOWN_MODEL_STREAM,
             chat(json!({"model": "conformance-no-such-model", "stream": true})),
-            true,
         ),
         (
             name::INVALID_PARAM_STREAM,
             chat(json!({"temperature": 7, "stream": true})),
-            true,
         ),
         (
             name::MALFORMED_JSON,
             Body::Raw("{\"model\": \"x\", \"messages\": [ {\"role\": "),
-            true,
         ),
         (
             name::WRONG_TYPES,
             Body::Json(json!({"model": model, "messages": "hello", "max_tokens": "many"})),
-            true,
         ),
         (
             name::MISSING_MODEL,
             Body::Json(json!({"messages": user("hi")})),
-            true,
         ),
-        (
-            name::MISSING_MESSAGES,
-            Body::Json(json!({"model": model})),
-            true,
-        ),
-        (name::EMPTY_MESSAGES, chat(json!({"messages": []})), true),
+        (name::MISSING_MESSAGES, Body::Json(json!({"model": model}))),
+        (name::EMPTY_MESSAGES, chat(json!({"messages": []}))),
         (
             name::UNKNOWN_ROLE,
             chat(json!({"messages": [{"role": "wizard", "content": "hi"}]})),
-            true,
         ),
         (
             name::NUMERIC_CONTENT,
             chat(json!({"messages": [{"role": "user", "content": 42}]})),
-            true,
         ),
         (
             name::CONTENT_PARTS,
             chat(
                 json!({"messages": [{"role": "user", "content": [{"type": "text", "text": "Say hello"}, {"type": "text", "text": "in one short sentence."}]}]}),
             ),
-            true,
         ),
         (
             name::DEVELOPER_ROLE,
             chat(
                 json!({"messages": [{"role": "developer", "content": "Answer briefly."}, {"role": "user", "content": "Say hello in one short sentence."}]}),
             ),
-            true,
         ),
-        (
-            name::TEMPERATURE_HIGH,
-            chat(json!({"temperature": 3.0})),
-            true,
-        ),
-        (name::TOP_P_HIGH, chat(json!({"top_p": 1.5})), true),
-        (
-            name::PENALTY_HIGH,
-            chat(json!({"presence_penalty": 3.0})),
-            true,
-        ),
-        (name::N_ZERO, chat(json!({"n": 0})), true),
+        (name::TEMPERATURE_HIGH, chat(json!({"temperature": 3.0}))),
+        (name::TOP_P_HIGH, chat(json!({"top_p": 1.5}))),
+        (name::PENALTY_HIGH, chat(json!({"presence_penalty": 3.0}))),
+        (name::N_ZERO, chat(json!({"n": 0}))),
         (
             name::STOP_FIVE,
             chat(json!({"stop": ["a", "b", "c", "d", "e"]})),
-            true,
         ),
         (
             name::TOP_LOGPROBS_HIGH,
             chat(json!({"logprobs": true, "top_logprobs": 21})),
-            true,
         ),
         (
             name::STOP_SEQUENCE,
             chat(
                 json!({"messages": user("Count from 1 to 10, separated by spaces."), "stop": ["5"]}),
             ),
-            true,
         ),
         (
             name::STREAM_OPTIONS_NO_STREAM,
             chat(json!({"stream_options": {"include_usage": true}})),
-            true,
         ),
         (
             name::TOOL_WITHOUT_ID,
             chat(
                 json!({"messages": [{"role": "user", "content": "hi"}, {"role": "tool", "content": "42"}]}),
             ),
-            true,
         ),
         (
             name::BAD_FUNCTION_NAME,
             chat(
                 json!({"tools": [{"type": "function", "function": {"name": "get weather now", "parameters": {"type": "object"}}}]}),
             ),
-            true,
         ),
-        (name::EMPTY_TOOLS, chat(json!({"tools": []})), true),
+        (name::EMPTY_TOOLS, chat(json!({"tools": []}))),
         (
             name::UNKNOWN_PARAMETER,
             chat(json!({"conformance_unknown_parameter": true})),
-            true,
         ),
     ];
-    if target.api_key.is_some() {
-        posts.push((name::AUTH_MISSING, chat(json!({})), false));
-    }
     if let Some(prompt) = &faults.mid_stream {
         posts.push((
             name::STREAM_FAULT,
             chat(json!({"messages": user(prompt), "stream": true})),
-            true,
         ));
     }
     if let Some(prompt) = &faults.rate_limit {
-        posts.push((
-            name::RATE_LIMIT,
-            chat(json!({"messages": user(prompt)})),
-            true,
-        ));
+        posts.push((name::RATE_LIMIT, chat(json!({"messages": user(prompt)}))));
     }
     if let Some(prompt) = &faults.overload {
-        posts.push((
-            name::OVERLOAD,
-            chat(json!({"messages": user(prompt)})),
-            true,
-        ));
+        posts.push((name::OVERLOAD, chat(json!({"messages": user(prompt)}))));
     }
     let mut exchanges = Vec::new();
-    for (probe, body, authenticate) in posts {
+    // Authentication is stated, not guessed: both keyless probes always go out, and HTTP-004
+    // judges them only with --expect-auth.
+    for (probe, credentials) in [
+        (name::AUTH_MISSING, Credentials::None),
+        (name::AUTH_WRONG, Credentials::Wrong),
+    ] {
+        exchanges.push(
+            send(
+                client,
+                target,
+                probe,
+                Method::POST,
+                "/chat/completions",
+                Some(chat(json!({}))),
+                credentials,
+            )
+            .await,
+        );
+    }
+    for (probe, body) in posts {
         let exchange = send(
             client,
             target,
@@ -501,7 +475,7 @@ pub async fn observe(
             Method::POST,
             "/chat/completions",
             Some(body),
-            authenticate,
+            Credentials::Given,
         )
         .await;
         exchanges.push(exchange);
@@ -515,7 +489,16 @@ pub async fn observe(
         ),
     ];
     for (probe, path) in gets {
-        exchanges.push(send(client, target, probe, Method::GET, &path, None, true).await);
+        let exchange = send(
+            client,
+            target,
+            probe,
+            Method::GET,
+            &path,
+            None,
+            Credentials::Given,
+        );
+        exchanges.push(exchange.await);
     }
-    Observations::of(model, target.api_key.is_some(), exchanges)
+    Observations::of(model, target.expect_auth, exchanges)
 }

@@ -17,6 +17,7 @@ async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
             reference::MODEL,
             "--api-key",
             reference::KEY,
+            "--expect-auth",
         ])
         .args([
             "--fault-prompt",
@@ -248,10 +249,14 @@ async fn extra_headers_reach_the_target_but_never_a_report() {
     );
     let sent = mock.requests_to("/v1/chat/completions");
     assert!(!sent.is_empty());
-    assert!(
-        sent.iter()
-            .all(|entry| entry.headers["api-key"] == "azure-secret-0123456789")
-    );
+    // Every probe but the two that test authentication (no key, a wrong key) carries it.
+    let keyed = sent
+        .iter()
+        .filter(|entry| {
+            entry.headers.get("api-key").map(String::as_str) == Some("azure-secret-0123456789")
+        })
+        .count();
+    assert_eq!(keyed, sent.len() - 2);
     for file in std::fs::read_dir(&dir).unwrap() {
         let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
         assert!(!text.contains("0123456789"), "{text}");
@@ -365,4 +370,26 @@ async fn proxies_come_from_the_environment() {
         !proxy.requests_to("/v1/models").is_empty(),
         "went through the proxy"
     );
+}
+
+#[tokio::test]
+async fn expecting_auth_without_a_key_is_a_one_line_error() {
+    let output = tokio::task::spawn_blocking(|| {
+        Command::new(env!("CARGO_BIN_EXE_conformance"))
+            .args([
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--model",
+                "m",
+                "--expect-auth",
+            ])
+            .env_remove("CONFORMANCE_API_KEY")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--expect-auth needs the key"), "{stderr}");
 }

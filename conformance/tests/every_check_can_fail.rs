@@ -13,6 +13,7 @@ use conformance::{Profile, Status, Target, checks, probes::FaultPrompts, run};
 fn target(url: String) -> Target {
     Target {
         api_key: Some(reference::KEY.to_owned()),
+        expect_auth: true,
         timeout: Duration::from_secs(10),
         max_body: 1 << 20,
         ..Target::new(url, reference::MODEL)
@@ -151,6 +152,34 @@ async fn every_check_fails_on_its_own_deviation_and_only_there() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test]
+async fn auth_is_judged_only_when_expected_and_then_both_keyless_and_wrong_keys_fail() {
+    let url = reference::start("HTTP-004:keyless").await;
+    let expected = strict_report(url.clone()).await;
+    let verdict = expected.verdict("HTTP-004").unwrap();
+    assert_eq!(verdict.status, Status::Fail, "{}", verdict.evidence);
+    assert!(
+        verdict.evidence.contains("without key: HTTP 200"),
+        "{}",
+        verdict.evidence
+    );
+
+    let not_expected = Target {
+        expect_auth: false,
+        ..target(url)
+    };
+    let report = run(&not_expected, Profile::Strict, None, &faults(), 0)
+        .await
+        .unwrap();
+    let verdict = report.verdict("HTTP-004").unwrap();
+    assert_eq!(verdict.status, Status::Skip);
+    assert!(
+        verdict.evidence.contains("keyless requests are accepted"),
+        "{}",
+        verdict.evidence
+    );
 }
 
 #[tokio::test]

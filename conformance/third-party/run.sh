@@ -121,7 +121,7 @@ judge() { # name, base url, model, extra args...
 
 MOCK_FAULTS=(--fault-prompt '[fault:mid-stream-error]' --rate-limit-prompt '[fault:429]' --overload-prompt '[fault:503]')
 judge gateway-mock "http://127.0.0.1:$GATEWAY_MOCK_PORT/v1" llama3.2 "${MOCK_FAULTS[@]}"
-judge litellm "http://127.0.0.1:$LITELLM_PORT/v1" llama3.2 --api-key sk-conformance "${MOCK_FAULTS[@]}"
+judge litellm "http://127.0.0.1:$LITELLM_PORT/v1" llama3.2 --api-key sk-conformance --expect-auth "${MOCK_FAULTS[@]}"
 judge llamacpp "http://127.0.0.1:$LLAMA_PORT/v1" smollm2
 judge gateway-llamacpp "http://127.0.0.1:$GATEWAY_LLAMA_PORT/v1" smollm2
 judge mock-llamacpp "http://127.0.0.1:$MOCK_LLAMA_PORT/v1" smollm2

@@ -3,6 +3,7 @@
 use super::{Check, check, exchange, need};
 use crate::{
     check::Outcome,
+    exchange::Exchange,
     probes::{Observations, name},
 };
 
@@ -32,7 +33,7 @@ pub const CHECKS: &[Check] = &[
         "HTTP-004",
         Http,
         Must,
-        "With auth enforced, a missing key is 401 with the error envelope",
+        "With auth expected (--expect-auth), a missing or wrong key is 401 with the error envelope",
         http_004
     ),
 ];
@@ -85,17 +86,32 @@ fn http_003(o: &Observations) -> Outcome {
 }
 
 fn http_004(o: &Observations) -> Outcome {
-    if !o.has_api_key {
-        return Outcome::Skip("no --api-key given: authentication was not probed".to_owned());
-    }
     let missing = need!(exchange(o, name::AUTH_MISSING));
-    let accepted = o.get(name::NS_BASIC).is_some_and(|e| e.is_success());
-    let enveloped = missing.json().is_some_and(|body| body["error"].is_object());
-    Outcome::expect(
-        missing.status == Some(401) && enveloped && accepted,
-        format!(
-            "without key: {}; with key accepted: {accepted}",
+    let wrong = need!(exchange(o, name::AUTH_WRONG));
+    if !o.expect_auth {
+        let keyless = if missing.is_success() {
+            "keyless requests are accepted"
+        } else {
+            "keyless requests are refused; pass --expect-auth (and the key) to judge it"
+        };
+        return Outcome::Skip(format!(
+            "auth not expected (no --expect-auth): {keyless} (without key: {})",
             missing.summary()
+        ));
+    }
+    let refused = |exchange: &Exchange| {
+        exchange.status == Some(401)
+            && exchange
+                .json()
+                .is_some_and(|body| body["error"].is_object())
+    };
+    let accepted = o.get(name::NS_BASIC).is_some_and(|e| e.is_success());
+    Outcome::expect(
+        refused(missing) && refused(wrong) && accepted,
+        format!(
+            "without key: {}; wrong key: {}; with the key accepted: {accepted}",
+            missing.summary(),
+            wrong.summary()
         ),
     )
 }

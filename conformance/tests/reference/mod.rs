@@ -119,11 +119,16 @@ impl Plan {
 }
 
 async fn chat(State(d): State<Deviation>, headers: HeaderMap, body: Bytes) -> Response {
-    let authorized = headers
+    let given = headers
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        == Some(&format!("Bearer {KEY}"));
-    if !authorized && !d.is("HTTP-004") {
+        .and_then(|v| v.to_str().ok());
+    let authorized = match d.0 {
+        // Only checks that some key is there: a wrong one gets in.
+        "HTTP-004" => given.is_some(),
+        "HTTP-004:keyless" => true,
+        _ => given == Some(&format!("Bearer {KEY}")),
+    };
+    if !authorized {
         return error(d, 401, "Incorrect API key provided", None);
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
