@@ -448,8 +448,23 @@ pub async fn observe(
         posts.push((name::OVERLOAD, chat(json!({"messages": user(prompt)}))));
     }
     let mut exchanges = Vec::new();
+    for (probe, body) in posts {
+        let exchange = send(
+            client,
+            target,
+            probe,
+            Method::POST,
+            "/chat/completions",
+            Some(body),
+            Credentials::Given,
+        )
+        .await;
+        exchanges.push(exchange);
+    }
     // Authentication is stated, not guessed: both keyless probes always go out, and HTTP-004
-    // judges them only with --expect-auth.
+    // judges them only with --expect-auth. They go after the chat probes: a server that accepts
+    // them generates, and llama.cpp's answers depend on what it generated before (its cache),
+    // so NS-BASIC must stay the first chat it sees.
     for (probe, credentials) in [
         (name::AUTH_MISSING, Credentials::None),
         (name::AUTH_WRONG, Credentials::Wrong),
@@ -466,19 +481,6 @@ pub async fn observe(
             )
             .await,
         );
-    }
-    for (probe, body) in posts {
-        let exchange = send(
-            client,
-            target,
-            probe,
-            Method::POST,
-            "/chat/completions",
-            Some(body),
-            Credentials::Given,
-        )
-        .await;
-        exchanges.push(exchange);
     }
     let gets = [
         (name::MODELS_LIST, "/models".to_owned()),
