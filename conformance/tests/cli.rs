@@ -6,9 +6,21 @@ mod reference;
 
 use std::process::Command;
 
-/// Runs the binary off the async runtime, so the in-process reference server keeps serving.
+/// The `conformance` binary, ready for arguments.
+fn conformance() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_conformance"))
+}
+
+/// Runs `command` off the async runtime, so in-process servers keep serving.
+async fn output_of(mut command: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Runs the binary against the reference server's key, fault prompts and `extra` flags.
 async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    let mut command = conformance();
     command
         .args([
             "--base-url",
@@ -28,9 +40,7 @@ async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
             reference::OVERLOAD,
         ])
         .args(extra);
-    tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap()
+    output_of(command).await
 }
 
 /// A fresh directory for a test's files, removed (with the guard) when the test ends.
@@ -153,7 +163,7 @@ async fn matrix_compares_runs_side_by_side() {
         &["--report-dir", bad.to_str().unwrap()],
     )
     .await;
-    let output = Command::new(env!("CARGO_BIN_EXE_conformance"))
+    let output = conformance()
         .args([
             "matrix",
             good.join("report.json").to_str().unwrap(),
@@ -219,7 +229,7 @@ async fn extra_headers_reach_the_target_but_never_a_report() {
         .await
         .unwrap();
     let (_scratch, dir) = scratch("headers");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    let mut command = conformance();
     command
         .args([
             "--base-url",
@@ -239,9 +249,7 @@ async fn extra_headers_reach_the_target_but_never_a_report() {
             "--report-dir",
             dir.to_str().unwrap(),
         ]);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+    let output = output_of(command).await;
     assert!(
         matches!(output.status.code(), Some(0 | 1)),
         "judged: {}",
@@ -262,31 +270,6 @@ async fn extra_headers_reach_the_target_but_never_a_report() {
         assert!(!text.contains("0123456789"), "{text}");
     }
     assert!(!String::from_utf8_lossy(&output.stdout).contains("0123456789"));
-}
-
-#[tokio::test]
-async fn a_malformed_header_flag_is_a_one_line_error() {
-    let output = tokio::task::spawn_blocking(|| {
-        Command::new(env!("CARGO_BIN_EXE_conformance"))
-            .args([
-                "--base-url",
-                "http://127.0.0.1:9/v1",
-                "--model",
-                "m",
-                "--header",
-                "no-colon",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("--header \"no-colon\" is not 'Name: value'"),
-        "{stderr}"
-    );
 }
 
 #[tokio::test]
@@ -348,7 +331,7 @@ async fn proxies_come_from_the_environment() {
         .start()
         .await
         .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    let mut command = conformance();
     command
         .env("HTTP_PROXY", proxy.url())
         .env_remove("NO_PROXY")
@@ -356,9 +339,7 @@ async fn proxies_come_from_the_environment() {
         .args(["--base-url", "http://conformance-target.invalid/v1"])
         .args(["--model", reference::MODEL, "--api-key", reference::KEY])
         .args(["--checks", "NS,MODELS", "--capability-repeats", "0"]);
-    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-        .await
-        .unwrap();
+    let output = output_of(command).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -373,23 +354,23 @@ async fn proxies_come_from_the_environment() {
 }
 
 #[tokio::test]
-async fn expecting_auth_without_a_key_is_a_one_line_error() {
-    let output = tokio::task::spawn_blocking(|| {
-        Command::new(env!("CARGO_BIN_EXE_conformance"))
-            .args([
-                "--base-url",
-                "http://127.0.0.1:9/v1",
-                "--model",
-                "m",
-                "--expect-auth",
-            ])
-            .env_remove("CONFORMANCE_API_KEY")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("--expect-auth needs the key"), "{stderr}");
+async fn flag_mistakes_are_one_line_errors_with_exit_2() {
+    for (flags, message) in [
+        (
+            &["--header", "no-colon"][..],
+            "--header \"no-colon\" is not 'Name: value'",
+        ),
+        (&["--expect-auth"][..], "--expect-auth needs the key"),
+    ] {
+        let mut command = conformance();
+        command
+            .args(["--base-url", "http://127.0.0.1:9/v1", "--model", "m"])
+            .args(flags)
+            .env_remove("CONFORMANCE_API_KEY");
+        let output = output_of(command).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{flags:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(message), "{stderr}");
+    }
 }
