@@ -69,9 +69,12 @@ fn ask(stream: bool) -> Value {
     json!({"model": "smollm2", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
 }
 
-/// A streamed request through the gateway to an upstream that answers with `body` as SSE:
-/// the status and the text the client got.
-async fn streamed_through_gateway(body: String) -> (u16, String) {
+/// `request` through the gateway to an upstream that answers with `body` as SSE: what the
+/// client got, and the upstream (to read what it was sent).
+async fn streamed_through_gateway(
+    body: String,
+    request: Value,
+) -> ((u16, reqwest::header::HeaderMap, String), MockServer) {
     let server = upstream().await;
     Mock::given(method("POST"))
         .and(path("/v1/chat/completions"))
@@ -79,8 +82,7 @@ async fn streamed_through_gateway(body: String) -> (u16, String) {
         .mount(&server)
         .await;
     let gateway = gateway_for(&server).await;
-    let (status, _, text) = post(&gateway, ask(true)).await;
-    (status, text)
+    (post(&gateway, request).await, server)
 }
 
 fn sse(events: &[&str]) -> String {
@@ -133,7 +135,6 @@ async fn non_stream_is_relayed_with_key_and_normalized() {
 
 #[tokio::test]
 async fn deviant_stream_is_made_conformant() {
-    let server = upstream().await;
     // llama.cpp/LiteLLM/vLLM habits at once: id changes per chunk, role repeated, no role on the
     // first chunk, `reasoning` spelling, tool call id+name repeated on every fragment, arguments
     // as an object in one fragment, finish_reason on a content chunk, usage only in a trailer.
@@ -145,14 +146,12 @@ async fn deviant_stream_is_made_conformant() {
         r#"{"id":"x5","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,
         "[DONE]",
     ]);
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "text/event-stream"))
-        .mount(&server)
-        .await;
-    let gateway = gateway_for(&server).await;
-    let (status, headers, text) = post(&gateway, json!({"model": "smollm2", "stream": true,
-        "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "hi"}]})).await;
+    let ((status, headers, text), server) = streamed_through_gateway(
+        body,
+        json!({"model": "smollm2", "stream": true,
+            "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "text/event-stream");
     let events: Vec<Value> = text
@@ -188,7 +187,7 @@ async fn legal_sse_framing_a_naive_reader_gets_wrong_is_relayed() {
     .replace('\n', "\r");
     let mut replies = Vec::new();
     for body in [plain, quirky] {
-        let (status, text) = streamed_through_gateway(body).await;
+        let ((status, _, text), _) = streamed_through_gateway(body, ask(true)).await;
         assert_eq!(status, 200);
         let contents: Vec<Value> = text
             .split("\n\n")
@@ -277,7 +276,7 @@ async fn an_in_band_error_and_a_missing_finish_become_error_events() {
             "upstream_error",
         ),
     ] {
-        let (_, text) = streamed_through_gateway(events).await;
+        let ((_, _, text), _) = streamed_through_gateway(events, ask(true)).await;
         let last = text.trim_end().rsplit("\n\n").next().unwrap();
         let error: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
         assert_eq!(error["error"]["code"], code, "{text}");

@@ -410,6 +410,8 @@ fn relay(
     mut upstream: impl Stream<Item = reqwest::Result<Bytes>> + Send + Unpin + 'static,
     mut tape: Tape,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send {
+    // Unbounded on purpose: a slow client must not slow the upstream's reading, or the recorded
+    // delays would be the client's, not the server's. A reply is held at most once in memory.
     let (client, mut body) = tokio::sync::mpsc::unbounded_channel::<io::Result<Bytes>>();
     tokio::spawn(async move {
         loop {
