@@ -85,6 +85,17 @@ impl Outcome {
             Outcome::Fail(evidence.into())
         }
     }
+
+    /// What the outcome rests on.
+    pub fn evidence(&self) -> &str {
+        match self {
+            Outcome::Pass(evidence)
+            | Outcome::Fail(evidence)
+            | Outcome::FailShould(evidence)
+            | Outcome::Skip(evidence)
+            | Outcome::Unsupported(evidence) => evidence,
+        }
+    }
 }
 
 /// Which deviations fail the run.

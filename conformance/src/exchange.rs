@@ -145,6 +145,24 @@ impl Exchange {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// Why the runner stopped reading before the server ended the reply (its own deadline or
+    /// body cap), if it did: a cut reply is the runner's limit, not the server's fault.
+    pub fn cut(&self) -> Option<String> {
+        if self.timed_out {
+            Some(format!(
+                "cut by the runner after {:.0} ms (--timeout-ms): no end within the probe deadline",
+                self.total_ms
+            ))
+        } else if self.truncated {
+            Some(format!(
+                "cut by the runner at {} bytes (--max-body-bytes)",
+                self.body.len()
+            ))
+        } else {
+            None
+        }
+    }
+
     /// True for a 2xx status.
     pub fn is_success(&self) -> bool {
         self.status.is_some_and(|s| (200..300).contains(&s))

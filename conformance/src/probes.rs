@@ -23,6 +23,9 @@ pub mod name {
     pub const STREAM_TOOL: &str = "stream_tool";
     pub const TOOL_ROUND_TRIP: &str = "tool_round_trip";
     pub const STREAM_N2: &str = "stream_n2";
+    pub const NS_N2: &str = "ns_n2";
+    pub const NS_LOGPROBS: &str = "ns_logprobs";
+    pub const STREAM_LOGPROBS: &str = "stream_logprobs";
     pub const UNKNOWN_MODEL: &str = "unknown_model";
     pub const UNKNOWN_MODEL_STREAM: &str = "unknown_model_stream";
     pub const INVALID_PARAM_STREAM: &str = "invalid_param_stream";
@@ -41,6 +44,10 @@ pub mod name {
     pub const N_ZERO: &str = "n_zero";
     pub const STOP_FIVE: &str = "stop_five";
     pub const TOP_LOGPROBS_HIGH: &str = "top_logprobs_high";
+    pub const TOP_LOGPROBS_ALONE: &str = "top_logprobs_without_logprobs";
+    pub const TEMPERATURE_NEGATIVE: &str = "temperature_negative";
+    pub const PENALTY_LOW: &str = "frequency_penalty_low";
+    pub const LONG_FUNCTION_NAME: &str = "long_function_name";
     pub const STOP_SEQUENCE: &str = "stop_sequence";
     pub const STREAM_OPTIONS_NO_STREAM: &str = "stream_options_without_stream";
     pub const TOOL_WITHOUT_ID: &str = "tool_message_without_id";
@@ -67,6 +74,9 @@ pub mod name {
         STREAM_TOOL,
         TOOL_ROUND_TRIP,
         STREAM_N2,
+        NS_N2,
+        NS_LOGPROBS,
+        STREAM_LOGPROBS,
         UNKNOWN_MODEL,
         UNKNOWN_MODEL_STREAM,
         INVALID_PARAM_STREAM,
@@ -85,6 +95,10 @@ pub mod name {
         N_ZERO,
         STOP_FIVE,
         TOP_LOGPROBS_HIGH,
+        TOP_LOGPROBS_ALONE,
+        TEMPERATURE_NEGATIVE,
+        PENALTY_LOW,
+        LONG_FUNCTION_NAME,
         STOP_SEQUENCE,
         STREAM_OPTIONS_NO_STREAM,
         TOOL_WITHOUT_ID,
@@ -99,6 +113,18 @@ pub mod name {
         STREAM_FAULT,
         RATE_LIMIT,
         OVERLOAD,
+    ];
+
+    /// Valid requests for optional features: a server may decline them with a 4xx, and the
+    /// checks then report the feature as unsupported.
+    pub const OPTIONAL: &[&str] = &[
+        NS_TOOL,
+        STREAM_TOOL,
+        TOOL_ROUND_TRIP,
+        STREAM_N2,
+        NS_N2,
+        NS_LOGPROBS,
+        STREAM_LOGPROBS,
     ];
 }
 
@@ -237,13 +263,13 @@ pub struct Observations {
     pub expect_auth: bool,
     /// Captured exchanges by probe name.
     pub exchanges: BTreeMap<&'static str, Exchange>,
-    /// Parsed streams by probe name (for `text/event-stream` replies).
+    /// Parsed streams by probe name (for `stream: true` requests and `text/event-stream` replies).
     pub streams: BTreeMap<&'static str, StreamView>,
 }
 
 impl Observations {
-    /// What these exchanges show: each kept under its probe's name, each `text/event-stream`
-    /// body read as a stream.
+    /// What these exchanges show: each kept under its probe's name, each body of a streamed
+    /// request or with a `text/event-stream` label read as a stream.
     pub fn of(
         model: &str,
         expect_auth: bool,
@@ -255,7 +281,10 @@ impl Observations {
             ..Observations::default()
         };
         for exchange in exchanges {
-            if exchange.media_type().as_deref() == Some("text/event-stream") {
+            // A body is read as a stream when one was asked for, whatever its label says.
+            if exchange.request["stream"] == true
+                || exchange.media_type().as_deref() == Some("text/event-stream")
+            {
                 observations
                     .streams
                     .insert(exchange.probe, StreamView::read(&exchange.body));
@@ -349,6 +378,15 @@ pub async fn observe(
             {"role": "tool", "tool_call_id": "call_conformance1", "content": "18 degrees and sunny"}]})),
         ),
         (name::STREAM_N2, chat(json!({"n": 2, "stream": true}))),
+        (name::NS_N2, chat(json!({"n": 2}))),
+        (
+            name::NS_LOGPROBS,
+            chat(json!({"logprobs": true, "top_logprobs": 2})),
+        ),
+        (
+            name::STREAM_LOGPROBS,
+            chat(json!({"logprobs": true, "top_logprobs": 2, "stream": true})),
+        ),
         (
             name::UNKNOWN_MODEL,
             chat(json!({"model": "conformance-no-such-model"})),
@@ -406,6 +444,18 @@ pub async fn observe(
         (
             name::TOP_LOGPROBS_HIGH,
             chat(json!({"logprobs": true, "top_logprobs": 21})),
+        ),
+        (name::TOP_LOGPROBS_ALONE, chat(json!({"top_logprobs": 2}))),
+        (
+            name::TEMPERATURE_NEGATIVE,
+            chat(json!({"temperature": -1.0})),
+        ),
+        (name::PENALTY_LOW, chat(json!({"frequency_penalty": -3.0}))),
+        (
+            name::LONG_FUNCTION_NAME,
+            chat(
+                json!({"tools": [{"type": "function", "function": {"name": "f".repeat(65), "parameters": {"type": "object"}}}]}),
+            ),
         ),
         (
             name::STOP_SEQUENCE,

@@ -62,7 +62,21 @@ pub fn table(report: &Report) -> String {
         }
     }
     let _ = writeln!(out, "\n{}", summary(report));
+    out.push_str(&cut_note(report));
     out
+}
+
+/// Said when the runner cut replies at its own limits: which, and that their checks were skipped.
+fn cut_note(report: &Report) -> String {
+    if report.cut.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n{} repl{} cut by the runner's own limits; the checks reading them are skipped, not failed (raise --timeout-ms or --max-body-bytes):\n- {}\n",
+        report.cut.len(),
+        if report.cut.len() == 1 { "y" } else { "ies" },
+        report.cut.join("\n- ")
+    )
 }
 
 /// The whole report as pretty JSON.
@@ -183,6 +197,7 @@ pub fn markdown(report: &Report) -> String {
             );
         }
     }
+    out.push_str(&cut_note(report));
     out
 }
 

@@ -51,6 +51,9 @@ pub struct Report {
     pub verdicts: Vec<Verdict>,
     /// Model-capability scores (informational: they do not fail the run).
     pub capabilities: Vec<CapabilityResult>,
+    /// Probes whose reply the runner stopped reading at its own limits (`--timeout-ms`,
+    /// `--max-body-bytes`), each with why: the checks reading them are skipped, not failed.
+    pub cut: Vec<String>,
     /// What every probe saw, normalized.
     pub transcript: Transcript,
 }
@@ -101,6 +104,15 @@ pub fn judge(observations: &Observations, profile: Profile, filter: Option<&str>
         .into_iter()
         .filter(|check| selected(check.def.id, filter))
         .map(|check| Verdict::grade(check.def, (check.run)(observations), profile))
+        .collect()
+}
+
+/// Each reply the runner cut at its own limits, as `probe: why`.
+pub fn cut(observations: &Observations) -> Vec<String> {
+    observations
+        .exchanges
+        .values()
+        .filter_map(|e| e.cut().map(|cut| format!("{}: {cut}", e.probe)))
         .collect()
 }
 
@@ -156,6 +168,7 @@ pub async fn run(
         profile,
         verdicts: judge(&observations, profile, filter),
         capabilities: capability::probe(&client, target, capability_repeats).await,
+        cut: cut(&observations),
         transcript: Transcript::of(&observations),
     })
 }

@@ -39,6 +39,9 @@ pub struct ProbeView {
     /// Transport failure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Why the runner stopped reading early (its deadline or body cap), if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut: Option<String>,
 }
 
 /// Replaces volatile fields of a JSON body.
@@ -169,15 +172,13 @@ impl Transcript {
             .exchanges
             .iter()
             .map(|(name, exchange)| {
-                let stream = observations.stream(name);
+                let json = exchange.json();
+                // A whole JSON body (an error, or JSON where a stream was asked for) is no stream.
+                let stream = observations.stream(name).filter(|_| json.is_none());
                 let view = ProbeView {
                     status: exchange.status,
                     content_type: exchange.media_type(),
-                    body: if stream.is_none() {
-                        exchange.json().map(redact)
-                    } else {
-                        None
-                    },
+                    body: json.map(redact),
                     events: stream.map(labels).unwrap_or_default(),
                     messages: stream.map(messages).unwrap_or_default(),
                     usage: stream.and_then(|view| {
@@ -187,6 +188,7 @@ impl Transcript {
                             .map(|(_, c)| c["usage"].clone())
                     }),
                     error: exchange.error.clone(),
+                    cut: exchange.cut(),
                 };
                 ((*name).to_owned(), view)
             })

@@ -10,7 +10,6 @@ use conformance::{
     transcript::Transcript,
 };
 use proptest::prelude::*;
-use serde_json::Value;
 
 /// A body a server might send: random bytes, or SSE-looking or JSON-looking text built from the
 /// pieces that make checks look deeper.
@@ -38,7 +37,20 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-fn reply() -> impl Strategy<Value = (Option<u16>, &'static str, Vec<u8>, bool)> {
+/// How reading a reply ended.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Clean,
+    Reset,
+    /// The runner's deadline.
+    TimedOut,
+    /// The runner's body cap.
+    Truncated,
+}
+
+type Reply = (Option<u16>, &'static str, Vec<u8>, Ending, bool);
+
+fn reply() -> impl Strategy<Value = Reply> {
     (
         prop_oneof![Just(None), (100u16..600).prop_map(Some)],
         prop_oneof![
@@ -49,27 +61,32 @@ fn reply() -> impl Strategy<Value = (Option<u16>, &'static str, Vec<u8>, bool)> 
             Just(""),
         ],
         body(),
+        prop_oneof![
+            Just(Ending::Clean),
+            Just(Ending::Reset),
+            Just(Ending::TimedOut),
+            Just(Ending::Truncated),
+        ],
+        // Whether the request asked for a stream.
         any::<bool>(),
     )
 }
 
-fn observations(replies: Vec<(Option<u16>, &'static str, Vec<u8>, bool)>) -> Observations {
-    let exchanges =
-        name::ALL
-            .iter()
-            .zip(replies)
-            .map(|(&probe, (status, content_type, body, broke))| Exchange {
-                probe,
-                request: Value::Null,
-                status,
-                headers: vec![("content-type".to_owned(), content_type.to_owned())],
-                body,
-                truncated: false,
-                timed_out: false,
-                error: broke.then(|| "connection reset".to_owned()),
-                head_ms: Some(1.0),
-                total_ms: 2.0,
-            });
+fn observations(replies: Vec<Reply>) -> Observations {
+    let exchanges = name::ALL.iter().zip(replies).map(
+        |(&probe, (status, content_type, body, ending, streamed))| Exchange {
+            probe,
+            request: serde_json::json!({"stream": streamed}),
+            status,
+            headers: vec![("content-type".to_owned(), content_type.to_owned())],
+            body,
+            truncated: matches!(ending, Ending::Truncated),
+            timed_out: matches!(ending, Ending::TimedOut),
+            error: matches!(ending, Ending::Reset).then(|| "connection reset".to_owned()),
+            head_ms: Some(1.0),
+            total_ms: 2.0,
+        },
+    );
     Observations::of("m", true, exchanges)
 }
 
@@ -91,6 +108,7 @@ proptest! {
                 profile,
                 verdicts,
                 capabilities: Vec::new(),
+                cut: runner::cut(&observations),
                 transcript: Transcript::of(&observations),
             };
             for text in [report::table(&report), report::json(&report), report::junit(&report), report::markdown(&report)] {

@@ -63,12 +63,14 @@ async fn the_ollama_flavor_deviates_exactly_where_ollamas_openai_layer_does() {
             // No validation of sampling parameters, so a bad `stream: true` request streams.
             ("HTTP-003", Fail),
             ("HTTP-004", Skip),
+            // `n` is ignored: one choice for n = 2.
+            ("NS-003", Fail),
             // Choices without `logprobs`, messages without `refusal`.
             ("NS-005", Warn),
             ("NS-008", Warn),
             // `max_completion_tokens` is ignored (ollama/ollama#7125).
             ("NS-011", Fail),
-            // `n` is ignored.
+            // `n` is ignored, streamed too.
             ("STREAM-015", Warn),
             // No `"usage": null` on chunks before the usage chunk.
             ("USAGE-003", Warn),
@@ -98,8 +100,10 @@ async fn the_llamacpp_flavor_deviates_exactly_where_the_real_llama_cpp_server_do
     assert_eq!(
         not_passing(&report),
         [
+            ("HTTP-001", Fail),
             ("HTTP-003", Fail),
             ("HTTP-004", Skip),
+            ("NS-003", Fail),
             ("NS-008", Warn),
             ("NS-011", Fail),
             ("STREAM-015", Warn),
@@ -176,10 +180,11 @@ async fn the_gateway_in_front_of_every_flavor_repairs_all_an_upstream_need_not_s
     // docs/compatibility.md).
     use Status::{Fail, Skip};
     let upstream_limits = |flavor| match flavor {
-        Flavor::Ollama => vec![("HTTP-004", Skip), ("STREAM-015", Fail)],
+        Flavor::Ollama => vec![("HTTP-004", Skip), ("NS-003", Fail), ("STREAM-015", Fail)],
         Flavor::Openai => vec![("HTTP-004", Skip)],
         Flavor::Llamacpp => vec![
             ("HTTP-004", Skip),
+            ("NS-003", Fail),
             ("STREAM-015", Fail),
             ("USAGE-002", Fail),
             ("USAGE-004", Skip),

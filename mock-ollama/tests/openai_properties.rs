@@ -95,9 +95,22 @@ proptest! {
                 seed: ctx.seed,
                 clock: clock(),
                 choices: 1,
+                logprobs: (ctx.seed % 2 == 0).then_some(2),
             };
             let whole = chat::whole(&reply_ctx, &turn);
             let message = &whole["choices"][0]["message"];
+            let logprobs = &whole["choices"][0]["logprobs"];
+            if reply_ctx.logprobs.is_some() {
+                let tokens: String = logprobs["content"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|entry| entry["token"].as_str().unwrap_or("?"))
+                    .collect();
+                prop_assert_eq!(&tokens, message["content"].as_str().unwrap_or(""), "{}: logprobs spell the text", flavor);
+            } else {
+                prop_assert!(logprobs.is_null(), "{flavor}: logprobs only when asked");
+            }
             let stream = chat::stream(&reply_ctx, &turn, include_usage);
             let bytes: Vec<u8> = stream.lines.iter().flat_map(|line| line.bytes.to_vec()).collect();
             let key = match dialect.reasoning {

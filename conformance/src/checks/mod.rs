@@ -5,6 +5,7 @@ mod errors;
 mod http;
 mod models;
 mod non_stream;
+mod reply;
 mod request;
 mod sse_framing;
 mod stream;
@@ -12,6 +13,8 @@ mod tool;
 mod usage;
 
 use serde_json::Value;
+
+pub use reply::{answered, per_probe, stream, success_json};
 
 use crate::{
     check::{CheckDef, Outcome},
@@ -77,60 +80,26 @@ pub fn exchange<'a>(o: &'a Observations, probe: &str) -> Result<&'a Exchange, Ou
         .ok_or_else(|| Outcome::Skip(format!("probe {probe} was not run")))
 }
 
-/// The successful JSON reply of `probe`, or a skip naming what came back instead.
-pub fn success_json(o: &Observations, probe: &str) -> Result<Value, Outcome> {
-    let exchange = exchange(o, probe)?;
-    if !exchange.is_success() {
-        return Err(Outcome::Skip(format!(
-            "{probe} did not succeed: {}",
-            exchange.summary()
-        )));
-    }
-    exchange
-        .json()
-        .ok_or_else(|| Outcome::Skip(format!("{probe}: body is not JSON: {}", exchange.summary())))
-}
-
-/// The parsed stream of `probe`, or a skip.
-pub fn stream<'a>(o: &'a Observations, probe: &str) -> Result<&'a StreamView, Outcome> {
-    let exchange = exchange(o, probe)?;
-    o.stream(probe)
-        .filter(|_| exchange.is_success())
-        .ok_or_else(|| {
-            Outcome::Skip(format!(
-                "{probe} did not return an event stream: {}",
-                exchange.summary()
-            ))
-        })
-}
-
-/// The streams of the given probes that exist.
-pub fn streams<'a>(
-    o: &'a Observations,
-    probes: &[&'static str],
-) -> Vec<(&'static str, &'a StreamView)> {
-    probes
-        .iter()
-        .filter_map(|probe| stream(o, probe).ok().map(|view| (*probe, view)))
-        .collect()
-}
-
 /// Streams of successful requests that should end normally.
 pub const STREAM_PROBES: &[&str] = &[
     crate::probes::name::STREAM_BASIC,
     crate::probes::name::STREAM_USAGE,
     crate::probes::name::STREAM_TOOL,
     crate::probes::name::STREAM_N2,
+    crate::probes::name::STREAM_LOGPROBS,
 ];
 
-/// Applies `problem` to every stream of [`STREAM_PROBES`].
+/// Applies `problem` to every stream of [`STREAM_PROBES`], naming each probe's outcome.
 pub fn per_stream(o: &Observations, problem: impl Fn(&StreamView) -> Option<String>) -> Outcome {
-    let views = streams(o, STREAM_PROBES);
-    let problems = views
+    per_probe(STREAM_PROBES, |probe| stream(o, probe), problem)
+}
+
+/// The streams of [`STREAM_PROBES`] that can be judged.
+pub fn judged_streams(o: &Observations) -> Vec<(&'static str, &StreamView)> {
+    STREAM_PROBES
         .iter()
-        .filter_map(|(probe, view)| problem(view).map(|p| format!("{probe}: {p}")))
-        .collect();
-    all_clear(views.len(), problems, "streams")
+        .filter_map(|probe| stream(o, probe).ok().map(|view| (*probe, view)))
+        .collect()
 }
 
 /// Pass when no problem was found among `subjects` (or skip when there were none).

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Check, FINISH_REASONS, all_clear, check, is_unix_seconds, need, show, success_json};
+use super::{Check, FINISH_REASONS, check, is_unix_seconds, need, per_probe, show, success_json};
 use crate::{
     check::Outcome,
     probes::{Observations, name},
@@ -102,37 +102,50 @@ pub const CHECKS: &[Check] = &[
     ),
 ];
 
+/// Every valid non-stream request: each reply that can be judged is.
 const PROBES: &[&str] = &[
     name::NS_BASIC,
     name::NS_TOOL,
     name::NS_LIMIT_MAX_COMPLETION_TOKENS,
     name::NS_LIMIT_MAX_TOKENS,
     name::CONTENT_PARTS,
+    name::DEVELOPER_ROLE,
     name::TOOL_ROUND_TRIP,
+    name::STOP_SEQUENCE,
+    name::NS_N2,
+    name::NS_LOGPROBS,
 ];
 
-/// Every successful non-stream reply, by probe.
+/// Judges `problem` on every reply of [`PROBES`], naming each probe's outcome.
+fn per_reply(
+    o: &Observations,
+    problem: impl Fn(&'static str, &Value) -> Option<String>,
+) -> Outcome {
+    per_probe(
+        PROBES,
+        |probe| success_json(o, probe).map(|body| (probe, body)),
+        |(probe, body)| problem(probe, &body),
+    )
+}
+
+/// Applies `problem` to every choice of every reply.
+fn per_choice(o: &Observations, problem: impl Fn(&Value) -> Option<String>) -> Outcome {
+    per_reply(o, |_, body| {
+        body["choices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .find_map(|(index, choice)| problem(choice).map(|p| format!("choices[{index}]: {p}")))
+    })
+}
+
+/// Every reply of [`PROBES`] that can be judged.
 fn replies(o: &Observations) -> Vec<(&'static str, Value)> {
     PROBES
         .iter()
         .filter_map(|probe| success_json(o, probe).ok().map(|body| (*probe, body)))
         .collect()
-}
-
-/// Applies `problem` to every choice of every reply.
-fn per_choice(o: &Observations, problem: impl Fn(&Value) -> Option<String>) -> Outcome {
-    let replies = replies(o);
-    let mut count = 0;
-    let mut problems = Vec::new();
-    for (probe, body) in &replies {
-        for (index, choice) in body["choices"].as_array().into_iter().flatten().enumerate() {
-            count += 1;
-            if let Some(problem) = problem(choice) {
-                problems.push(format!("{probe} choices[{index}]: {problem}"));
-            }
-        }
-    }
-    all_clear(count, problems, "choices")
 }
 
 fn ns_001(o: &Observations) -> Outcome {
@@ -183,19 +196,25 @@ fn ns_002(o: &Observations) -> Outcome {
 }
 
 fn ns_003(o: &Observations) -> Outcome {
-    let body = need!(success_json(o, name::NS_BASIC));
-    let indices: Vec<Value> = body["choices"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| c["index"].clone())
-        .collect();
-    Outcome::expect(
-        indices == [Value::from(0)],
-        format!(
-            "n = 1, choice indices {}",
-            show(&Value::Array(indices.clone()))
-        ),
+    per_probe(
+        &[name::NS_BASIC, name::NS_N2],
+        |probe| success_json(o, probe).map(|body| (probe, body)),
+        |(probe, body)| {
+            let n = if probe == name::NS_N2 { 2 } else { 1 };
+            let indices: Vec<Value> = body["choices"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| c["index"].clone())
+                .collect();
+            let expected: Vec<Value> = (0..n).map(Value::from).collect();
+            (indices != expected).then(|| {
+                format!(
+                    "n = {n}, choice indices {}",
+                    show(&Value::Array(indices.clone()))
+                )
+            })
+        },
     )
 }
 
@@ -215,11 +234,21 @@ fn ns_004(o: &Observations) -> Outcome {
 }
 
 fn ns_005(o: &Observations) -> Outcome {
-    per_choice(o, |choice| {
-        choice
-            .get("logprobs")
-            .is_none()
-            .then(|| "no logprobs key".to_owned())
+    per_reply(o, |probe, body| {
+        let requested = probe == name::NS_LOGPROBS;
+        body["choices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .find_map(|(index, choice)| match choice.get("logprobs") {
+                None => Some(format!("choices[{index}]: no logprobs key")),
+                Some(logprobs) if requested && !logprobs["content"].is_array() => Some(format!(
+                    "choices[{index}]: logprobs requested, got {}",
+                    show(logprobs)
+                )),
+                Some(_) => None,
+            })
     })
 }
 
@@ -267,14 +296,10 @@ fn ns_009(o: &Observations) -> Outcome {
 }
 
 fn ns_010(o: &Observations) -> Outcome {
-    let replies = replies(o);
-    let mut problems = Vec::new();
-    let mut absent = Vec::new();
-    for (probe, body) in &replies {
+    let consistent = per_reply(o, |_, body| {
         let usage = &body["usage"];
         if usage.is_null() {
-            absent.push(*probe);
-            continue;
+            return None;
         }
         let count = |key: &str| usage[key].as_u64().filter(|_| !usage[key].is_f64());
         match (
@@ -282,11 +307,16 @@ fn ns_010(o: &Observations) -> Outcome {
             count("completion_tokens"),
             count("total_tokens"),
         ) {
-            (Some(p), Some(c), Some(t)) if p + c == t => {}
-            _ => problems.push(format!("{probe}: usage {}", show(usage))),
+            (Some(p), Some(c), Some(t)) if p + c == t => None,
+            _ => Some(format!("usage {}", show(usage))),
         }
-    }
-    match all_clear(replies.len(), problems, "replies") {
+    });
+    let absent: Vec<&str> = replies(o)
+        .into_iter()
+        .filter(|(_, body)| body["usage"].is_null())
+        .map(|(probe, _)| probe)
+        .collect();
+    match consistent {
         Outcome::Pass(_) if !absent.is_empty() => {
             Outcome::FailShould(format!("no usage in {}", absent.join(", ")))
         }
@@ -295,51 +325,38 @@ fn ns_010(o: &Observations) -> Outcome {
 }
 
 fn ns_011(o: &Observations) -> Outcome {
-    let mut evidence = Vec::new();
-    let mut problems = Vec::new();
-    for probe in [
-        name::NS_LIMIT_MAX_COMPLETION_TOKENS,
-        name::NS_LIMIT_MAX_TOKENS,
-    ] {
-        let body = need!(success_json(o, probe));
-        let finish = &body["choices"][0]["finish_reason"];
-        let tokens = body["usage"]["completion_tokens"].as_u64();
-        let line = format!(
-            "{probe}: finish_reason {}, completion_tokens {}",
-            show(finish),
-            show(&body["usage"]["completion_tokens"])
-        );
-        if finish == "length" && tokens.is_some_and(|t| t <= 5) {
-            evidence.push(line);
-        } else {
-            problems.push(line);
-        }
-    }
-    if problems.is_empty() {
-        Outcome::Pass(evidence.join("; "))
-    } else {
-        Outcome::Fail(problems.join("; "))
-    }
+    per_probe(
+        &[
+            name::NS_LIMIT_MAX_COMPLETION_TOKENS,
+            name::NS_LIMIT_MAX_TOKENS,
+        ],
+        |probe| success_json(o, probe),
+        |body| {
+            let finish = &body["choices"][0]["finish_reason"];
+            let tokens = body["usage"]["completion_tokens"].as_u64();
+            (finish != "length" || tokens.is_none_or(|t| t > 5)).then(|| {
+                format!(
+                    "finish_reason {}, completion_tokens {}",
+                    show(finish),
+                    show(&body["usage"]["completion_tokens"])
+                )
+            })
+        },
+    )
 }
 
 fn ns_012(o: &Observations) -> Outcome {
     const TIERS: &[&str] = &["auto", "default", "flex", "scale", "priority", "fast"];
-    let replies = replies(o);
-    let mut problems = Vec::new();
-    for (probe, body) in &replies {
+    per_reply(o, |_, body| {
         match body.get("service_tier") {
             None | Some(Value::Null) => {}
             Some(Value::String(tier)) if TIERS.contains(&tier.as_str()) => {}
-            Some(other) => problems.push(format!("{probe}: service_tier {}", show(other))),
+            Some(other) => return Some(format!("service_tier {}", show(other))),
         }
-        if let Some(fingerprint) = body
-            .get("system_fingerprint")
+        body.get("system_fingerprint")
             .filter(|f| !f.is_null() && !f.is_string())
-        {
-            problems.push(format!("{probe}: system_fingerprint {}", show(fingerprint)));
-        }
-    }
-    all_clear(replies.len(), problems, "replies")
+            .map(|fingerprint| format!("system_fingerprint {}", show(fingerprint)))
+    })
 }
 
 const KNOWN_TOP: &[&str] = &[
@@ -366,56 +383,56 @@ const KNOWN_MESSAGE: &[&str] = &[
 ];
 
 fn ns_013(o: &Observations) -> Outcome {
-    let replies = replies(o);
+    let outcome = per_reply(o, |_, body| {
+        body["choices"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(mistyped_extension)
+    });
+    let Outcome::Pass(evidence) = outcome else {
+        return outcome;
+    };
     let mut extensions = std::collections::BTreeSet::new();
-    let mut problems = Vec::new();
-    let mut note = |path: String, object: &Value, known: &[&str]| {
+    let mut note = |path: &str, object: &Value, known: &[&str]| {
         for key in object.as_object().into_iter().flat_map(|m| m.keys()) {
             if !known.contains(&key.as_str()) {
                 extensions.insert(format!("{path}.{key}"));
             }
         }
     };
-    for (probe, body) in &replies {
-        note(String::new(), body, KNOWN_TOP);
+    for (_, body) in replies(o) {
+        note("", &body, KNOWN_TOP);
         for choice in body["choices"].as_array().into_iter().flatten() {
-            note("choices[]".to_owned(), choice, KNOWN_CHOICE);
-            note(
-                "choices[].message".to_owned(),
-                &choice["message"],
-                KNOWN_MESSAGE,
-            );
-            // Extensions typed clients know, with the types they expect.
-            if let Some(reason) = choice
-                .get("stop_reason")
-                .filter(|r| !r.is_null() && !r.is_string())
-            {
-                problems.push(format!(
-                    "{probe}: choices[].stop_reason is {} (typed clients expect a string)",
-                    show(reason)
-                ));
-            }
-            for key in ["reasoning_content", "reasoning"] {
-                if let Some(value) = choice["message"]
-                    .get(key)
-                    .filter(|v| !v.is_null() && !v.is_string())
-                {
-                    problems.push(format!("{probe}: message.{key} is {}", show(value)));
-                }
-            }
+            note("choices[]", choice, KNOWN_CHOICE);
+            note("choices[].message", &choice["message"], KNOWN_MESSAGE);
         }
-    }
-    if replies.is_empty() {
-        return Outcome::Skip("no successful non-stream reply".to_owned());
     }
     let listed = if extensions.is_empty() {
         "none".to_owned()
     } else {
         extensions.into_iter().collect::<Vec<_>>().join(", ")
     };
-    if problems.is_empty() {
-        Outcome::Pass(format!("extensions: {listed}"))
-    } else {
-        Outcome::Fail(problems.join("; "))
+    Outcome::Pass(format!("extensions: {listed} ({evidence})"))
+}
+
+/// An extension typed clients know, sent with another type than they expect.
+fn mistyped_extension(choice: &Value) -> Option<String> {
+    if let Some(reason) = choice
+        .get("stop_reason")
+        .filter(|r| !r.is_null() && !r.is_string())
+    {
+        return Some(format!(
+            "choices[].stop_reason is {} (typed clients expect a string)",
+            show(reason)
+        ));
     }
+    ["reasoning_content", "reasoning"]
+        .into_iter()
+        .find_map(|key| {
+            choice["message"]
+                .get(key)
+                .filter(|v| !v.is_null() && !v.is_string())
+                .map(|value| format!("message.{key} is {}", show(value)))
+        })
 }

@@ -1,7 +1,7 @@
 //! Request validation (REQ-001..011): the runner sends a bad request; a 4xx with the envelope
 //! passes, a silent 2xx fails (a warning under compat for SHOULD), a 5xx fails (and ERR-006 too).
 
-use super::{Check, check, exchange, need, rejected, show, success_json};
+use super::{Check, answered, check, exchange, need, rejected, show, success_json};
 use crate::{
     check::Outcome,
     probes::{Observations, name},
@@ -39,15 +39,29 @@ pub const CHECKS: &[Check] = &[
         "temperature, top_p and penalties out of range are a 400",
         |o| rejected(
             o,
-            &[name::TEMPERATURE_HIGH, name::TOP_P_HIGH, name::PENALTY_HIGH]
+            &[
+                name::TEMPERATURE_HIGH,
+                name::TEMPERATURE_NEGATIVE,
+                name::TOP_P_HIGH,
+                name::PENALTY_HIGH,
+                name::PENALTY_LOW,
+            ]
         )
     ),
     check!(
         "REQ-006",
         Req,
         Should,
-        "n: 0, five stop sequences and top_logprobs > 20 are a 400",
-        |o| rejected(o, &[name::N_ZERO, name::STOP_FIVE, name::TOP_LOGPROBS_HIGH])
+        "n: 0, five stop sequences, top_logprobs > 20 or without logprobs are a 400",
+        |o| rejected(
+            o,
+            &[
+                name::N_ZERO,
+                name::STOP_FIVE,
+                name::TOP_LOGPROBS_HIGH,
+                name::TOP_LOGPROBS_ALONE,
+            ]
+        )
     ),
     check!(
         "REQ-007",
@@ -74,8 +88,15 @@ pub const CHECKS: &[Check] = &[
         "REQ-010",
         Req,
         Should,
-        "an invalid function name and tools: [] are a 400",
-        |o| rejected(o, &[name::BAD_FUNCTION_NAME, name::EMPTY_TOOLS])
+        "an invalid function name (a space, over 64 characters) and tools: [] are a 400",
+        |o| rejected(
+            o,
+            &[
+                name::BAD_FUNCTION_NAME,
+                name::LONG_FUNCTION_NAME,
+                name::EMPTY_TOOLS,
+            ]
+        )
     ),
     check!(
         "REQ-011",
@@ -87,15 +108,15 @@ pub const CHECKS: &[Check] = &[
 ];
 
 fn req_004(o: &Observations) -> Outcome {
-    let parts = need!(exchange(o, name::CONTENT_PARTS));
-    if !parts.is_success() {
-        return Outcome::Fail(format!("{}: {}", name::CONTENT_PARTS, parts.summary()));
-    }
-    match o.get(name::DEVELOPER_ROLE) {
-        Some(developer) if !developer.is_success() => {
-            Outcome::FailShould(format!("{}: {}", name::DEVELOPER_ROLE, developer.summary()))
-        }
-        _ => Outcome::Pass(format!("{}: {}", name::CONTENT_PARTS, parts.summary())),
+    let parts = need!(answered(o, name::CONTENT_PARTS));
+    let parts = format!("{}: {}", name::CONTENT_PARTS, parts.summary());
+    match answered(o, name::DEVELOPER_ROLE) {
+        Err(Outcome::Fail(developer)) => Outcome::FailShould(developer),
+        Err(unjudged) => Outcome::Pass(format!(
+            "{parts}; developer role not judged: {}",
+            unjudged.evidence()
+        )),
+        Ok(_) => Outcome::Pass(parts),
     }
 }
 

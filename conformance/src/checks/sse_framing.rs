@@ -1,6 +1,6 @@
 //! SSE framing at the byte level (SSE-001..009), judged on every successful stream.
 
-use super::{Check, check, per_stream, streams};
+use super::{Check, check, judged_streams, per_stream};
 use crate::{check::Outcome, probes::Observations};
 
 pub const CHECKS: &[Check] = &[
@@ -118,7 +118,7 @@ fn sse_005(o: &Observations) -> Outcome {
             .first()
             .map(|(index, data)| format!("event #{index} is not JSON: {data:?}"))
     });
-    let multi_line: usize = streams(o, super::STREAM_PROBES)
+    let multi_line: usize = judged_streams(o)
         .iter()
         .map(|(_, view)| {
             view.framing

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use super::{
-    Check, FINISH_REASONS, check, is_unix_seconds, need, per_stream, show, stream, streams,
+    Check, FINISH_REASONS, check, is_unix_seconds, judged_streams, need, per_stream, show, stream,
     success_json,
 };
 use crate::{
@@ -433,40 +433,37 @@ fn stream_015(o: &Observations) -> Outcome {
 const KNOWN_DELTA: &[&str] = &["role", "content", "refusal", "tool_calls", "function_call"];
 
 fn stream_016(o: &Observations) -> Outcome {
-    let views = streams(o, super::STREAM_PROBES);
-    let mut extensions: BTreeMap<String, usize> = BTreeMap::new();
-    let mut problems = Vec::new();
-    for (probe, view) in &views {
-        for delta in choice_indices(view)
-            .into_iter()
-            .flat_map(|i| view.deltas(i).cloned().collect::<Vec<_>>())
-        {
-            for (key, value) in delta.as_object().into_iter().flatten() {
-                if KNOWN_DELTA.contains(&key.as_str()) {
-                    continue;
-                }
-                *extensions.entry(key.clone()).or_default() += 1;
-                if matches!(key.as_str(), "reasoning" | "reasoning_content")
+    let outcome = per_stream(o, |view| {
+        extensions(view)
+            .find(|(key, value)| {
+                matches!(key.as_str(), "reasoning" | "reasoning_content")
                     && !(value.is_string() || value.is_null())
-                {
-                    problems.push(format!("{probe}: delta.{key} is {}", show(value)));
-                }
-            }
+            })
+            .map(|(key, value)| format!("delta.{key} is {}", show(value)))
+    });
+    let Outcome::Pass(evidence) = outcome else {
+        return outcome;
+    };
+    let mut counted: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, view) in judged_streams(o) {
+        for (key, _) in extensions(view) {
+            *counted.entry(key.as_str()).or_default() += 1;
         }
     }
-    if views.is_empty() {
-        return Outcome::Skip("no stream".to_owned());
-    }
-    if !problems.is_empty() {
-        return Outcome::Fail(problems.join("; "));
-    }
-    let listed: Vec<String> = extensions
+    let listed: Vec<String> = counted
         .into_iter()
         .map(|(k, n)| format!("{k} ×{n}"))
         .collect();
     Outcome::Pass(if listed.is_empty() {
-        "no extensions".to_owned()
+        format!("no extensions ({evidence})")
     } else {
-        format!("extensions: {}", listed.join(", "))
+        format!("extensions: {} ({evidence})", listed.join(", "))
     })
+}
+
+/// Every `(key, value)` of every delta that the schema does not define.
+fn extensions(view: &StreamView) -> impl Iterator<Item = (&String, &Value)> {
+    view.choices()
+        .flat_map(|(_, choice)| choice["delta"].as_object().into_iter().flatten())
+        .filter(|(key, _)| !KNOWN_DELTA.contains(&key.as_str()))
 }

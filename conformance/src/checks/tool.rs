@@ -153,17 +153,18 @@ fn tool_003(o: &Observations) -> Outcome {
         return Outcome::Skip("no tool call was made".to_owned());
     }
     let finish = &body["choices"][0]["finish_reason"];
-    let streamed_finish = streamed(o)
-        .ok()
-        .and_then(|view| view.finishes(0).first().map(|(_, r)| r.clone()));
+    let (streamed_finish, stream_evidence) = match streamed(o) {
+        Ok(view) => {
+            let reason = view.finishes(0).first().map(|(_, r)| r.clone());
+            let shown = reason.as_ref().map_or("none".to_owned(), show);
+            (reason, format!("stream {shown}"))
+        }
+        Err(unjudged) => (None, format!("stream not judged: {}", unjudged.evidence())),
+    };
     let ok = finish == "tool_calls" && streamed_finish.as_ref().is_none_or(|r| r == "tool_calls");
     Outcome::expect(
         ok,
-        format!(
-            "non-stream {}, stream {}",
-            show(finish),
-            streamed_finish.as_ref().map_or("-".to_owned(), show)
-        ),
+        format!("non-stream {}, {stream_evidence}", show(finish)),
     )
 }
 

@@ -212,7 +212,7 @@ async fn chat(State(d): State<Deviation>, headers: HeaderMap, body: Bytes) -> Re
     } else if prompt == FAULT && stream {
         return stream_reply(d, &request, &plan, true);
     }
-    if stream {
+    if stream && !(tools && d.is("misbehave:stream-tool-json")) {
         stream_reply(d, &request, &plan, false)
     } else {
         whole_reply(d, &request, &plan)
@@ -271,16 +271,25 @@ fn validate(d: Deviation, request: &Value) -> Option<Response> {
             return bad("Missing parameter 'tool_call_id'", "messages");
         }
     }
-    let over = |key: &str, max: f64| request[key].as_f64().is_some_and(|v| v > max);
+    let outside = |key: &str, min: f64, max: f64| {
+        request[key]
+            .as_f64()
+            .is_some_and(|v| !(min..=max).contains(&v))
+    };
     let lenient_ranges = d.is("REQ-005") && request["stream"] != true;
-    if (over("temperature", 2.0) || over("top_p", 1.0) || over("presence_penalty", 2.0))
+    if (outside("temperature", 0.0, 2.0)
+        || outside("top_p", 0.0, 1.0)
+        || outside("presence_penalty", -2.0, 2.0)
+        || outside("frequency_penalty", -2.0, 2.0))
         && !lenient_ranges
     {
         return bad("out of range", "temperature");
     }
+    let top_logprobs_alone = request.get("top_logprobs").is_some() && request["logprobs"] != true;
     if (request["n"] == 0
         || request["stop"].as_array().is_some_and(|s| s.len() > 4)
-        || over("top_logprobs", 20.0))
+        || outside("top_logprobs", 0.0, 20.0)
+        || top_logprobs_alone)
         && !d.is("REQ-006")
     {
         return bad("invalid value", "n");
@@ -296,7 +305,7 @@ fn validate(d: Deviation, request: &Value) -> Option<Response> {
         let names_ok = tools.iter().all(|t| {
             t["function"]["name"]
                 .as_str()
-                .is_some_and(|n| !n.contains(' '))
+                .is_some_and(|n| !n.contains(' ') && n.len() <= 64)
         });
         if (tools.is_empty() || !names_ok) && !d.is("REQ-010") {
             return bad("invalid tools", "tools");
@@ -310,7 +319,10 @@ fn validate(d: Deviation, request: &Value) -> Option<Response> {
             None,
         ));
     }
-    if request["n"] == 2 && !d.is("STREAM-015") {
+    if request["n"] == 2 && d.is("misbehave:n2-500") {
+        return Some(error(d, 500, "internal error", None));
+    }
+    if request["n"] == 2 && !(d.is("STREAM-015") && request["stream"] == true) {
         return bad("n > 1 is not supported", "n");
     }
     if messages.iter().any(|m| m["role"] == "tool") && messages.len() == 3 && d.is("TOOL-009") {
@@ -340,8 +352,7 @@ fn whole_reply(d: Deviation, request: &Value, plan: &Plan) -> Response {
     if d.is("NS-008") {
         message.as_object_mut().unwrap().remove("refusal");
     }
-    let mut choice =
-        json!({"index": 0, "message": message, "logprobs": null, "finish_reason": plan.finish});
+    let mut choice = json!({"index": 0, "message": message, "logprobs": logprobs(request, &plan.text), "finish_reason": plan.finish});
     if d.is("NS-005") {
         choice.as_object_mut().unwrap().remove("logprobs");
     }
@@ -369,6 +380,18 @@ fn whole_reply(d: Deviation, request: &Value, plan: &Plan) -> Response {
         body["service_tier"] = json!("turbo");
     }
     json_reply(d, body)
+}
+
+/// The `logprobs` of a choice whose text is `text`: null unless the request asked for them.
+fn logprobs(request: &Value, text: &str) -> Value {
+    if request["logprobs"] != true {
+        return Value::Null;
+    }
+    let content: Vec<Value> = text
+        .split_inclusive(' ')
+        .map(|token| json!({"token": token, "logprob": -0.5, "bytes": token.as_bytes(), "top_logprobs": []}))
+        .collect();
+    json!({"content": content, "refusal": null})
 }
 
 fn now() -> u64 {
@@ -407,7 +430,13 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
         chunk
     };
     let choice = |index: u64, delta: Value, finish: Value| -> Value {
-        let mut choice = json!({"index": index, "delta": delta, "logprobs": if d.is("STREAM-014") { json!({}) } else { Value::Null }, "finish_reason": finish});
+        let logprobs = if d.is("STREAM-014") {
+            json!({})
+        } else {
+            logprobs(request, delta["content"].as_str().unwrap_or(""))
+        };
+        let mut choice =
+            json!({"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish});
         if d.is("STREAM-005") && finish.is_null() && delta.get("content").is_some() {
             choice.as_object_mut().unwrap().remove("finish_reason");
         }
@@ -532,6 +561,18 @@ pub const SHOULD_HALVES: &[(&str, &str)] = &[
     ("ERR-004", "ERR-004:should"),
     ("ERR-005", "ERR-005:should"),
     ("REQ-004", "REQ-004:should"),
+];
+
+/// Answers to valid requests that break a rule themselves, and the checks each must fail: never
+/// a skip.
+pub const MISBEHAVIOURS: &[(&str, &[&str])] = &[
+    (
+        "misbehave:stream-tool-json",
+        &[
+            "HTTP-002", "TOOL-004", "TOOL-005", "TOOL-006", "TOOL-007", "TOOL-008",
+        ],
+    ),
+    ("misbehave:n2-500", &["HTTP-001", "HTTP-002", "STREAM-015"]),
 ];
 
 /// Conformant ways to write SSE that a naive reader gets wrong; each must pass strictly.

@@ -54,6 +54,12 @@ pub async fn chat(
             Some("n".to_owned()),
         ));
     }
+    if request.logprobs == Some(true) {
+        return Err(GatewayError::invalid(
+            "logprobs are not translated for Ollama backends by this gateway; send logprobs: false.",
+            Some("logprobs".to_owned()),
+        ));
+    }
     let native = to_ollama(request, &call.model)?;
     let builder = backend
         .request(reqwest::Method::POST, ROUTES.chat, Some(&call.request_id))

@@ -36,6 +36,8 @@ pub struct ReplyContext<'a> {
     pub clock: Clock,
     /// Choices to write (1 unless the dialect honours `n`).
     pub choices: usize,
+    /// `top_logprobs` when the request asked for `logprobs`.
+    pub logprobs: Option<usize>,
 }
 
 impl ReplyContext<'_> {
@@ -104,6 +106,33 @@ impl ReplyContext<'_> {
             json!({"name": call.function.name, "arguments": self.arguments(&call.function.arguments)}),
         );
         Value::Object(object)
+    }
+
+    /// The `logprobs` of a choice (or delta) saying `text`, when the request asked for them: one
+    /// entry per word-sized token with `top` alternatives, its values a function of the token
+    /// so that a replay is identical.
+    fn logprobs(&self, text: &str) -> Option<Value> {
+        let top = self.logprobs?;
+        let entry = |token: &str, rank: usize| {
+            let logprob = -((token.len() % 7) as f64 + 1.0 + 2.0 * rank as f64) / 8.0;
+            json!({"token": token, "logprob": logprob, "bytes": token.as_bytes()})
+        };
+        let content: Vec<Value> = text
+            .split_inclusive(' ')
+            .map(|token| {
+                let alternatives = [token.to_owned(), token.to_uppercase(), format!("{token}.")];
+                let mut first = entry(token, 0);
+                first["top_logprobs"] = alternatives
+                    .iter()
+                    .cycle()
+                    .take(top)
+                    .enumerate()
+                    .map(|(rank, alternative)| entry(alternative, rank))
+                    .collect();
+                first
+            })
+            .collect();
+        Some(json!({"content": content, "refusal": null}))
     }
 
     /// `finish_reason` of a reply that ended with `done_reason`.
@@ -248,6 +277,9 @@ pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
             choice.insert("index".to_owned(), json!(index));
             choice.insert("message".to_owned(), Value::Object(message));
             nulls(&mut choice, dialect.choice_nulls);
+            if let Some(logprobs) = ctx.logprobs(&reply.content) {
+                choice.insert("logprobs".to_owned(), logprobs);
+            }
             let reason = match turn.done_reason.as_str() {
                 // Go's `*string` is null for an empty reason.
                 "" if !dialect.finish_reason_enum_only => Value::Null,
@@ -338,8 +370,15 @@ impl ChunkWriter<'_, '_> {
         let dialect = self.ctx.dialect;
         let mut choice = Map::new();
         choice.insert("index".to_owned(), json!(index));
+        let logprobs = delta["content"]
+            .as_str()
+            .filter(|content| !content.is_empty())
+            .and_then(|content| self.ctx.logprobs(content));
         choice.insert("delta".to_owned(), delta);
         nulls(&mut choice, dialect.choice_nulls);
+        if let Some(logprobs) = logprobs {
+            choice.insert("logprobs".to_owned(), logprobs);
+        }
         choice.insert("finish_reason".to_owned(), finish_reason);
         let mut object = self.ctx.object(
             self.id,

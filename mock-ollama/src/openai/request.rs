@@ -28,6 +28,8 @@ pub struct ChatAsk {
     pub include_usage: bool,
     /// How many choices to write (`n` where the dialect honours it).
     pub choices: usize,
+    /// `top_logprobs` when the request asked for `logprobs`.
+    pub logprobs: Option<usize>,
 }
 
 /// Reads a `/v1/chat/completions` body as the dialect's server would.
@@ -101,6 +103,11 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
         },
         include_usage: request.wants_stream_usage(),
         choices,
+        logprobs: (request.logprobs == Some(true)).then(|| {
+            request
+                .top_logprobs
+                .map_or(0, |top| top.clamp(0, 20) as usize)
+        }),
     })
 }
 

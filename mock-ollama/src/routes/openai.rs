@@ -52,6 +52,7 @@ pub async fn chat_completions(
         streaming: ask.native.is_streaming(),
         include_usage: ask.include_usage,
         choices: ask.choices,
+        logprobs: ask.logprobs,
     };
     reply(&state, seq, dialect, accepted, written).await
 }
@@ -72,6 +73,7 @@ pub async fn completions(
         streaming: ask.native.is_streaming(),
         include_usage: ask.include_usage,
         choices: 1,
+        logprobs: None,
     };
     reply(&state, seq, dialect, accepted, written).await
 }
@@ -94,6 +96,8 @@ struct Written {
     streaming: bool,
     include_usage: bool,
     choices: usize,
+    /// `top_logprobs` when the request asked for `logprobs`.
+    logprobs: Option<usize>,
 }
 
 /// Writes the native pipeline's decision in the dialect: SSE events or one object, paced and
@@ -115,6 +119,7 @@ async fn reply(
             base: state.config.clock_start(),
         },
         choices: written.choices,
+        logprobs: written.logprobs,
     };
     let scale = state.config.time_scale;
     if answer.streaming {
