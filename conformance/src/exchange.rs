@@ -27,6 +27,9 @@ pub struct Target {
     pub trust: Trust,
     /// The target must refuse requests without the key, or with a wrong one (HTTP-004).
     pub expect_auth: bool,
+    /// The model's context window in tokens, when known: a streamed prompt longer than it is
+    /// probed (HTTP-003).
+    pub context_tokens: Option<u64>,
 }
 
 /// What a probe authenticates with.
@@ -65,6 +68,7 @@ impl Target {
             headers: Vec::new(),
             trust: Trust::default(),
             expect_auth: false,
+            context_tokens: None,
         }
     }
 

@@ -96,6 +96,11 @@ struct Args {
     /// A prompt that makes the target report an overload (enables ERR-008)
     #[arg(long)]
     overload_prompt: Option<String>,
+
+    /// The model's context window in tokens: a streamed prompt a quarter longer is sent, which
+    /// must be refused with a 4xx before any SSE byte (HTTP-003)
+    #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
+    context_tokens: Option<u64>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -219,6 +224,7 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
         api_key: args.api_key,
         timeout: Duration::from_millis(args.timeout_ms),
         max_body: args.max_body_bytes,
+        context_tokens: args.context_tokens,
         headers,
         trust: Trust {
             ca_cert,

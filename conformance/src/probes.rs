@@ -29,6 +29,7 @@ pub mod name {
     pub const UNKNOWN_MODEL: &str = "unknown_model";
     pub const UNKNOWN_MODEL_STREAM: &str = "unknown_model_stream";
     pub const INVALID_PARAM_STREAM: &str = "invalid_param_stream";
+    pub const OVER_CONTEXT_STREAM: &str = "over_context_stream";
     pub const MALFORMED_JSON: &str = "malformed_json";
     pub const WRONG_TYPES: &str = "wrong_types";
     pub const MISSING_MODEL: &str = "missing_model";
@@ -105,14 +106,15 @@ pub mod name {
         BAD_FUNCTION_NAME,
         EMPTY_TOOLS,
         UNKNOWN_PARAMETER,
-        MODELS_LIST,
-        MODELS_RETRIEVE,
-        MODELS_RETRIEVE_UNKNOWN,
-        AUTH_MISSING,
-        AUTH_WRONG,
+        OVER_CONTEXT_STREAM,
         STREAM_FAULT,
         RATE_LIMIT,
         OVERLOAD,
+        AUTH_MISSING,
+        AUTH_WRONG,
+        MODELS_LIST,
+        MODELS_RETRIEVE,
+        MODELS_RETRIEVE_UNKNOWN,
     ];
 
     /// Valid requests for optional features: a server may decline them with a 4xx, and the
@@ -485,6 +487,14 @@ pub async fn observe(
             chat(json!({"conformance_unknown_parameter": true})),
         ),
     ];
+    if let Some(context) = target.context_tokens {
+        // "word " is one token in every common tokenizer: a quarter more words than the context.
+        let words = context + context / 4 + 16;
+        posts.push((
+            name::OVER_CONTEXT_STREAM,
+            chat(json!({"messages": user(&"word ".repeat(words as usize)), "stream": true})),
+        ));
+    }
     if let Some(prompt) = &faults.mid_stream {
         posts.push((
             name::STREAM_FAULT,

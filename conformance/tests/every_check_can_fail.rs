@@ -16,6 +16,7 @@ fn target(url: String) -> Target {
         expect_auth: true,
         timeout: Duration::from_secs(10),
         max_body: 1 << 20,
+        context_tokens: Some(reference::CONTEXT),
         ..Target::new(url, reference::MODEL)
     }
 }
@@ -221,6 +222,23 @@ async fn auth_is_judged_only_when_expected_and_then_both_keyless_and_wrong_keys_
         verdict.evidence.contains("keyless requests are accepted"),
         "{}",
         verdict.evidence
+    );
+}
+
+#[tokio::test]
+async fn a_prompt_over_the_context_must_be_refused_before_any_sse_byte() {
+    let report = strict_report(reference::start("HTTP-003:context").await).await;
+    let failed: Vec<&str> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.status == Status::Fail)
+        .map(|v| v.check.id)
+        .collect();
+    assert_eq!(failed, ["HTTP-003"], "{:#?}", not_passing(&report));
+    let evidence = &report.verdict("HTTP-003").unwrap().evidence;
+    assert!(
+        evidence.starts_with("over_context_stream: HTTP 200"),
+        "{evidence}"
     );
 }
 

@@ -110,6 +110,7 @@ const CLIENT_ERRORS: &[&str] = &[
     name::UNKNOWN_MODEL,
     name::UNKNOWN_MODEL_STREAM,
     name::INVALID_PARAM_STREAM,
+    name::OVER_CONTEXT_STREAM,
 ];
 
 fn failures(o: &Observations) -> Vec<&Exchange> {

@@ -19,6 +19,8 @@ pub const MODEL: &str = "ref-model";
 pub const FAULT: &str = "[fault]";
 pub const RATE: &str = "[rate]";
 pub const OVERLOAD: &str = "[overload]";
+/// The reference model's context, in words.
+pub const CONTEXT: u64 = 256;
 
 #[derive(Clone, Copy)]
 struct Deviation(&'static str);
@@ -252,6 +254,20 @@ fn validate(d: Deviation, request: &Value) -> Option<Response> {
             "The model does not exist",
             Some("model"),
         ));
+    }
+    let words: usize = messages
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .map(|text| text.split_whitespace().count())
+        .sum();
+    if words as u64 > CONTEXT {
+        let message = format!(
+            "This model's maximum context length is {CONTEXT} tokens. However, your messages resulted in {words} tokens."
+        );
+        if request["stream"] == true && d.is("HTTP-003:context") {
+            return Some(sse_response(d, vec![json!({"error": {"message": message, "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}}).to_string()], true));
+        }
+        return bad(&message, "messages");
     }
     if d.is("REQ-004") && messages.iter().any(|m| m["content"].is_array()) {
         return bad("content parts are not supported", "messages");

@@ -66,6 +66,45 @@ impl ApiError {
         .typed()
     }
 
+    /// A prompt of `asked` tokens for a model whose context holds `limit`: a 400 before anything
+    /// is generated, streamed requests included, in OpenAI's words (which llama-cpp-python and
+    /// vLLM copy).
+    /// `completion` is the request's `max_tokens`, which llama-cpp-python adds to the count.
+    pub fn context_exceeded(
+        dialect: &'static Dialect,
+        limit: u64,
+        asked: u64,
+        completion: Option<u64>,
+    ) -> Self {
+        let message = match dialect.errors {
+            ErrorStyle::LlamaCppPython => format!(
+                "This model's maximum context length is {limit} tokens. However, you requested {} tokens ({asked} in the messages, {} in the completion). Please reduce the length of the messages or completion.",
+                asked + completion.unwrap_or(0),
+                completion.map_or("None".to_owned(), |c| c.to_string()),
+            ),
+            _ => format!(
+                "This model's maximum context length is {limit} tokens. However, your messages resulted in {asked} tokens. Please reduce the length of the messages."
+            ),
+        };
+        let mut error = Details {
+            dialect,
+            status: StatusCode::BAD_REQUEST,
+            message,
+            kind: "",
+            param: Some("messages".to_owned()),
+            code: Some("context_length_exceeded"),
+            retry_after: None,
+            raw: None,
+            from_middleware: false,
+        }
+        .typed();
+        // llama-cpp-python formats this one refusal itself, not through its 500 handler.
+        if dialect.errors == ErrorStyle::LlamaCppPython {
+            error.0.kind = "invalid_request_error";
+        }
+        error
+    }
+
     /// A reply that is no error object at all: `body` as is, with its content type.
     pub fn raw(
         dialect: &'static Dialect,

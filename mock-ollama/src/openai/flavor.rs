@@ -272,6 +272,9 @@ pub struct Dialect {
     pub honours_max_completion_tokens: bool,
     /// `n` > 1 yields that many choices.
     pub honours_n: bool,
+    /// A prompt longer than the model's context is refused with a 400 before anything is
+    /// generated; Ollama instead truncates it silently (ollama/ollama#2208).
+    pub refuses_over_context: bool,
     /// A request for a model the server does not have is answered by its default model, with
     /// the requested name echoed.
     pub serves_unknown_models: bool,
@@ -313,6 +316,7 @@ pub const OLLAMA: Dialect = Dialect {
     mid_stream_error: MidStreamError::LostAsEmptyChunk,
     honours_max_completion_tokens: false,
     honours_n: false,
+    refuses_over_context: false,
     serves_missing_model: false,
     serves_unknown_models: false,
     models: ModelObjects::Ollama,
@@ -349,6 +353,7 @@ pub const OPENAI: Dialect = Dialect {
     mid_stream_error: MidStreamError::ErrorEvent,
     honours_max_completion_tokens: true,
     honours_n: true,
+    refuses_over_context: true,
     serves_missing_model: false,
     serves_unknown_models: false,
     models: ModelObjects::Openai,
@@ -386,6 +391,7 @@ pub const LLAMACPP: Dialect = Dialect {
     mid_stream_error: MidStreamError::Cut,
     honours_max_completion_tokens: false,
     honours_n: false,
+    refuses_over_context: true,
     serves_missing_model: true,
     serves_unknown_models: true,
     models: ModelObjects::LlamaCppPython,
@@ -434,6 +440,7 @@ pub const VLLM: Dialect = Dialect {
     mid_stream_error: MidStreamError::ErrorEventThenDone,
     honours_max_completion_tokens: true,
     honours_n: true,
+    refuses_over_context: true,
     serves_missing_model: true,
     serves_unknown_models: false,
     models: ModelObjects::Vllm,

@@ -44,6 +44,7 @@ pub async fn chat_completions(
     let dialect = state.dialect();
     let mut ask = request::chat(dialect, &body)?;
     let echoed = serve_default_model(&state, dialect, &mut ask.native.model);
+    refuse_over_context(&state, dialect, &ask.native)?;
     let accepted =
         accept_chat(&state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
     let written = Written {
@@ -76,6 +77,41 @@ pub async fn completions(
         logprobs: None,
     };
     reply(&state, seq, dialect, accepted, written).await
+}
+
+/// Refuses a prompt longer than the model's context where the dialect's server does (a word
+/// counts as a token, as everywhere in the mock).
+fn refuse_over_context(
+    state: &MockState,
+    dialect: &'static Dialect,
+    request: &wire::ollama::ChatRequest,
+) -> Result<(), ApiError> {
+    if !dialect.refuses_over_context {
+        return Ok(());
+    }
+    let Some(limit) = state
+        .scenario()
+        .model(&request.model)
+        .map(|model| model.context_length)
+    else {
+        return Ok(());
+    };
+    let asked: u64 = request
+        .messages
+        .iter()
+        .map(|message| message.content.split_whitespace().count() as u64)
+        .sum();
+    if asked > limit {
+        let completion = request
+            .options
+            .as_ref()
+            .and_then(|options| options.get("num_predict"))
+            .and_then(serde_json::Value::as_u64);
+        return Err(ApiError::context_exceeded(
+            dialect, limit, asked, completion,
+        ));
+    }
+    Ok(())
 }
 
 /// Which `/v1` objects a reply is written as.
