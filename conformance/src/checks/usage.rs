@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Check, check, need, show, stream, success_json};
+use super::{Check, check, need, per_probe, show, stream, success_json};
 use crate::{
     check::Outcome,
     probes::{Observations, name},
@@ -47,21 +47,31 @@ fn usage_chunks(view: &crate::probes::StreamView) -> Vec<&(usize, Value)> {
 }
 
 fn usage_001(o: &Observations) -> Outcome {
-    let view = need!(stream(o, name::STREAM_BASIC));
-    if let Some((position, chunk)) = view
-        .chunks
-        .iter()
-        .find(|(_, c)| c.get("usage").is_some_and(|u| !u.is_null()))
-    {
-        return Outcome::Fail(format!(
-            "event #{position} carries usage {} unasked",
-            show(&chunk["usage"])
-        ));
-    }
-    if let Some((position, _)) = usage_chunks(view).first() {
-        return Outcome::Fail(format!("event #{position} has choices: [] unasked"));
-    }
-    Outcome::Pass(format!("{} chunks, none with usage", view.chunks.len()))
+    // Every stream that did not ask for usage.
+    per_probe(
+        &[
+            name::STREAM_BASIC,
+            name::STREAM_TOOL,
+            name::STREAM_N2,
+            name::STREAM_LOGPROBS,
+        ],
+        |probe| stream(o, probe),
+        |view| {
+            if let Some((position, chunk)) = view
+                .chunks
+                .iter()
+                .find(|(_, c)| c.get("usage").is_some_and(|u| !u.is_null()))
+            {
+                return Some(format!(
+                    "event #{position} carries usage {} unasked",
+                    show(&chunk["usage"])
+                ));
+            }
+            usage_chunks(view)
+                .first()
+                .map(|(position, _)| format!("event #{position} has choices: [] unasked"))
+        },
+    )
 }
 
 fn usage_002(o: &Observations) -> Outcome {
