@@ -7,7 +7,7 @@
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::exchange::{Body, Credentials, Target, send};
+use crate::exchange::{Body, ProbeRequest, Target, send};
 
 /// How a capability fared over the attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -135,11 +135,7 @@ pub async fn probe(
             let exchange = send(
                 client,
                 target,
-                "capability",
-                reqwest::Method::POST,
-                "/chat/completions",
-                Some(body),
-                Credentials::Given,
+                ProbeRequest::post("capability", "/chat/completions", body),
             )
             .await;
             if exchange.status.is_some_and(|s| (400..500).contains(&s)) {

@@ -44,6 +44,18 @@ pub enum Group {
     /// Models.
     #[serde(rename = "MODELS")]
     Models,
+    /// Response headers: request ids, rate-limit headers, `Retry-After`.
+    #[serde(rename = "HDR")]
+    Headers,
+    /// Cross-origin access from browsers.
+    #[serde(rename = "CORS")]
+    Cors,
+    /// Security hygiene.
+    #[serde(rename = "SEC")]
+    Security,
+    /// `/v1/embeddings`.
+    #[serde(rename = "EMB")]
+    Embeddings,
 }
 
 /// A check's identity.

@@ -30,6 +30,14 @@ pub struct Target {
     /// The model's context window in tokens, when known: a streamed prompt longer than it is
     /// probed (HTTP-003).
     pub context_tokens: Option<u64>,
+    /// The origin browsers call the target from, when it should allow one (CORS-003's
+    /// preflight); otherwise the preflight comes from a foreign origin.
+    pub origin: Option<String>,
+    /// The model `/embeddings` must serve: given, the target must serve embeddings; absent, the
+    /// chat model is tried and a target without embeddings skips their checks.
+    pub embedding_model: Option<String>,
+    /// Size of the oversized-body probe (SEC-003), bytes.
+    pub oversized_body_bytes: usize,
 }
 
 /// What a probe authenticates with.
@@ -46,6 +54,16 @@ pub enum Credentials {
 /// The token [`Credentials::Wrong`] sends.
 pub const WRONG_KEY: &str = "sk-conformance-wrong-key";
 
+/// A key the runner holds, which no `Debug` output shows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// Which certificates an `https://` target may present.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
@@ -56,8 +74,8 @@ pub struct Trust {
 }
 
 impl Target {
-    /// A target with the default deadline (30 s), body cap (4 MiB), no key, no extra headers and
-    /// the system's roots.
+    /// A target with the default deadline (30 s), body cap (4 MiB), no key, no extra headers,
+    /// the system's roots and a 32 MiB oversized-body probe.
     pub fn new(base_url: impl Into<String>, model: impl Into<String>) -> Self {
         Self {
             base_url: base_url.into().trim_end_matches('/').to_owned(),
@@ -69,6 +87,9 @@ impl Target {
             trust: Trust::default(),
             expect_auth: false,
             context_tokens: None,
+            origin: None,
+            embedding_model: None,
+            oversized_body_bytes: 32 * 1024 * 1024,
         }
     }
 
@@ -184,25 +205,86 @@ impl Exchange {
     }
 }
 
-/// A request body: JSON, or raw bytes for malformed-body probes.
+/// A request body: JSON, or raw text for malformed and oversized bodies.
 #[derive(Debug, Clone)]
 pub enum Body {
     /// Serialized as JSON.
     Json(Value),
     /// Sent as is with `Content-Type: application/json`.
-    Raw(&'static str),
+    Raw(String),
+}
+
+/// One request a probe sends.
+#[derive(Debug, Clone)]
+pub struct ProbeRequest {
+    /// Probe name.
+    pub probe: &'static str,
+    /// HTTP method.
+    pub method: reqwest::Method,
+    /// Path under the base URL, e.g. `/chat/completions`.
+    pub path: String,
+    /// Body, if any.
+    pub body: Option<Body>,
+    /// What it authenticates with.
+    pub credentials: Credentials,
+    /// The probe's own headers (`Origin`, `x-request-id`, …), sent whatever the credentials.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ProbeRequest {
+    /// `POST path` with `body`, authenticated.
+    pub fn post(probe: &'static str, path: impl Into<String>, body: Body) -> Self {
+        Self {
+            probe,
+            method: reqwest::Method::POST,
+            path: path.into(),
+            body: Some(body),
+            credentials: Credentials::Given,
+            headers: Vec::new(),
+        }
+    }
+
+    /// `GET path`, authenticated.
+    pub fn get(probe: &'static str, path: impl Into<String>) -> Self {
+        Self {
+            probe,
+            method: reqwest::Method::GET,
+            path: path.into(),
+            body: None,
+            credentials: Credentials::Given,
+            headers: Vec::new(),
+        }
+    }
+
+    /// The same request with `method`.
+    pub fn method(mut self, method: reqwest::Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The same request authenticated with `credentials`.
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// The same request with one more header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
 }
 
 /// Sends one request and captures the reply.
-pub async fn send(
-    client: &reqwest::Client,
-    target: &Target,
-    probe: &'static str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Body>,
-    credentials: Credentials,
-) -> Exchange {
+pub async fn send(client: &reqwest::Client, target: &Target, sent: ProbeRequest) -> Exchange {
+    let ProbeRequest {
+        probe,
+        method,
+        path,
+        body,
+        credentials,
+        headers,
+    } = sent;
     let url = format!("{}{}", target.base_url.trim_end_matches('/'), path);
     let mut builder = client.request(method, &url);
     match credentials {
@@ -217,16 +299,20 @@ pub async fn send(
         Credentials::Wrong => builder = builder.bearer_auth(WRONG_KEY),
         Credentials::None => {}
     }
-    let request = match &body {
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    let request = match body {
         Some(Body::Json(value)) => {
-            builder = builder.json(value);
-            value.clone()
+            builder = builder.json(&value);
+            value
         }
         Some(Body::Raw(text)) => {
+            let shown = Value::String(clip(text.clone(), 200));
             builder = builder
                 .header("content-type", "application/json")
-                .body(*text);
-            Value::String((*text).to_owned())
+                .body(text);
+            shown
         }
         None => Value::Null,
     };

@@ -101,6 +101,20 @@ struct Args {
     /// must be refused with a 4xx before any SSE byte (HTTP-003)
     #[arg(long, value_name = "TOKENS", value_parser = clap::value_parser!(u64).range(1..=2_000_000))]
     context_tokens: Option<u64>,
+
+    /// The origin browsers call the target from: the CORS preflight comes from it (without it,
+    /// from a foreign origin)
+    #[arg(long, value_name = "ORIGIN")]
+    origin: Option<String>,
+
+    /// The model /embeddings must serve; given, the target must serve embeddings (without it,
+    /// the chat model is tried and a target without embeddings skips their checks)
+    #[arg(long, value_name = "MODEL")]
+    embedding_model: Option<String>,
+
+    /// Size of the oversized chat request that must be refused with a 413 or 400 envelope
+    #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024 * 1024)]
+    oversized_body_bytes: usize,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -225,6 +239,9 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
         timeout: Duration::from_millis(args.timeout_ms),
         max_body: args.max_body_bytes,
         context_tokens: args.context_tokens,
+        origin: args.origin,
+        embedding_model: args.embedding_model,
+        oversized_body_bytes: args.oversized_body_bytes,
         headers,
         trust: Trust {
             ca_cert,

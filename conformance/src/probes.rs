@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    exchange::{Body, Credentials, Exchange, Target, send},
+    exchange::{Body, Credentials, Exchange, ProbeRequest, Secret, Target, WRONG_KEY, send},
     sse::Framing,
 };
 
@@ -63,6 +63,16 @@ pub mod name {
     pub const STREAM_FAULT: &str = "stream_fault";
     pub const RATE_LIMIT: &str = "rate_limit";
     pub const OVERLOAD: &str = "overload";
+    pub const REQUEST_ID_ECHO: &str = "request_id_echo";
+    pub const CORS_FOREIGN: &str = "cors_foreign_origin";
+    pub const CORS_PREFLIGHT: &str = "cors_preflight";
+    pub const UNKNOWN_ROUTE: &str = "unknown_route";
+    pub const OVERSIZED_BODY: &str = "oversized_body";
+    pub const EMB_STRING: &str = "embeddings_string";
+    pub const EMB_ARRAY: &str = "embeddings_array";
+    pub const EMB_BASE64: &str = "embeddings_base64";
+    pub const EMB_INVALID_INPUT: &str = "embeddings_invalid_input";
+    pub const EMB_MISSING_INPUT: &str = "embeddings_missing_input";
 
     /// Every probe, in the order they are sent.
     pub const ALL: &[&str] = &[
@@ -115,6 +125,16 @@ pub mod name {
         MODELS_LIST,
         MODELS_RETRIEVE,
         MODELS_RETRIEVE_UNKNOWN,
+        REQUEST_ID_ECHO,
+        CORS_FOREIGN,
+        CORS_PREFLIGHT,
+        UNKNOWN_ROUTE,
+        OVERSIZED_BODY,
+        EMB_STRING,
+        EMB_ARRAY,
+        EMB_BASE64,
+        EMB_INVALID_INPUT,
+        EMB_MISSING_INPUT,
     ];
 
     /// Valid requests for optional features: a server may decline them with a 4xx, and the
@@ -128,6 +148,32 @@ pub mod name {
         NS_LOGPROBS,
         STREAM_LOGPROBS,
     ];
+}
+
+/// The `x-request-id` the echo probe sends.
+pub const REQUEST_ID: &str = "conformance-req-5b0e9f2c4d1a";
+
+/// An origin no target should trust with credentials.
+pub const FOREIGN_ORIGIN: &str = "https://conformance-foreign.example";
+
+/// The request headers an OpenAI SDK sends from a browser (openai-node with
+/// `dangerouslyAllowBrowser`), which a preflight must allow.
+pub const BROWSER_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "x-stainless-arch",
+    "x-stainless-lang",
+    "x-stainless-os",
+    "x-stainless-package-version",
+    "x-stainless-retry-count",
+    "x-stainless-runtime",
+    "x-stainless-runtime-version",
+    "x-stainless-timeout",
+];
+
+/// The origin the preflight comes from: the one the target should allow, else a foreign one.
+pub fn preflight_origin(target: &Target) -> &str {
+    target.origin.as_deref().unwrap_or(FOREIGN_ORIGIN)
 }
 
 /// Prompts that make a scriptable target misbehave on purpose (e.g. mock-ollama's fixtures), so
@@ -256,13 +302,21 @@ impl StreamView {
     }
 }
 
-/// Everything the probes saw.
+/// Everything the probes saw, and what the operator stated about the target.
 #[derive(Debug, Default)]
 pub struct Observations {
+    /// The target's `/v1` root.
+    pub base_url: String,
     /// Model the chat probes used.
     pub model: String,
     /// Whether the target is expected to enforce authentication (`--expect-auth`).
     pub expect_auth: bool,
+    /// Whether the target is expected to serve embeddings (`--embedding-model`).
+    pub expect_embeddings: bool,
+    /// The origin the CORS preflight came from.
+    pub preflight_origin: String,
+    /// What no reply may echo: the key, the values of `--header`, the wrong key probed.
+    pub secrets: Vec<Secret>,
     /// Captured exchanges by probe name.
     pub exchanges: BTreeMap<&'static str, Exchange>,
     /// Parsed streams by probe name (for `stream: true` requests and `text/event-stream` replies).
@@ -270,16 +324,25 @@ pub struct Observations {
 }
 
 impl Observations {
-    /// What these exchanges show: each kept under its probe's name, each body of a streamed
-    /// request or with a `text/event-stream` label read as a stream.
-    pub fn of(
-        model: &str,
-        expect_auth: bool,
-        exchanges: impl IntoIterator<Item = Exchange>,
-    ) -> Self {
+    /// What these exchanges with `target` show: each kept under its probe's name, each body of a
+    /// streamed request or with a `text/event-stream` label read as a stream.
+    pub fn of(target: &Target, exchanges: impl IntoIterator<Item = Exchange>) -> Self {
+        let secrets = target
+            .api_key
+            .iter()
+            .chain(target.headers.iter().map(|(_, value)| value))
+            .map(String::as_str)
+            .chain([WRONG_KEY])
+            .filter(|secret| secret.len() >= 8)
+            .map(|secret| Secret(secret.to_owned()))
+            .collect();
         let mut observations = Observations {
-            model: model.to_owned(),
-            expect_auth,
+            base_url: target.base_url.clone(),
+            model: target.model.clone(),
+            expect_auth: target.expect_auth,
+            expect_embeddings: target.embedding_model.is_some(),
+            preflight_origin: preflight_origin(target).to_owned(),
+            secrets,
             ..Observations::default()
         };
         for exchange in exchanges {
@@ -403,7 +466,7 @@ pub async fn observe(
         ),
         (
             name::MALFORMED_JSON,
-            Body::Raw("{\"model\": \"x\", \"messages\": [ {\"role\": "),
+            Body::Raw("{\"model\": \"x\", \"messages\": [ {\"role\": ".to_owned()),
         ),
         (
             name::WRONG_TYPES,
@@ -507,20 +570,10 @@ pub async fn observe(
     if let Some(prompt) = &faults.overload {
         posts.push((name::OVERLOAD, chat(json!({"messages": user(prompt)}))));
     }
-    let mut exchanges = Vec::new();
-    for (probe, body) in posts {
-        let exchange = send(
-            client,
-            target,
-            probe,
-            Method::POST,
-            "/chat/completions",
-            Some(body),
-            Credentials::Given,
-        )
-        .await;
-        exchanges.push(exchange);
-    }
+    let mut requests: Vec<ProbeRequest> = posts
+        .into_iter()
+        .map(|(probe, body)| ProbeRequest::post(probe, "/chat/completions", body))
+        .collect();
     // Authentication is stated, not guessed: both keyless probes always go out, and HTTP-004
     // judges them only with --expect-auth. They go after the chat probes: a server that accepts
     // them generates, and llama.cpp's answers depend on what it generated before (its cache),
@@ -529,38 +582,74 @@ pub async fn observe(
         (name::AUTH_MISSING, Credentials::None),
         (name::AUTH_WRONG, Credentials::Wrong),
     ] {
-        exchanges.push(
-            send(
-                client,
-                target,
-                probe,
-                Method::POST,
-                "/chat/completions",
-                Some(chat(json!({}))),
-                credentials,
-            )
-            .await,
+        requests.push(
+            ProbeRequest::post(probe, "/chat/completions", chat(json!({})))
+                .credentials(credentials),
         );
     }
-    let gets = [
-        (name::MODELS_LIST, "/models".to_owned()),
-        (name::MODELS_RETRIEVE, format!("/models/{model}")),
-        (
+    requests.extend([
+        ProbeRequest::get(name::MODELS_LIST, "/models"),
+        ProbeRequest::get(name::MODELS_RETRIEVE, format!("/models/{model}")),
+        ProbeRequest::get(
             name::MODELS_RETRIEVE_UNKNOWN,
-            "/models/conformance-no-such-model".to_owned(),
+            "/models/conformance-no-such-model",
         ),
-    ];
-    for (probe, path) in gets {
-        let exchange = send(
-            client,
-            target,
-            probe,
-            Method::GET,
-            &path,
-            None,
-            Credentials::Given,
-        );
-        exchanges.push(exchange.await);
+        ProbeRequest::get(name::REQUEST_ID_ECHO, "/models").header("x-request-id", REQUEST_ID),
+        ProbeRequest::get(name::CORS_FOREIGN, "/models").header("origin", FOREIGN_ORIGIN),
+        // A browser's preflight carries no credentials.
+        ProbeRequest::get(name::CORS_PREFLIGHT, "/chat/completions")
+            .method(Method::OPTIONS)
+            .credentials(Credentials::None)
+            .header("origin", preflight_origin(target))
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", BROWSER_HEADERS.join(",")),
+        ProbeRequest::get(name::UNKNOWN_ROUTE, "/conformance-no-such-route"),
+        ProbeRequest::post(
+            name::OVERSIZED_BODY,
+            "/chat/completions",
+            oversized_chat(model, target.oversized_body_bytes),
+        ),
+    ]);
+    let embedding_model = target.embedding_model.as_deref().unwrap_or(model);
+    let embed = |extra: Value| {
+        let mut body = json!({"model": embedding_model});
+        if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+            body.extend(extra);
+        }
+        Body::Json(body)
+    };
+    for (probe, body) in [
+        (name::EMB_STRING, embed(json!({"input": EMBEDDED[0]}))),
+        (name::EMB_ARRAY, embed(json!({"input": EMBEDDED}))),
+        (
+            name::EMB_BASE64,
+            embed(json!({"input": EMBEDDED[0], "encoding_format": "base64"})),
+        ),
+        (
+            name::EMB_INVALID_INPUT,
+            embed(json!({"input": {"text": EMBEDDED[0]}})),
+        ),
+        (name::EMB_MISSING_INPUT, embed(json!({}))),
+    ] {
+        requests.push(ProbeRequest::post(probe, "/embeddings", body));
     }
-    Observations::of(model, target.expect_auth, exchanges)
+    let mut exchanges = Vec::with_capacity(requests.len());
+    for request in requests {
+        exchanges.push(send(client, target, request).await);
+    }
+    Observations::of(target, exchanges)
+}
+
+/// The texts the embeddings probes embed.
+pub const EMBEDDED: [&str; 2] = ["The food was delicious.", "The sea was calm and blue."];
+
+/// A valid chat request of `bytes` bytes: one user message padded with words.
+fn oversized_chat(model: &str, bytes: usize) -> Body {
+    let head = format!(
+        "{{\"model\":{},\"max_tokens\":1,\"messages\":[{{\"role\":\"user\",\"content\":\"",
+        Value::from(model)
+    );
+    let tail = "\"}]}";
+    let words = bytes.saturating_sub(head.len() + tail.len()) / 5 + 1;
+    Body::Raw(format!("{head}{}{tail}", "word ".repeat(words)))
 }

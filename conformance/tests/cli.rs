@@ -18,8 +18,11 @@ async fn output_of(mut command: Command) -> std::process::Output {
         .unwrap()
 }
 
-/// Runs the binary against the reference server's key, fault prompts and `extra` flags.
+/// Runs the binary against the reference server's key, fault prompts, context, origin,
+/// embedding model and body limit, and `extra` flags.
 async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
+    let context = reference::CONTEXT.to_string();
+    let oversized = (2 * reference::BODY_LIMIT).to_string();
     let mut command = conformance();
     command
         .args([
@@ -39,6 +42,9 @@ async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
             "--overload-prompt",
             reference::OVERLOAD,
         ])
+        .args(["--context-tokens", &context, "--origin", reference::ORIGIN])
+        .args(["--embedding-model", reference::MODEL])
+        .args(["--oversized-body-bytes", &oversized])
         .args(extra);
     output_of(command).await
 }
@@ -58,13 +64,13 @@ async fn a_conformant_target_exits_0_and_writes_every_report() {
     let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("79 pass, 0 fail"), "{stdout}");
+    assert!(stdout.contains("94 pass, 0 fail"), "{stdout}");
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
-    assert_eq!(junit.matches("<testcase ").count(), 79);
+    assert_eq!(junit.matches("<testcase ").count(), 94);
     assert!(junit.contains("failures=\"0\""));
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["verdicts"].as_array().unwrap().len(), 79);
+    assert_eq!(json["verdicts"].as_array().unwrap().len(), 94);
     assert!(
         std::fs::read_to_string(dir.join("report.md"))
             .unwrap()
@@ -195,7 +201,7 @@ async fn an_https_target_is_judged_when_its_certificate_is_trusted_and_refused_o
     let trusted = runner(&url, &["--ca-cert", ca.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&trusted.stdout);
     assert_eq!(trusted.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("79 pass, 0 fail"), "{stdout}");
+    assert!(stdout.contains("94 pass, 0 fail"), "{stdout}");
     assert!(!stdout.contains("INSECURE"), "{stdout}");
 
     let untrusted = runner(&url, &[]).await;
@@ -257,14 +263,15 @@ async fn extra_headers_reach_the_target_but_never_a_report() {
     );
     let sent = mock.requests_to("/v1/chat/completions");
     assert!(!sent.is_empty());
-    // Every probe but the two that test authentication (no key, a wrong key) carries it.
+    // Every probe carries it but the three that must not: no key, a wrong key, and the
+    // browser's preflight.
     let keyed = sent
         .iter()
         .filter(|entry| {
             entry.headers.get("api-key").map(String::as_str) == Some("azure-secret-0123456789")
         })
         .count();
-    assert_eq!(keyed, sent.len() - 2);
+    assert_eq!(keyed, sent.len() - 3);
     for file in std::fs::read_dir(&dir).unwrap() {
         let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
         assert!(!text.contains("0123456789"), "{text}");
@@ -316,7 +323,7 @@ async fn a_server_sending_random_bytes_gets_a_report_and_exit_1() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(
         report["verdicts"].as_array().unwrap().len(),
-        79,
+        94,
         "every check judged"
     );
 }

@@ -58,11 +58,13 @@ fn every_probe_named_is_sent_and_every_probe_sent_is_named() {
 
 #[test]
 fn every_row_names_a_probe_or_a_set_of_them() {
-    // The sets: the valid requests of HTTP-001 and HTTP-002, and the refusals of any probe.
+    // The sets: the valid requests of HTTP-001 and HTTP-002, the refusals of any probe, and
+    // every reply.
     let sets = [
         "every non-stream reply",
         "every stream",
         "every non-2xx reply",
+        "every probe's reply",
     ];
     let bare: Vec<String> = table()
         .into_iter()

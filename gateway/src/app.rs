@@ -17,11 +17,11 @@
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderName, HeaderValue, Method, header},
+    http::{HeaderName, HeaderValue, Method},
     routing::{get, post},
 };
 use tower_http::{
-    cors::{AllowOrigin, CorsLayer},
+    cors::{AllowHeaders, AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::{DefaultOnResponse, TraceLayer},
 };
@@ -115,11 +115,9 @@ fn cors_layer(state: &AppState) -> Option<CorsLayer> {
     let layer = CorsLayer::new()
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            HeaderName::from_static(crate::backend::REQUEST_ID),
-        ])
+        // Whatever the browser asks to send: the OpenAI SDKs add a changing set of
+        // `x-stainless-*` headers, and a missing one fails the whole preflight.
+        .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([HeaderName::from_static(crate::backend::REQUEST_ID)]);
     Some(if cors.allow_credentials {
         layer.allow_credentials(true)

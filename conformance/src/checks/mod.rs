@@ -1,12 +1,17 @@
-//! The 79 checks of openai-conformance.md §9, one module per section. A check reads the probes'
+//! The 79 checks of openai-conformance.md §9 and 15 of this project's (headers, CORS, security,
+//! embeddings), one module per section. A check reads the probes'
 //! [`Observations`] and returns an [`Outcome`] with evidence; it never sends anything itself.
 
+mod cors;
+mod embeddings;
 mod errors;
+mod headers;
 mod http;
 mod models;
 mod non_stream;
 mod reply;
 mod request;
+mod security;
 mod sse_framing;
 mod stream;
 mod tool;
@@ -43,6 +48,10 @@ pub fn all() -> Vec<Check> {
         errors::CHECKS,
         request::CHECKS,
         models::CHECKS,
+        headers::CHECKS,
+        cors::CHECKS,
+        security::CHECKS,
+        embeddings::CHECKS,
     ]
     .concat()
 }
@@ -161,10 +170,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn there_are_79_checks_with_unique_ids() {
+    fn there_are_94_checks_with_unique_ids() {
         let checks = all();
-        assert_eq!(checks.len(), 79);
+        assert_eq!(checks.len(), 94);
         let ids: std::collections::BTreeSet<&str> = checks.iter().map(|c| c.def.id).collect();
-        assert_eq!(ids.len(), 79);
+        assert_eq!(ids.len(), 94);
     }
 }

@@ -6,11 +6,16 @@ use std::time::Duration;
 
 use conformance::{Target, probes::FaultPrompts};
 
-/// `base_url` judged with model `llama3.2` and a 20 s probe deadline.
+/// The largest request body the gateways under test read (their `body_limit_bytes`).
+pub const GATEWAY_BODY_LIMIT: usize = 1 << 20;
+
+/// `base_url` judged with model `llama3.2`, a 20 s probe deadline, and an oversized body twice
+/// [`GATEWAY_BODY_LIMIT`] (the fixtures' models have far smaller contexts than it has words).
 pub fn target(base_url: String) -> Target {
     Target {
         timeout: Duration::from_secs(20),
         max_body: 1 << 20,
+        oversized_body_bytes: 2 * GATEWAY_BODY_LIMIT,
         ..Target::new(base_url, "llama3.2")
     }
 }

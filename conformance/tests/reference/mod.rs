@@ -3,10 +3,15 @@
 //! shown to fail on the behaviour it names — and only on it.
 #![allow(dead_code, clippy::unwrap_used)]
 
+mod edge;
+mod embeddings;
+
+pub use edge::ORIGIN;
+
 use axum::{
     Router,
     body::Bytes,
-    extract::{Path, State},
+    extract::{DefaultBodyLimit, Path, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -21,9 +26,11 @@ pub const RATE: &str = "[rate]";
 pub const OVERLOAD: &str = "[overload]";
 /// The reference model's context, in words.
 pub const CONTEXT: u64 = 256;
+/// The largest request body the reference server reads.
+pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Clone, Copy)]
-struct Deviation(&'static str);
+pub struct Deviation(&'static str);
 
 impl Deviation {
     fn is(self, id: &str) -> bool {
@@ -49,11 +56,23 @@ pub async fn start_tls(deviation: &'static str, identity: &mock_ollama::TlsIdent
 }
 
 fn app(deviation: &'static str) -> Router {
+    let d = Deviation(deviation);
     Router::new()
         .route("/v1/chat/completions", post(chat))
+        .route("/v1/embeddings", post(embeddings::embeddings))
         .route("/v1/models", get(models))
         .route("/v1/models/{id}", get(model))
-        .with_state(Deviation(deviation))
+        .fallback(unknown_route)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(d, edge::layer))
+        .with_state(d)
+}
+
+async fn unknown_route(State(d): State<Deviation>, uri: axum::http::Uri) -> Response {
+    if d.is("SEC-002") {
+        return (StatusCode::NOT_FOUND, "404 page not found").into_response();
+    }
+    error(d, 404, &format!("Unknown request URL: {uri}"), None)
 }
 
 fn error(d: Deviation, status: u16, message: &str, param: Option<&str>) -> Response {
@@ -62,7 +81,11 @@ fn error(d: Deviation, status: u16, message: &str, param: Option<&str>) -> Respo
     } else {
         json!(null)
     };
-    let message = if d.is("ERR-002") { "" } else { message };
+    let message = match d.0 {
+        "ERR-002" => String::new(),
+        "SEC-001" => format!("{message} (raised at /srv/reference/server.py:42)"),
+        _ => message.to_owned(),
+    };
     let body = json!({"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}});
     let content_type = if d.is("ERR-001") {
         "text/plain"
@@ -120,7 +143,17 @@ impl Plan {
     }
 }
 
-async fn chat(State(d): State<Deviation>, headers: HeaderMap, body: Bytes) -> Response {
+async fn chat(
+    State(d): State<Deviation>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(_) if d.is("SEC-003") => return error(d, 500, "body too large", None),
+        Err(_) if d.is("SEC-003:should") => return error(d, 422, "body too large", None),
+        Err(_) => return error(d, 413, "Request body too large", None),
+    };
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -131,7 +164,11 @@ async fn chat(State(d): State<Deviation>, headers: HeaderMap, body: Bytes) -> Re
         _ => given == Some(&format!("Bearer {KEY}")),
     };
     if !authorized {
-        return error(d, 401, "Incorrect API key provided", None);
+        let message = match (d.0, given) {
+            ("SEC-004", Some(given)) => format!("Incorrect API key provided: {given}"),
+            _ => "Incorrect API key provided".to_owned(),
+        };
+        return error(d, 401, &message, None);
     }
     let Ok(request) = serde_json::from_slice::<Value>(&body) else {
         return if d.is("ERR-006") {
@@ -160,12 +197,17 @@ async fn chat(State(d): State<Deviation>, headers: HeaderMap, body: Bytes) -> Re
         return response;
     }
     if prompt == OVERLOAD {
-        return error(
+        let mut response = error(
             d,
             if d.is("ERR-008") { 424 } else { 503 },
             "The engine is overloaded",
             None,
         );
+        let retry_after = if d.is("HDR-004") { "soon" } else { "2" };
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, retry_after.parse().unwrap());
+        return response;
     }
     let limit = request["max_completion_tokens"]
         .as_u64()
@@ -577,6 +619,8 @@ pub const SHOULD_HALVES: &[(&str, &str)] = &[
     ("ERR-004", "ERR-004:should"),
     ("ERR-005", "ERR-005:should"),
     ("REQ-004", "REQ-004:should"),
+    ("SEC-003", "SEC-003:should"),
+    ("EMB-004", "EMB-004:should"),
 ];
 
 /// Answers to valid requests that break a rule themselves, and the checks each must fail: never

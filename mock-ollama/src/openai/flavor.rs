@@ -275,6 +275,8 @@ pub struct Dialect {
     /// A prompt longer than the model's context is refused with a 400 before anything is
     /// generated; Ollama instead truncates it silently (ollama/ollama#2208).
     pub refuses_over_context: bool,
+    /// Every `/v1` reply carries `x-request-id`: the client's own, else a fresh `req_…`.
+    pub request_ids: bool,
     /// A request for a model the server does not have is answered by its default model, with
     /// the requested name echoed.
     pub serves_unknown_models: bool,
@@ -317,6 +319,7 @@ pub const OLLAMA: Dialect = Dialect {
     honours_max_completion_tokens: false,
     honours_n: false,
     refuses_over_context: false,
+    request_ids: false,
     serves_missing_model: false,
     serves_unknown_models: false,
     models: ModelObjects::Ollama,
@@ -354,6 +357,7 @@ pub const OPENAI: Dialect = Dialect {
     honours_max_completion_tokens: true,
     honours_n: true,
     refuses_over_context: true,
+    request_ids: true,
     serves_missing_model: false,
     serves_unknown_models: false,
     models: ModelObjects::Openai,
@@ -392,6 +396,7 @@ pub const LLAMACPP: Dialect = Dialect {
     honours_max_completion_tokens: false,
     honours_n: false,
     refuses_over_context: true,
+    request_ids: false,
     serves_missing_model: true,
     serves_unknown_models: true,
     models: ModelObjects::LlamaCppPython,
@@ -441,6 +446,7 @@ pub const VLLM: Dialect = Dialect {
     honours_max_completion_tokens: true,
     honours_n: true,
     refuses_over_context: true,
+    request_ids: false,
     serves_missing_model: true,
     serves_unknown_models: false,
     models: ModelObjects::Vllm,

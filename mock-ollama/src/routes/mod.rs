@@ -6,7 +6,8 @@
 //!    and hands the handler its sequence number as a [`RequestSeq`] extension.
 //! 2. `recorded` — replays a recorded exchange that the request repeats, or hands the request to
 //!    the recording proxy when there is one (see [`crate::record`]); otherwise passes it on.
-//! 3. the routes; unknown paths fall back to `404 page not found`, known paths with the wrong
+//! 3. `request_id` — `x-request-id` on `/v1` replies, where the flavour's server sends one.
+//! 4. the routes; unknown paths fall back to `404 page not found`, known paths with the wrong
 //!    method to `405 method not allowed`, both `text/plain` as Gin writes them.
 
 mod control;
@@ -22,8 +23,8 @@ use std::sync::Arc;
 use axum::{
     Router,
     body::Body,
-    extract::{Request, State},
-    http::{StatusCode, Uri},
+    extract::{DefaultBodyLimit, Request, State},
+    http::{HeaderValue, StatusCode, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -63,6 +64,9 @@ pub fn router(state: Arc<MockState>) -> Router {
         .nest("/_mock", control::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // `journal` already caps bodies at MAX_BODY; the extractors must not cap them lower.
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(state.clone(), request_id))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             recorded::recorded,
@@ -80,6 +84,25 @@ async fn not_found(State(state): State<Arc<MockState>>, uri: Uri) -> Response {
 
 async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed").into_response()
+}
+
+/// `x-request-id` on every `/v1` reply where the flavour's server sends one: the client's own,
+/// else `req_` and the request's sequence number (deterministic, as everything the mock writes).
+async fn request_id(State(state): State<Arc<MockState>>, request: Request, next: Next) -> Response {
+    if !(state.dialect().request_ids && request.uri().path().starts_with("/v1/")) {
+        return next.run(request).await;
+    }
+    let given = request.headers().get("x-request-id").cloned();
+    let seq = request
+        .extensions()
+        .get::<RequestSeq>()
+        .map_or(0, |RequestSeq(seq)| *seq);
+    let mut response = next.run(request).await;
+    let id = given.or_else(|| HeaderValue::from_str(&format!("req_{seq:024x}")).ok());
+    if let Some(id) = id {
+        response.headers_mut().insert("x-request-id", id);
+    }
+    response
 }
 
 async fn journal(State(state): State<Arc<MockState>>, request: Request, next: Next) -> Response {
