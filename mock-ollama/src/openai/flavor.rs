@@ -212,6 +212,32 @@ pub enum NotFound {
     FastApiDetail,
 }
 
+/// Whether and how replies carry `x-request-id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestIds {
+    /// Never (Ollama; vLLM without `--enable-request-id-headers`).
+    None,
+    /// On every `/v1` reply: the client's own, else `req_<sequence>` (OpenAI's form).
+    Echo,
+    /// starlette-context's `RequestIdPlugin` (llama-cpp-python): a client's id must be a UUID
+    /// (else 400 with an empty body) and is echoed; without one, a fresh `uuid4().hex`.
+    UuidOnly,
+}
+
+/// How the server answers browsers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cors {
+    /// gin-contrib/cors with `OLLAMA_ORIGINS`' defaults: local origins and app schemes only,
+    /// every other origin 403 with an empty body, preflights included.
+    GinLocalOrigins,
+    /// Starlette's `CORSMiddleware` with `allow_origins=["*"]` and no credentials (vLLM's
+    /// default; OpenAI's API admits browsers too).
+    AnyOrigin,
+    /// Starlette's `CORSMiddleware` with `allow_origins=["*"], allow_credentials=True`
+    /// (llama-cpp-python): every origin reflected, with credentials.
+    ReflectWithCredentials,
+}
+
 /// Every choice a flavour makes on the wire.
 #[derive(Debug, Clone, Copy)]
 pub struct Dialect {
@@ -275,8 +301,10 @@ pub struct Dialect {
     /// A prompt longer than the model's context is refused with a 400 before anything is
     /// generated; Ollama instead truncates it silently (ollama/ollama#2208).
     pub refuses_over_context: bool,
-    /// Every `/v1` reply carries `x-request-id`: the client's own, else a fresh `req_…`.
-    pub request_ids: bool,
+    /// Whether and how replies carry `x-request-id`.
+    pub request_ids: RequestIds,
+    /// How the server answers browsers (an `Origin` header, a preflight).
+    pub cors: Cors,
     /// A request for a model the server does not have is answered by its default model, with
     /// the requested name echoed.
     pub serves_unknown_models: bool,
@@ -319,7 +347,8 @@ pub const OLLAMA: Dialect = Dialect {
     honours_max_completion_tokens: false,
     honours_n: false,
     refuses_over_context: false,
-    request_ids: false,
+    request_ids: RequestIds::None,
+    cors: Cors::GinLocalOrigins,
     serves_missing_model: false,
     serves_unknown_models: false,
     models: ModelObjects::Ollama,
@@ -357,7 +386,8 @@ pub const OPENAI: Dialect = Dialect {
     honours_max_completion_tokens: true,
     honours_n: true,
     refuses_over_context: true,
-    request_ids: true,
+    request_ids: RequestIds::Echo,
+    cors: Cors::AnyOrigin,
     serves_missing_model: false,
     serves_unknown_models: false,
     models: ModelObjects::Openai,
@@ -396,7 +426,8 @@ pub const LLAMACPP: Dialect = Dialect {
     honours_max_completion_tokens: false,
     honours_n: false,
     refuses_over_context: true,
-    request_ids: false,
+    request_ids: RequestIds::UuidOnly,
+    cors: Cors::ReflectWithCredentials,
     serves_missing_model: true,
     serves_unknown_models: true,
     models: ModelObjects::LlamaCppPython,
@@ -446,7 +477,8 @@ pub const VLLM: Dialect = Dialect {
     honours_max_completion_tokens: true,
     honours_n: true,
     refuses_over_context: true,
-    request_ids: false,
+    request_ids: RequestIds::None,
+    cors: Cors::AnyOrigin,
     serves_missing_model: true,
     serves_unknown_models: false,
     models: ModelObjects::Vllm,

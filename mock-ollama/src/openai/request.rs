@@ -257,13 +257,11 @@ fn llama_cpp_python_request(
         )
     })?;
     let refuse = |location: String, problem: &str| {
-        ApiError::invalid(
+        pydantic_refusal_of(
             dialect,
-            InvalidRequest::new(
-                format!(
-                    "1 validation error:\n  {{'type': 'value_error', 'loc': ('body', {location}), 'msg': \"{problem}\"}}"
-                ),
-                None,
+            LlamaRoute::ChatCompletions,
+            &format!(
+                "1 validation error:\n  {{'type': 'value_error', 'loc': ('body', {location}), 'msg': \"{problem}\"}}"
             ),
         )
     };
@@ -285,6 +283,33 @@ fn llama_cpp_python_request(
         ));
     }
     serde_json::from_value(value).map_err(|error| refuse("'body'".to_owned(), &error.to_string()))
+}
+
+/// A llama-cpp-python route, where FastAPI's validation errors say they were raised.
+#[derive(Debug, Clone, Copy)]
+pub enum LlamaRoute {
+    /// `create_chat_completion`.
+    ChatCompletions,
+    /// `create_embedding`.
+    Embeddings,
+}
+
+/// pydantic's refusal as llama-cpp-python answers it: a 500 whose message is FastAPI's
+/// `RequestValidationError` — the errors, then the endpoint's file, line and route, with the
+/// server's install path (observed on the real server; SEC-001 flags it).
+pub fn pydantic_refusal_of(dialect: &'static Dialect, route: LlamaRoute, errors: &str) -> ApiError {
+    const APP: &str = "/usr/local/lib/python3.11/site-packages/llama_cpp/server/app.py";
+    let (line, handler, path) = match route {
+        LlamaRoute::ChatCompletions => (376, "create_chat_completion", "/v1/chat/completions"),
+        LlamaRoute::Embeddings => (360, "create_embedding", "/v1/embeddings"),
+    };
+    ApiError::invalid(
+        dialect,
+        InvalidRequest::new(
+            format!("{errors}\n\n  File \"{APP}\", line {line}, in {handler}\n    POST {path}"),
+            None,
+        ),
+    )
 }
 
 /// Reads a chat body as vLLM does: pydantic's types (`ChatCompletionRequest` in

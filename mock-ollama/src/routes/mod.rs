@@ -6,11 +6,14 @@
 //!    and hands the handler its sequence number as a [`RequestSeq`] extension.
 //! 2. `recorded` — replays a recorded exchange that the request repeats, or hands the request to
 //!    the recording proxy when there is one (see [`crate::record`]); otherwise passes it on.
-//! 3. `request_id` — `x-request-id` on `/v1` replies, where the flavour's server sends one.
-//! 4. the routes; unknown paths fall back to `404 page not found`, known paths with the wrong
+//! 3. `edge::cors` — the flavour's answers to browsers: a preflight, a refused origin, or the
+//!    headers its CORS middleware adds (only where the mock answers itself, not a recording).
+//! 4. `edge::request_id` — `x-request-id` on `/v1` replies, where the flavour's server sends one.
+//! 5. the routes; unknown paths fall back to `404 page not found`, known paths with the wrong
 //!    method to `405 method not allowed`, both `text/plain` as Gin writes them.
 
 mod control;
+mod edge;
 mod embed;
 mod generation;
 mod models;
@@ -24,7 +27,7 @@ use axum::{
     Router,
     body::Body,
     extract::{DefaultBodyLimit, Request, State},
-    http::{HeaderValue, StatusCode, Uri},
+    http::{StatusCode, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{delete, get, post},
@@ -66,7 +69,11 @@ pub fn router(state: Arc<MockState>) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         // `journal` already caps bodies at MAX_BODY; the extractors must not cap them lower.
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(middleware::from_fn_with_state(state.clone(), request_id))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            edge::request_id,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), edge::cors))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             recorded::recorded,
@@ -84,25 +91,6 @@ async fn not_found(State(state): State<Arc<MockState>>, uri: Uri) -> Response {
 
 async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed").into_response()
-}
-
-/// `x-request-id` on every `/v1` reply where the flavour's server sends one: the client's own,
-/// else `req_` and the request's sequence number (deterministic, as everything the mock writes).
-async fn request_id(State(state): State<Arc<MockState>>, request: Request, next: Next) -> Response {
-    if !(state.dialect().request_ids && request.uri().path().starts_with("/v1/")) {
-        return next.run(request).await;
-    }
-    let given = request.headers().get("x-request-id").cloned();
-    let seq = request
-        .extensions()
-        .get::<RequestSeq>()
-        .map_or(0, |RequestSeq(seq)| *seq);
-    let mut response = next.run(request).await;
-    let id = given.or_else(|| HeaderValue::from_str(&format!("req_{seq:024x}")).ok());
-    if let Some(id) = id {
-        response.headers_mut().insert("x-request-id", id);
-    }
-    response
 }
 
 async fn journal(State(state): State<Arc<MockState>>, request: Request, next: Next) -> Response {

@@ -27,7 +27,7 @@ use crate::{
         ApiError, Dialect,
         chat::{self, ReplyContext},
         completion, encode,
-        flavor::ModelObjects,
+        flavor::{ModelObjects, Validation},
         request,
     },
     respond,
@@ -112,6 +112,53 @@ fn refuse_over_context(
         ));
     }
     Ok(())
+}
+
+/// What llama-cpp-python refuses before it embeds: pydantic's checks of
+/// `CreateEmbeddingRequest` (`input` a string or a list of strings), then a model loaded without
+/// `embedding=True` — every chat model the server was started with.
+fn llama_cpp_python_embeddings(
+    state: &MockState,
+    dialect: &'static Dialect,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let errors = match &value["input"] {
+        Value::Null if value.get("input").is_none() => Some(
+            "1 validation error:\n  {'type': 'missing', 'loc': ('body', 'input'), 'msg': 'Field required'}",
+        ),
+        Value::String(_) => None,
+        Value::Array(items) if items.iter().all(Value::is_string) => None,
+        _ => Some(
+            "2 validation errors:\n  {'type': 'string_type', 'loc': ('body', 'input', 'str'), 'msg': 'Input should be a valid string'}\n  {'type': 'list_type', 'loc': ('body', 'input', 'list[str]'), 'msg': 'Input should be a valid list'}",
+        ),
+    };
+    if let Some(errors) = errors {
+        return Err(request::pydantic_refusal_of(
+            dialect,
+            request::LlamaRoute::Embeddings,
+            errors,
+        ));
+    }
+    let embeds = state
+        .scenario()
+        .models
+        .iter()
+        .find(|spec| {
+            spec.can(crate::scenario::Capability::Completion)
+                || spec.can(crate::scenario::Capability::Embedding)
+        })
+        .is_some_and(|served| served.can(crate::scenario::Capability::Embedding));
+    if embeds {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        dialect,
+        InvalidRequest::new(
+            "Llama model must be created with embedding=True to call this method".to_owned(),
+            None,
+        ),
+    ))
 }
 
 /// Which `/v1` objects a reply is written as.
@@ -336,6 +383,9 @@ pub async fn embeddings(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
+    if dialect.validation == Validation::LlamaCppPython {
+        llama_cpp_python_embeddings(&state, dialect, &body)?;
+    }
     let invalid = |message: String, param: &str| {
         ApiError::invalid(dialect, InvalidRequest::new(message, param.to_owned()))
     };
