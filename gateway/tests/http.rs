@@ -125,6 +125,20 @@ async fn oversized_bodies_are_413_envelopes() {
     assert_eq!(reply.json()["error"]["code"], "request_too_large");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_far_over_the_limit_still_gets_the_413_not_a_broken_pipe() {
+    // Answering while the client still writes, then closing, would reset the connection under a
+    // large body: the client must read the 413 instead.
+    // The race is the scheduler's: client and server on threads of their own, several attempts.
+    let h = harness_with("{}", |config| config.body_limit_bytes = 1024 * 1024, 0.0).await;
+    let body = chat("llama3.2", &"word ".repeat(6 * 1024 * 1024), json!({})).to_string();
+    for _ in 0..4 {
+        let reply = h.post_raw("/v1/chat/completions", body.clone()).await;
+        assert_eq!(reply.status, 413);
+        assert_eq!(reply.json()["error"]["code"], "request_too_large");
+    }
+}
+
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_with_envelopes() {
     let h = harness("{}").await;

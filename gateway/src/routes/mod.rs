@@ -5,16 +5,50 @@ pub mod health;
 pub mod models;
 pub mod tutorial;
 
+use std::time::Duration;
+
 use axum::{body::Body, http::HeaderMap};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
 
 use crate::{backend::REQUEST_ID, error::GatewayError, ids};
 
-/// Reads a request body up to `limit` bytes (413 envelope beyond).
+/// How much of an oversized body is still read (and dropped) before the 413 goes out.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+/// How long an oversized body is drained at most.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// Reads a request body up to `limit` bytes; beyond it, the 413 envelope. The rest of an oversized
+/// body is read and dropped first (up to [`DRAIN_LIMIT`] bytes within [`DRAIN_TIME`]): a server
+/// that answers while the client is still writing, then closes, makes the client see a broken
+/// pipe instead of the 413 (nginx's lingering close exists for the same reason).
 pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| GatewayError::PayloadTooLarge(limit))
+    let mut stream = body.into_data_stream();
+    let mut buffer = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| {
+            GatewayError::invalid(format!("could not read the request body: {error}"), None)
+        })?;
+        if buffer.len() + chunk.len() > limit {
+            drain(stream, buffer.len() + chunk.len()).await;
+            return Err(GatewayError::PayloadTooLarge(limit));
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    Ok(buffer.freeze())
+}
+
+/// Reads and drops what is left of a body, `read` bytes in, within the drain bounds.
+async fn drain<E>(mut stream: impl Stream<Item = Result<Bytes, E>> + Unpin, mut read: usize) {
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        while read <= DRAIN_LIMIT {
+            match stream.next().await {
+                Some(Ok(chunk)) => read += chunk.len(),
+                _ => break,
+            }
+        }
+    })
+    .await;
 }
 
 /// The request id set by the request-id layer (or a fresh one).
