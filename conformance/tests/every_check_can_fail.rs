@@ -78,6 +78,16 @@ async fn strict_report(url: String) -> conformance::Report {
         .unwrap()
 }
 
+/// The ids of the checks that failed, in checklist order.
+fn failed_checks(report: &conformance::Report) -> Vec<&'static str> {
+    report
+        .verdicts
+        .iter()
+        .filter(|v| v.status == Status::Fail)
+        .map(|v| v.check.id)
+        .collect()
+}
+
 /// `CHECK status: evidence` of every verdict that is not a pass.
 fn not_passing(report: &conformance::Report) -> Vec<String> {
     report
@@ -145,14 +155,8 @@ async fn legal_sse_a_naive_reader_gets_wrong_passes_strictly() {
 async fn a_valid_request_answered_wrongly_is_a_finding_never_a_skip() {
     for &(misbehaviour, expected) in reference::MISBEHAVIOURS {
         let report = strict_report(reference::start(misbehaviour).await).await;
-        let failed: Vec<&str> = report
-            .verdicts
-            .iter()
-            .filter(|v| v.status == Status::Fail)
-            .map(|v| v.check.id)
-            .collect();
         assert_eq!(
-            failed,
+            failed_checks(&report),
             expected,
             "{misbehaviour}: {:#?}",
             not_passing(&report)
@@ -233,13 +237,12 @@ async fn auth_is_judged_only_when_expected_and_then_both_keyless_and_wrong_keys_
 #[tokio::test]
 async fn a_prompt_over_the_context_must_be_refused_before_any_sse_byte() {
     let report = strict_report(reference::start("HTTP-003:context").await).await;
-    let failed: Vec<&str> = report
-        .verdicts
-        .iter()
-        .filter(|v| v.status == Status::Fail)
-        .map(|v| v.check.id)
-        .collect();
-    assert_eq!(failed, ["HTTP-003"], "{:#?}", not_passing(&report));
+    assert_eq!(
+        failed_checks(&report),
+        ["HTTP-003"],
+        "{:#?}",
+        not_passing(&report)
+    );
     let evidence = &report.verdict("HTTP-003").unwrap().evidence;
     assert!(
         evidence.starts_with("over_context_stream: HTTP 200"),
