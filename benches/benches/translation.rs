@@ -6,6 +6,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use gateway::{
     sse,
     translate::{
+        ollama_extensions::OllamaExtensions,
         ollama_request::to_ollama,
         ollama_stream::{StreamHead, StreamTranslator},
     },
@@ -95,7 +96,8 @@ fn per_request(c: &mut Criterion) {
             b.iter(|| {
                 let request = validate::chat_request(black_box(body.as_bytes())).ok();
                 request.map(|request| {
-                    to_ollama(&request, "llama3.2").map(|native| native.messages.len())
+                    to_ollama(&request, "llama3.2", &OllamaExtensions::default())
+                        .map(|native| native.messages.len())
                 })
             })
         });

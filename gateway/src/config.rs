@@ -15,11 +15,18 @@
 //! models = ["llama3.2"]            # omit to discover them (/api/tags or /v1/models)
 //! api_key_env = "LOCAL_KEY"        # or api_key = "…"
 //! timeouts = { connect_ms = 2000, first_byte_ms = 60000, idle_ms = 30000, total_ms = 600000 }
+//!
+//! [models."llama3.2"]              # what only Ollama understands; a request's own values win
+//! options = { num_ctx = 8192 }
+//! keep_alive = "30m"
+//! think = false
 //! ```
 
-use std::{path::Path, time::Duration};
+use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use serde::Deserialize;
+
+use crate::translate::ollama_extensions::OllamaExtensions;
 
 /// Everything the gateway needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +53,10 @@ pub struct Config {
     /// Model used by the tutorial routes (`/chat`, `/stream`); the first listed when unset.
     #[serde(default)]
     pub tutorial_model: Option<String>,
+    /// Per-model defaults of Ollama's `options`, `keep_alive` and `think`, by the model name
+    /// clients send; sent to Ollama backends under each request's own values.
+    #[serde(default)]
+    pub models: BTreeMap<String, OllamaExtensions>,
 }
 
 /// The protocol a backend speaks.
@@ -196,6 +207,7 @@ impl Default for Config {
             shutdown_grace_ms: default_grace(),
             models_cache_ttl_ms: default_models_ttl(),
             tutorial_model: None,
+            models: BTreeMap::new(),
         }
     }
 }
@@ -252,6 +264,11 @@ impl Config {
                     "backend {:?}: base_url {:?} must start with http:// or https://",
                     backend.name, backend.base_url
                 ));
+            }
+        }
+        for (model, defaults) in &self.models {
+            if let Err((message, param)) = defaults.check() {
+                return invalid(format!("models.{model:?}: {param}: {message}"));
             }
         }
         if self.cors.allow_credentials && self.cors.allowed_origins.iter().any(|o| o == "*") {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{chat, harness, redacted, weather_tool};
+use common::{chat, harness, harness_with, redacted, weather_tool};
 use serde_json::{Value, json};
 
 const TOOL_SCENARIO: &str = r#"{"rules":[
@@ -114,6 +114,70 @@ async fn reasoning_effort_maps_to_think() {
         (reply.status, reply.json()["error"]["param"].clone()),
         (400, json!("reasoning_effort"))
     );
+}
+
+/// What the OpenAI API cannot say reaches Ollama: `options` (`num_ctx` above all: Ollama cuts
+/// prompts to its default context otherwise), `keep_alive` and `think` as request extensions,
+/// over the model's configured defaults, key by key; the standard fields over both.
+#[tokio::test]
+async fn ollama_extensions_reach_the_backend_over_the_configured_defaults() {
+    let defaults = r#"
+        [models."llama3.2"]
+        options = { num_ctx = 4096, top_k = 20 }
+        keep_alive = "30m"
+        think = false
+    "#;
+    let configured = gateway::Config::from_toml("test.toml", defaults).unwrap();
+    let h = harness_with(
+        TOOL_SCENARIO,
+        |config| config.models = configured.models,
+        0.0,
+    )
+    .await;
+    let extended = json!({"options": {"num_ctx": 8192, "temperature": 0.9}, "keep_alive": "10m", "temperature": 0.5});
+    let reply = h
+        .post("/v1/chat/completions", &chat("llama3.2", "hello", extended))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let native = h.upstream_request();
+    assert_eq!(
+        native["options"],
+        json!({"num_ctx": 8192, "temperature": 0.5, "top_k": 20})
+    );
+    assert_eq!(
+        (native["keep_alive"].clone(), native["think"].clone()),
+        (json!("10m"), json!(false))
+    );
+
+    h.post(
+        "/v1/chat/completions",
+        &chat("llama3.2", "hello", json!({})),
+    )
+    .await;
+    let native = h.upstream_request();
+    assert_eq!(native["options"], json!({"num_ctx": 4096, "top_k": 20}));
+    assert_eq!(native["keep_alive"], json!("30m"));
+
+    let wrong = h
+        .post(
+            "/v1/chat/completions",
+            &chat("llama3.2", "hello", json!({"options": {"num_ctx": "big"}})),
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.json()["error"]["param"].clone()),
+        (400, json!("options.num_ctx"))
+    );
+}
+
+#[test]
+fn wrongly_typed_model_defaults_are_refused_at_start() {
+    let error = gateway::Config::from_toml(
+        "gateway.toml",
+        "[models.\"llama3.2\"]\nkeep_alive = \"forever\"\n",
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("keep_alive"), "{error}");
 }
 
 /// 11

@@ -80,6 +80,15 @@ pub struct ChatCompletionRequest {
     /// End-user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// Extension for Ollama backends: model options (`{"num_ctx": 8192}`); relayed as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Value>,
+    /// Extension for Ollama backends: how long the model stays loaded (`"10m"`, seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_alive: Option<Value>,
+    /// Extension for Ollama backends: `true`/`false` or `"low"`/`"medium"`/`"high"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think: Option<Value>,
 }
 
 impl ChatCompletionRequest {

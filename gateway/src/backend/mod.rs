@@ -69,6 +69,8 @@ pub struct ChatCall {
     pub created: u64,
     /// Where upstream waits are counted (for the overhead measurement).
     pub upstream: crate::overhead::UpstreamClock,
+    /// The model's configured Ollama extensions (`[models."…"]`), under the request's own.
+    pub ollama: crate::translate::ollama_extensions::OllamaExtensions,
 }
 
 /// A reply: one object, or SSE frames to relay.

@@ -60,7 +60,7 @@ pub async fn chat(
             Some("logprobs".to_owned()),
         ));
     }
-    let native = to_ollama(request, &call.model)?;
+    let native = to_ollama(request, &call.model, &call.ollama)?;
     let builder = backend
         .request(reqwest::Method::POST, ROUTES.chat, Some(&call.request_id))
         .json(&native);

@@ -531,6 +531,7 @@ mod tests {
             completion_id: "chatcmpl-ours".into(),
             created: 1_700_000_000,
             upstream: Default::default(),
+            ollama: Default::default(),
         }
     }
 

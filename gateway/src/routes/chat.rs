@@ -50,12 +50,14 @@ pub async fn dispatch(
     span.record("model", model.as_str());
     span.record("backend", backend.name());
     span.record("stream", request.is_streaming());
+    let ollama = state.config.models.get(&model).cloned().unwrap_or_default();
     let call = ChatCall {
         request_id,
         model,
         completion_id: ids::completion_id(),
         created: now(),
         upstream,
+        ollama,
     };
     backend.chat(request, call).await
 }

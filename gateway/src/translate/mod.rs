@@ -1,6 +1,7 @@
 //! Translation between OpenAI's `/v1/chat/completions` and Ollama's native `/api/chat`, as pure
 //! functions and a stream state machine: no sockets, testable with plain values.
 
+pub mod ollama_extensions;
 pub mod ollama_reply;
 pub mod ollama_request;
 pub mod ollama_stream;

@@ -7,13 +7,17 @@ use wire::{
     openai::{ChatCompletionRequest, ChatMessage},
 };
 
+use super::ollama_extensions::OllamaExtensions;
 use crate::error::GatewayError;
 
 /// Builds the native request; `stream` is always explicit (Ollama defaults to streaming).
+/// `defaults` are the model's configured extensions, under the request's own.
 pub fn to_ollama(
     request: &ChatCompletionRequest,
     model: &str,
+    defaults: &OllamaExtensions,
 ) -> Result<ollama::ChatRequest, GatewayError> {
+    let extensions = OllamaExtensions::of_request(request)?.over(defaults);
     let source = request.messages.as_deref().unwrap_or_default();
     let mut messages = Vec::with_capacity(source.len());
     for (index, message) in source.iter().enumerate() {
@@ -46,15 +50,18 @@ pub fn to_ollama(
         messages,
         tools,
         format: format(request),
-        options: options(request),
+        options: options(request, extensions.options),
         stream: Some(request.is_streaming()),
-        keep_alive: None,
-        think: think(request),
+        keep_alive: extensions.keep_alive,
+        think: think(request).or(extensions.think),
     })
 }
 
-fn options(request: &ChatCompletionRequest) -> Option<Map<String, Value>> {
-    let mut options = Map::new();
+/// The native options: the extension's, then the request's standard fields over them.
+fn options(
+    request: &ChatCompletionRequest,
+    mut options: Map<String, Value>,
+) -> Option<Map<String, Value>> {
     if let Some(limit) = request.max_completion_tokens.or(request.max_tokens) {
         options.insert("num_predict".to_owned(), json!(limit));
     }
@@ -219,7 +226,7 @@ mod tests {
 
     fn translate(body: Value) -> ollama::ChatRequest {
         let request: ChatCompletionRequest = serde_json::from_value(body).expect("valid");
-        to_ollama(&request, "llama3.2").expect("translates")
+        to_ollama(&request, "llama3.2", &OllamaExtensions::default()).expect("translates")
     }
 
     #[test]
