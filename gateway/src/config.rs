@@ -15,6 +15,7 @@
 //! models = ["llama3.2"]            # omit to discover them (/api/tags or /v1/models)
 //! api_key_env = "LOCAL_KEY"        # or api_key = "…"
 //! timeouts = { connect_ms = 2000, first_byte_ms = 60000, idle_ms = 30000, total_ms = 600000 }
+//! ca_cert = "/etc/gateway/private-ca.pem" # https:// upstreams: trusted besides the system roots
 //!
 //! [models."llama3.2"]              # what only Ollama understands; a request's own values win
 //! options = { num_ctx = 8192 }
@@ -91,6 +92,10 @@ pub struct BackendConfig {
     /// Upstream deadlines.
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// PEM file of certificate authorities trusted for this backend's `https://` URL, besides the
+    /// system's roots (a private CA, or a self-signed upstream's own certificate).
+    #[serde(default)]
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl BackendConfig {
@@ -244,6 +249,7 @@ impl Config {
                 api_key_env: None,
                 models: None,
                 timeouts: Timeouts::default(),
+                ca_cert: None,
             }],
             ..Self::default()
         }

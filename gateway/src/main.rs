@@ -103,8 +103,7 @@ async fn run(args: Args) -> Result<(), String> {
         .iter()
         .map(|b| format!("{} ({:?} at {})", b.name, b.kind, b.base_url))
         .collect();
-    let state =
-        AppState::new(config).map_err(|err| format!("cannot build the HTTP client: {err}"))?;
+    let state = AppState::new(config).map_err(|err| err.to_string())?;
     tracing::info!(%address, backends = ?backends, "gateway listening on http://{address}");
     serve(
         listener,

@@ -4,7 +4,12 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 
-use crate::{backend::Backend, catalog::Catalog, config::Config, overhead::Metrics};
+use crate::{
+    backend::Backend,
+    catalog::Catalog,
+    config::{Config, ConfigError},
+    overhead::Metrics,
+};
 
 /// Shared, immutable after start-up (the catalog caches internally).
 #[derive(Debug, Clone)]
@@ -24,8 +29,9 @@ impl FromRef<AppState> for Arc<Metrics> {
 }
 
 impl AppState {
-    /// Builds the backends (one pooled client each) from the configuration.
-    pub fn new(config: Config) -> Result<Self, reqwest::Error> {
+    /// Builds the backends (one pooled client each) from the configuration; a `ca_cert` that
+    /// cannot be read is refused here, at start.
+    pub fn new(config: Config) -> Result<Self, ConfigError> {
         let backends = config
             .backends
             .iter()

@@ -41,6 +41,7 @@ async fn gateway_for(server: &MockServer) -> Gateway {
             api_key_env: None,
             models: None,
             timeouts: Timeouts::default(),
+            ca_cert: None,
         }],
         ..Config::default()
     };

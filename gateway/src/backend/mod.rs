@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use wire::openai::{ChatCompletion, ChatCompletionRequest, Model};
 
 use crate::{
-    config::{BackendConfig, BackendKind},
+    config::{BackendConfig, BackendKind, ConfigError},
     error::{GatewayError, TimeoutPhase},
     sse,
 };
@@ -91,13 +91,42 @@ impl std::fmt::Debug for ChatReply {
 }
 
 impl Backend {
-    /// A backend with its own pooled client (connect timeout from its configuration).
-    pub fn new(config: BackendConfig) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// A backend with its own pooled client: connect timeout from its configuration, `https://`
+    /// with rustls (the system's roots plus its `ca_cert`), HTTP/2 where the upstream offers it
+    /// by ALPN.
+    pub fn new(config: BackendConfig) -> Result<Self, ConfigError> {
+        let invalid =
+            |what: String| ConfigError::Invalid(format!("backend {:?}: {what}", config.name));
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(config.timeouts.connect())
             .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .build()?;
+            .tcp_nodelay(true);
+        if let Some(path) = &config.ca_cert {
+            let pem = std::fs::read(path)
+                .map_err(|error| invalid(format!("ca_cert {}: {error}", path.display())))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
+                invalid(format!(
+                    "ca_cert {}: {}",
+                    path.display(),
+                    wire::error_chain::error_chain(&error)
+                ))
+            })?;
+            if certificates.is_empty() {
+                return Err(invalid(format!(
+                    "ca_cert {}: no PEM certificate in the file",
+                    path.display()
+                )));
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder.build().map_err(|error| {
+            invalid(format!(
+                "cannot build its HTTP client: {}",
+                wire::error_chain::error_chain(&error)
+            ))
+        })?;
         let api_key = config.api_key();
         let routes = Routes::of(config.kind);
         let urls = [routes.chat, routes.models, routes.probe]
