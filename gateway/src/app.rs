@@ -28,7 +28,7 @@ use tower_http::{
 
 use crate::{
     error::GatewayError,
-    overhead,
+    metrics, overhead,
     routes::{chat, health, models, tutorial},
     state::AppState,
 };
@@ -42,7 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/models", get(models::list))
         .route("/v1/models/{*id}", get(models::retrieve))
         .route("/health", get(health::health))
-        .route("/metrics", get(overhead::metrics))
+        .route("/metrics", get(metrics::serve))
         .route("/", get(tutorial::about))
         .route("/chat", post(tutorial::chat))
         .route("/stream", post(tutorial::stream))

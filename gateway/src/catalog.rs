@@ -68,10 +68,11 @@ impl Catalog {
         Ok(models)
     }
 
-    /// The first backend serving `model` (Ollama names match case-insensitively with `:latest`
-    /// implied). When no reachable backend has it but one could not be asked, that failure is
-    /// reported instead of a misleading 404.
-    pub async fn resolve(&self, model: &str) -> Result<Arc<Backend>, GatewayError> {
+    /// Every backend serving `model`, in configuration order (Ollama names match
+    /// case-insensitively with `:latest` implied). When none of the reachable backends has it but
+    /// one could not be asked, that failure is reported instead of a misleading 404.
+    pub async fn serving(&self, model: &str) -> Result<Vec<Arc<Backend>>, GatewayError> {
+        let mut serving = Vec::new();
         let mut unreachable = None;
         for (index, backend) in self.backends.iter().enumerate() {
             match self.models_of(index).await {
@@ -80,7 +81,7 @@ impl Catalog {
                         .iter()
                         .any(|listed| same_model(backend.config.kind, &listed.id, model))
                     {
-                        return Ok(backend.clone());
+                        serving.push(backend.clone());
                     }
                 }
                 Err(error) => {
@@ -89,7 +90,12 @@ impl Catalog {
                 }
             }
         }
-        Err(unreachable.unwrap_or_else(|| GatewayError::ModelNotFound(model.to_owned())))
+        if serving.is_empty() {
+            return Err(
+                unreachable.unwrap_or_else(|| GatewayError::ModelNotFound(model.to_owned()))
+            );
+        }
+        Ok(serving)
     }
 
     /// Every model of every reachable backend, first backend winning on duplicate ids.

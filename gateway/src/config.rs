@@ -4,6 +4,11 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"
 //!
+//! [server]                         # what one client may hold of the gateway
+//! header_read_timeout_ms = 30000   # a request head within this (idle keep-alive included)
+//! body_read_timeout_ms = 60000     # the request body within this, else 408
+//! max_concurrent_requests = 4096   # chat requests in flight; more get 503 + Retry-After
+//!
 //! [cors]
 //! allowed_origins = ["http://localhost:3000"]
 //! allow_credentials = true
@@ -16,6 +21,8 @@
 //! api_key_env = "LOCAL_KEY"        # or api_key = "…"
 //! timeouts = { connect_ms = 2000, first_byte_ms = 60000, idle_ms = 30000, total_ms = 600000 }
 //! ca_cert = "/etc/gateway/private-ca.pem" # https:// upstreams: trusted besides the system roots
+//! max_concurrent_requests = 64     # in flight on this backend; beyond, the next backend or 503
+//! retry = { attempts = 2, backoff_ms = 100, max_backoff_ms = 2000, max_retry_after_ms = 10000 }
 //!
 //! [models."llama3.2"]              # what only Ollama understands; a request's own values win
 //! options = { num_ctx = 8192 }
@@ -42,6 +49,9 @@ pub struct Config {
     /// Cross-origin policy.
     #[serde(default)]
     pub cors: CorsConfig,
+    /// What one client may hold of the gateway: deadlines and the bound on requests in flight.
+    #[serde(default)]
+    pub server: ServerLimits,
     /// Request body cap in bytes.
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
@@ -96,6 +106,75 @@ pub struct BackendConfig {
     /// system's roots (a private CA, or a self-signed upstream's own certificate).
     #[serde(default)]
     pub ca_cert: Option<std::path::PathBuf>,
+    /// Chat requests in flight on this backend at most; beyond it the next backend serving the
+    /// model is tried, else the client gets a 503. Unbounded when absent.
+    #[serde(default)]
+    pub max_concurrent_requests: Option<usize>,
+    /// How failures before the first byte are retried here.
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+/// Retries before the first byte (see [`crate::failover`]): how often this backend is tried for
+/// one request, and how long to wait before trying it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetryPolicy {
+    /// Tries of this backend per request, the first included (1 = never retried here).
+    pub attempts: u32,
+    /// Wait before the second try; doubled for each further one, jittered by up to half.
+    pub backoff_ms: u64,
+    /// The longest backoff.
+    pub max_backoff_ms: u64,
+    /// The longest upstream `Retry-After` honoured; a longer one ends this backend's tries.
+    pub max_retry_after_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 2,
+            backoff_ms: 100,
+            max_backoff_ms: 2_000,
+            max_retry_after_ms: 10_000,
+        }
+    }
+}
+
+/// Deadlines and bounds of the listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerLimits {
+    /// A client must deliver a whole request head within this once the gateway waits for one:
+    /// on a new connection, and between requests on a kept-alive one (so it is also the idle
+    /// keep-alive timeout). HTTP/1.1.
+    pub header_read_timeout_ms: u64,
+    /// The whole request body within this, else a 408 envelope.
+    pub body_read_timeout_ms: u64,
+    /// Chat requests in flight at most (streams count until they end); beyond it, 503 with
+    /// `Retry-After` instead of a queue.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 60_000,
+            max_concurrent_requests: 4_096,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// The request-head deadline.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.header_read_timeout_ms)
+    }
+    /// The request-body deadline.
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_read_timeout_ms)
+    }
 }
 
 impl BackendConfig {
@@ -208,6 +287,7 @@ impl Default for Config {
             listen: default_listen(),
             backends: Vec::new(),
             cors: CorsConfig::default(),
+            server: ServerLimits::default(),
             body_limit_bytes: default_body_limit(),
             shutdown_grace_ms: default_grace(),
             models_cache_ttl_ms: default_models_ttl(),
@@ -250,6 +330,8 @@ impl Config {
                 models: None,
                 timeouts: Timeouts::default(),
                 ca_cert: None,
+                max_concurrent_requests: None,
+                retry: RetryPolicy::default(),
             }],
             ..Self::default()
         }
@@ -271,6 +353,21 @@ impl Config {
                     backend.name, backend.base_url
                 ));
             }
+            if backend.retry.attempts == 0 {
+                return invalid(format!(
+                    "backend {:?}: retry.attempts must be at least 1 (the first try)",
+                    backend.name
+                ));
+            }
+            if backend.max_concurrent_requests == Some(0) {
+                return invalid(format!(
+                    "backend {:?}: max_concurrent_requests must be at least 1",
+                    backend.name
+                ));
+            }
+        }
+        if self.server.max_concurrent_requests == 0 {
+            return invalid("server.max_concurrent_requests must be at least 1".to_owned());
         }
         for (model, defaults) in &self.models {
             if let Err((message, param)) = defaults.check() {

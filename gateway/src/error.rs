@@ -104,6 +104,24 @@ pub enum GatewayError {
         /// The upstream's error text.
         message: String,
     },
+    /// The gateway is at its bound of requests in flight (503 with `Retry-After`).
+    #[error("The gateway is at its limit of {limit} requests in flight; retry shortly.")]
+    Overloaded {
+        /// `server.max_concurrent_requests`.
+        limit: usize,
+    },
+    /// A backend is at its bound of requests in flight, and no other serving the model could
+    /// take the request (503 with `Retry-After`).
+    #[error("The upstream {backend} is at its limit of {limit} requests in flight; retry shortly.")]
+    BackendBusy {
+        /// Backend name.
+        backend: String,
+        /// Its `max_concurrent_requests`.
+        limit: usize,
+    },
+    /// The request body did not arrive within `server.body_read_timeout_ms` (408).
+    #[error("The request body was not received within {0} ms.")]
+    BodyTimeout(u64),
     /// The upstream stream ended without its final chunk.
     #[error("The upstream {backend} closed the stream before it was complete.")]
     UpstreamIncomplete {
@@ -141,6 +159,10 @@ impl GatewayError {
             }
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            GatewayError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            GatewayError::Overloaded { .. } | GatewayError::BackendBusy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             GatewayError::Upstream { status, .. } => match *status {
                 400 | 401 | 403 | 404 | 413 | 422 | 429 => {
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
@@ -158,7 +180,7 @@ impl GatewayError {
     /// The envelope's `type`.
     pub fn kind(&self) -> &'static str {
         match self.status().as_u16() {
-            400 | 404 | 405 | 413 | 422 => "invalid_request_error",
+            400 | 404 | 405 | 408 | 413 | 422 => "invalid_request_error",
             401 => "authentication_error",
             403 => "permission_error",
             429 => "rate_limit_error",
@@ -173,6 +195,10 @@ impl GatewayError {
             GatewayError::InvalidRequest { code, .. } => *code,
             GatewayError::ModelNotFound(_) => Some("model_not_found"),
             GatewayError::PayloadTooLarge(_) => Some("request_too_large"),
+            GatewayError::BodyTimeout(_) => Some("request_timeout"),
+            GatewayError::Overloaded { .. } | GatewayError::BackendBusy { .. } => {
+                Some("overloaded")
+            }
             GatewayError::RouteNotFound { .. } => Some("unknown_url"),
             GatewayError::MethodNotAllowed { .. } => Some("method_not_allowed"),
             GatewayError::Upstream { status, .. } => Some(match status {
@@ -195,6 +221,21 @@ impl GatewayError {
         match self {
             GatewayError::InvalidRequest { param, .. } => param.clone(),
             GatewayError::ModelNotFound(_) => Some("model".to_owned()),
+            _ => None,
+        }
+    }
+
+    /// `Retry-After` for the client: the upstream's, passed on, or one second when a bound was
+    /// reached (the OpenAI SDKs wait that long, then retry).
+    pub fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            GatewayError::Upstream {
+                retry_after: Some(retry_after),
+                ..
+            } => HeaderValue::from_str(retry_after).ok(),
+            GatewayError::Overloaded { .. } | GatewayError::BackendBusy { .. } => {
+                Some(HeaderValue::from_static("1"))
+            }
             _ => None,
         }
     }
@@ -224,12 +265,7 @@ impl IntoResponse for GatewayError {
             body,
         )
             .into_response();
-        if let GatewayError::Upstream {
-            retry_after: Some(retry_after),
-            ..
-        } = &self
-            && let Ok(value) = HeaderValue::from_str(retry_after)
-        {
+        if let Some(value) = self.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response

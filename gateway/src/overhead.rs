@@ -17,11 +17,12 @@ use std::{
 
 use axum::{
     extract::{Request, State},
-    http::{HeaderValue, header},
+    http::HeaderValue,
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
-use prometheus::{Encoder, Histogram, HistogramOpts, Registry, TextEncoder};
+
+use crate::metrics::Metrics;
 
 /// Upstream wait accumulated by one request.
 #[derive(Debug, Clone, Default)]
@@ -67,61 +68,6 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for UpstreamClock {
     }
 }
 
-/// The histograms and their registry.
-#[derive(Debug, Clone)]
-pub struct Metrics {
-    registry: Registry,
-    overhead: Histogram,
-    upstream: Histogram,
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metrics {
-    /// Fresh, empty histograms.
-    pub fn new() -> Self {
-        // 10 µs .. ~1.3 s, doubling: the interesting range is tens to hundreds of µs.
-        let buckets = prometheus::exponential_buckets(0.000_01, 2.0, 18).unwrap_or_default();
-        let histogram = |name: &str, help: &str| {
-            Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.clone()))
-        };
-        let registry = Registry::new();
-        let overhead = histogram(
-            "gateway_overhead_seconds",
-            "Time from arrival to response head minus time waiting on upstreams",
-        );
-        let upstream = histogram(
-            "gateway_upstream_wait_seconds",
-            "Time a request spent waiting on upstreams before its response head",
-        );
-        let overhead = overhead.expect("static histogram options are valid");
-        let upstream = upstream.expect("static histogram options are valid");
-        for histogram in [&overhead, &upstream] {
-            if let Err(error) = registry.register(Box::new(histogram.clone())) {
-                tracing::error!(%error, "cannot register a histogram");
-            }
-        }
-        Self {
-            registry,
-            overhead,
-            upstream,
-        }
-    }
-
-    /// The Prometheus text exposition of every metric.
-    pub fn render(&self) -> String {
-        let mut out = Vec::new();
-        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
-            tracing::error!(%error, "cannot encode metrics");
-        }
-        String::from_utf8(out).unwrap_or_default()
-    }
-}
-
 /// The layer: starts the clock, hands handlers an [`UpstreamClock`], then records and reports.
 pub async fn measure(
     State(metrics): State<Arc<Metrics>>,
@@ -134,8 +80,7 @@ pub async fn measure(
     let mut response = next.run(request).await;
     let upstream = clock.total();
     let overhead = started.elapsed().saturating_sub(upstream);
-    metrics.overhead.observe(overhead.as_secs_f64());
-    metrics.upstream.observe(upstream.as_secs_f64());
+    metrics.observe_request(overhead, upstream);
     let timing = format!(
         "gateway;dur={:.3}, upstream;dur={:.3}",
         overhead.as_secs_f64() * 1000.0,
@@ -147,37 +92,9 @@ pub async fn measure(
     response
 }
 
-/// `GET /metrics`.
-pub async fn metrics(State(metrics): State<Arc<Metrics>>) -> Response {
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4"),
-        )],
-        metrics.render(),
-    )
-        .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn histograms_render_in_prometheus_text() {
-        let metrics = Metrics::new();
-        metrics.overhead.observe(0.000_05);
-        let text = metrics.render();
-        assert!(text.contains("gateway_overhead_seconds_count 1"), "{text}");
-        assert!(
-            text.contains("gateway_overhead_seconds_bucket{le=\"0.00008\"} 1"),
-            "{text}"
-        );
-        assert!(
-            text.contains("gateway_upstream_wait_seconds_count 0"),
-            "{text}"
-        );
-    }
 
     #[tokio::test]
     async fn the_clock_adds_timed_waits() {

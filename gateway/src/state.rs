@@ -8,7 +8,8 @@ use crate::{
     backend::Backend,
     catalog::Catalog,
     config::{Config, ConfigError},
-    overhead::Metrics,
+    metrics::Metrics,
+    overload::Bound,
 };
 
 /// Shared, immutable after start-up (the catalog caches internally).
@@ -18,8 +19,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Backends and their models.
     pub catalog: Arc<Catalog>,
-    /// Overhead histograms, served at `/metrics`.
+    /// Everything counted, served at `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The gateway-wide bound on chat requests in flight.
+    pub admission: Bound,
 }
 
 impl FromRef<AppState> for Arc<Metrics> {
@@ -42,6 +45,7 @@ impl AppState {
         Ok(Self {
             catalog: Arc::new(Catalog::new(backends, ttl)),
             metrics: Arc::new(Metrics::new()),
+            admission: Bound::new(config.server.max_concurrent_requests),
             config: Arc::new(config),
         })
     }

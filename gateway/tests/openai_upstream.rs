@@ -42,6 +42,8 @@ async fn gateway_for(server: &MockServer) -> Gateway {
             models: None,
             timeouts: Timeouts::default(),
             ca_cert: None,
+            max_concurrent_requests: None,
+            retry: Default::default(),
         }],
         ..Config::default()
     };

@@ -65,17 +65,30 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
     )?;
     let mock_host = mock.url().trim_start_matches("http://").to_owned();
     let worker_threads = plan.gateway_worker_threads.map(|n| n.to_string());
-    let mut gateway_env = vec![
-        ("OLLAMA_HOST", mock_host.as_str()),
-        ("RUST_LOG", "warn,gateway=info"),
-    ];
+    // Room for every held stream besides the closed-loop load: the bound is the gateway's
+    // protection, not what is measured.
+    let gateway_config = work.join("gateway.toml");
+    std::fs::write(
+        &gateway_config,
+        format!(
+            "[server]\nmax_concurrent_requests = {}\n\n[[backends]]\nname = \"mock\"\nkind = \"ollama\"\nbase_url = \"{}\"\n",
+            plan.open_streams + 4_096,
+            mock.url()
+        ),
+    )?;
+    let mut gateway_env = vec![("RUST_LOG", "warn,gateway=info")];
     if let Some(threads) = &worker_threads {
         gateway_env.push(("TOKIO_WORKER_THREADS", threads));
     }
     let gateway = Server::start(
         "gateway",
         &bin_dir.join("gateway"),
-        &["--listen", "127.0.0.1:0"],
+        &[
+            "--config",
+            &gateway_config.to_string_lossy(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
         &gateway_env,
         Duration::from_secs(30),
     )?;

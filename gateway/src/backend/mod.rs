@@ -17,6 +17,7 @@ use wire::openai::{ChatCompletion, ChatCompletionRequest, Model};
 use crate::{
     config::{BackendConfig, BackendKind, ConfigError},
     error::{GatewayError, TimeoutPhase},
+    overload::{self, Bound},
     sse,
 };
 
@@ -33,6 +34,8 @@ pub struct Backend {
     /// Its routes under `base_url`, parsed once: parsing the URL of every request was 4% of the
     /// gateway's CPU per request.
     urls: Vec<(&'static str, reqwest::Url)>,
+    /// Its bound on chat requests in flight, when configured.
+    in_flight: Option<Bound>,
 }
 
 /// The routes a backend kind is called on.
@@ -79,6 +82,16 @@ pub enum ChatReply {
     Whole(Box<ChatCompletion>),
     /// `stream: true`: frames ready to write, `[DONE]` or an error frame last.
     Stream(BoxStream<'static, Result<Bytes, Infallible>>),
+}
+
+impl ChatReply {
+    /// This reply, keeping `guard` alive until a stream's end (a whole reply is done already).
+    pub fn holding(self, guard: impl Send + 'static) -> Self {
+        match self {
+            ChatReply::Whole(completion) => ChatReply::Whole(completion),
+            ChatReply::Stream(frames) => ChatReply::Stream(overload::holding(frames, guard)),
+        }
+    }
 }
 
 impl std::fmt::Debug for ChatReply {
@@ -137,6 +150,7 @@ impl Backend {
             })
             .collect();
         Ok(Self {
+            in_flight: config.max_concurrent_requests.map(Bound::new),
             config,
             client,
             api_key,
@@ -260,16 +274,28 @@ impl Backend {
             .map(|_| ())
     }
 
-    /// Answers a validated chat request.
+    /// Answers a validated chat request, within this backend's bound on requests in flight
+    /// ([`GatewayError::BackendBusy`] when it is full; a stream keeps its place until it ends).
     pub async fn chat(
         &self,
         request: &ChatCompletionRequest,
         call: ChatCall,
     ) -> Result<ChatReply, GatewayError> {
-        match self.config.kind {
+        let place = match &self.in_flight {
+            None => None,
+            Some(bound) => Some(bound.try_take().ok_or_else(|| GatewayError::BackendBusy {
+                backend: self.name().to_owned(),
+                limit: bound.limit(),
+            })?),
+        };
+        let reply = match self.config.kind {
             BackendKind::Ollama => ollama::chat(self, request, call).await,
             BackendKind::Openai => openai::chat(self, request, call).await,
-        }
+        }?;
+        Ok(match place {
+            Some(place) => reply.holding(place),
+            None => reply,
+        })
     }
 }
 

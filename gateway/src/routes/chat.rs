@@ -14,41 +14,48 @@ use super::{now, read_body, request_id};
 use crate::{
     backend::{ChatCall, ChatReply},
     error::GatewayError,
-    ids,
+    failover, ids,
     overhead::UpstreamClock,
+    overload::Admission,
     sse,
     state::AppState,
 };
 
 pub async fn completions(
     State(state): State<AppState>,
+    admission: Admission,
     clock: UpstreamClock,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let bytes = read_body(body, state.config.body_limit_bytes).await?;
+    let bytes = read_body(body, &state.config).await?;
     let request = validate::chat_request(&bytes)?;
-    Ok(match dispatch(&state, &headers, &request, clock).await? {
-        ChatReply::Whole(completion) => Json(completion).into_response(),
-        ChatReply::Stream(frames) => sse::response(frames),
-    })
+    Ok(
+        match dispatch(&state, &headers, &request, clock, admission).await? {
+            ChatReply::Whole(completion) => Json(completion).into_response(),
+            ChatReply::Stream(frames) => sse::response(frames),
+        },
+    )
 }
 
-/// Routes a validated request to the backend serving its model and returns that backend's reply.
+/// Routes a validated request to the backends serving its model (failing over between them, see
+/// [`failover`]) and returns the reply, which keeps the request's place in the gateway's bound
+/// until it ends.
 pub async fn dispatch(
     state: &AppState,
     headers: &HeaderMap,
     request: &ChatCompletionRequest,
     upstream: UpstreamClock,
+    admission: Admission,
 ) -> Result<ChatReply, GatewayError> {
     let model = request.model.clone().unwrap_or_default();
-    let backend = state.catalog.resolve(&model).await?;
+    let backends = state.catalog.serving(&model).await?;
     let request_id = request_id(headers);
     // One log line per request (the response's, from the trace layer) carries these; a line of
     // its own cost ~5 µs of CPU per request.
     let span = tracing::Span::current();
     span.record("model", model.as_str());
-    span.record("backend", backend.name());
+    span.record("backend", backends[0].name());
     span.record("stream", request.is_streaming());
     let ollama = state.config.models.get(&model).cloned().unwrap_or_default();
     let call = ChatCall {
@@ -59,5 +66,6 @@ pub async fn dispatch(
         upstream,
         ollama,
     };
-    backend.chat(request, call).await
+    let reply = failover::chat(backends, request, &call, &state.metrics).await?;
+    Ok(reply.holding(admission))
 }

@@ -20,7 +20,8 @@ use wire::openai::{ChatCompletionRequest, ChatMessage, validate};
 
 use super::read_body;
 use crate::{
-    backend::ChatReply, error::GatewayError, overhead::UpstreamClock, sse, state::AppState,
+    backend::ChatReply, error::GatewayError, overhead::UpstreamClock, overload::Admission, sse,
+    state::AppState,
 };
 
 #[derive(Debug, Serialize)]
@@ -53,8 +54,9 @@ async fn call(
     body: Body,
     stream: bool,
     clock: UpstreamClock,
+    admission: Admission,
 ) -> Result<ChatReply, GatewayError> {
-    let bytes = read_body(body, state.config.body_limit_bytes).await?;
+    let bytes = read_body(body, &state.config).await?;
     let tutorial: TutorialRequest = validate::parse(&bytes)?;
     let message = tutorial
         .message
@@ -88,16 +90,17 @@ async fn call(
         ..ChatCompletionRequest::default()
     };
     validate::check(&request)?;
-    super::chat::dispatch(state, headers, &request, clock).await
+    super::chat::dispatch(state, headers, &request, clock, admission).await
 }
 
 pub async fn chat(
     State(state): State<AppState>,
+    admission: Admission,
     clock: UpstreamClock,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    match call(&state, &headers, body, false, clock).await? {
+    match call(&state, &headers, body, false, clock, admission).await? {
         ChatReply::Whole(completion) => {
             let response = completion
                 .choices
@@ -121,11 +124,13 @@ fn unreachable_stream() -> Result<Response, GatewayError> {
 /// Re-reads our own OpenAI frames and emits the tutorial's simpler events.
 pub async fn stream(
     State(state): State<AppState>,
+    admission: Admission,
     clock: UpstreamClock,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let ChatReply::Stream(frames) = call(&state, &headers, body, true, clock).await? else {
+    let ChatReply::Stream(frames) = call(&state, &headers, body, true, clock, admission).await?
+    else {
         return unreachable_stream();
     };
     let events = wire::sse::events(frames).filter_map(|event| async move {

@@ -1,0 +1,108 @@
+//! Bounds on what is in flight, answered at once instead of queued: the gateway's
+//! `server.max_concurrent_requests` and each backend's `max_concurrent_requests`. A request over
+//! a bound gets a 503 envelope with `Retry-After: 1` (the OpenAI SDKs wait, then retry); a stream
+//! holds its place until its last frame is sent or its client hangs up.
+
+use std::sync::Arc;
+
+use axum::{extract::FromRequestParts, http::request::Parts};
+use futures_util::{StreamExt, stream::BoxStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+use crate::{error::GatewayError, state::AppState};
+
+/// A bound on requests in flight.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    places: Arc<Semaphore>,
+    limit: usize,
+}
+
+/// A place taken in a [`Bound`]; freed when dropped.
+#[derive(Debug)]
+pub struct Place {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Bound {
+    /// At most `limit` places.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            places: Arc::new(Semaphore::new(limit)),
+            limit,
+        }
+    }
+
+    /// The number of places.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// A place, or `None` when all are taken.
+    pub fn try_take(&self) -> Option<Place> {
+        match self.places.clone().try_acquire_owned() {
+            Ok(permit) => Some(Place { _permit: permit }),
+            Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => None,
+        }
+    }
+}
+
+/// The gateway-wide place of one chat request, as an extractor: handlers that take it are
+/// answered 503 when the gateway is full, before their body is read.
+#[derive(Debug)]
+pub struct Admission(pub Place);
+
+impl FromRequestParts<AppState> for Admission {
+    type Rejection = GatewayError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, GatewayError> {
+        match state.admission.try_take() {
+            Some(place) => Ok(Admission(place)),
+            None => {
+                state.metrics.count_shed("gateway");
+                Err(GatewayError::Overloaded {
+                    limit: state.admission.limit(),
+                })
+            }
+        }
+    }
+}
+
+/// `frames`, keeping `guard` alive until the stream ends or is dropped.
+pub fn holding<T: Send + 'static>(
+    frames: BoxStream<'static, T>,
+    guard: impl Send + 'static,
+) -> BoxStream<'static, T> {
+    frames
+        .map(move |frame| {
+            let _held = &guard;
+            frame
+        })
+        .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bound_gives_its_places_then_none_until_one_is_freed() {
+        let bound = Bound::new(2);
+        let first = bound.try_take().expect("first place");
+        let _second = bound.try_take().expect("second place");
+        assert!(bound.try_take().is_none(), "full");
+        drop(first);
+        assert!(bound.try_take().is_some(), "freed");
+    }
+
+    #[tokio::test]
+    async fn a_held_place_is_freed_when_the_stream_is_dropped_unfinished() {
+        let bound = Bound::new(1);
+        let place = bound.try_take().expect("place");
+        let mut frames = holding(futures_util::stream::iter([1, 2, 3]).boxed(), place);
+        assert_eq!(frames.next().await, Some(1));
+        assert!(bound.try_take().is_none(), "held while streaming");
+        drop(frames);
+        assert!(bound.try_take().is_some(), "freed by the hang-up");
+    }
+}
