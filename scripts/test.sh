@@ -16,6 +16,9 @@ else
 fi
 cargo test --workspace --locked --doc
 
+echo "==> the gateway builds without its embedded mock (a production build)"
+cargo check -p gateway --no-default-features --bins --locked
+
 echo "==> interop: real clients against our binaries"
 venv=$(scripts/interop-venv.sh)
 "$venv/bin/python" -m pytest -q interop/python

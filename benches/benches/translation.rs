@@ -6,9 +6,8 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use gateway::{
     sse,
     translate::{
-        ollama_extensions::OllamaExtensions,
-        ollama_request::to_ollama,
-        ollama_stream::{StreamHead, StreamTranslator},
+        ReplyHead, ollama_extensions::OllamaExtensions, ollama_request::to_ollama,
+        ollama_stream::StreamTranslator,
     },
 };
 use std::hint::black_box;
@@ -32,8 +31,8 @@ fn tool_line() -> Vec<u8> {
     .unwrap_or_default()
 }
 
-fn head() -> StreamHead {
-    StreamHead {
+fn head() -> ReplyHead {
+    ReplyHead {
         id: "chatcmpl-0123456789abcdef0123456789abcdef".to_owned(),
         created: 1_767_225_600,
         model: "llama3.2".to_owned(),

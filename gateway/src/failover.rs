@@ -21,7 +21,8 @@ use tokio::time::Instant;
 use wire::openai::ChatCompletionRequest;
 
 use crate::{
-    backend::{Backend, ChatCall, ChatReply},
+    backend::Backend,
+    chat::{ChatCall, ChatReply},
     config::RetryPolicy,
     error::{GatewayError, TimeoutPhase},
     metrics::Metrics,

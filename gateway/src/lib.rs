@@ -2,8 +2,9 @@
 //! and the tutorial's endpoints, over Ollama's native `/api/chat` and over any OpenAI-compatible
 //! upstream.
 //!
-//! Data flows one way: request in → [`wire::openai::validate`] → route by model ([`catalog`]) → translate
-//! ([`translate`]) → upstream ([`backend`]) → translate back → encode ([`sse`]) out. Every failure
+//! Data flows one way: request in → [`wire::openai::validate`] → route by model ([`catalog`], with
+//! [`failover`]) → translate ([`translate`]) → upstream ([`backend`], transport only) → translate
+//! back (whole, or streamed through [`relay`] as typed [`chat::Batch`]es) → encode ([`sse`]) out. Every failure
 //! is a [`GatewayError`], answered in OpenAI's envelope before streaming or as one SSE error event
 //! after.
 #![forbid(unsafe_code)]
@@ -11,6 +12,7 @@
 pub mod app;
 pub mod backend;
 pub mod catalog;
+pub mod chat;
 pub mod config;
 pub mod error;
 pub mod failover;
@@ -19,6 +21,7 @@ pub mod metrics;
 pub mod ndjson;
 pub mod overhead;
 pub mod overload;
+pub mod relay;
 pub mod routes;
 pub mod server;
 pub mod sse;

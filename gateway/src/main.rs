@@ -4,7 +4,6 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::Parser;
 use gateway::{AppState, Config, serve};
-use mock_ollama::{MockOllama, Scenario};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wire::ollama_host::OllamaHost;
@@ -31,6 +30,7 @@ struct Args {
     listen: Option<String>,
 
     /// Scenario fixtures for the embedded mock (only used when no backend is configured)
+    #[cfg(feature = "embedded-mock")]
     #[arg(long, value_name = "PATH")]
     mock_fixtures: Vec<PathBuf>,
 }
@@ -55,7 +55,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let mut embedded_mock = None;
+    // Kept alive until the server stops (when `run` returns).
+    let mut _embedded_mock = None;
     let mut config = match &args.config {
         Some(path) => Config::load(path).map_err(|err| err.to_string())?,
         None => match std::env::var("OLLAMA_HOST")
@@ -68,24 +69,8 @@ async fn run(args: Args) -> Result<(), String> {
                 Config::single_ollama("ollama", url)
             }
             None => {
-                let scenario = if args.mock_fixtures.is_empty() {
-                    Scenario::builtin()
-                } else {
-                    Scenario::load_all(&args.mock_fixtures).map_err(|err| err.to_string())?
-                };
-                let mock = MockOllama::builder()
-                    .scenario(scenario)
-                    .time_scale(1.0)
-                    .verify_on_drop(false)
-                    .start()
-                    .await
-                    .map_err(|err| format!("cannot start the embedded mock: {err}"))?;
-                tracing::warn!(
-                    url = %mock.url(),
-                    "no backend configured (no --config, no OLLAMA_HOST): serving the embedded mock Ollama"
-                );
-                let config = Config::single_ollama("embedded-mock", mock.url());
-                embedded_mock = Some(mock);
+                let (mock, config) = embedded::start(&args).await?;
+                _embedded_mock = Some(mock);
                 config
             }
         },
@@ -105,14 +90,49 @@ async fn run(args: Args) -> Result<(), String> {
         .collect();
     let state = AppState::new(config).map_err(|err| err.to_string())?;
     tracing::info!(%address, backends = ?backends, "gateway listening on http://{address}");
-    serve(
-        listener,
-        state,
-        mock_ollama::server::shutdown_signal(),
-        grace,
-    )
-    .await
-    .map_err(|err| format!("server error: {err}"))?;
-    drop(embedded_mock);
+    serve(listener, state, wire::shutdown::signal(), grace)
+        .await
+        .map_err(|err| format!("server error: {err}"))?;
     Ok(())
+}
+
+/// The in-process mock Ollama served when no backend is configured.
+#[cfg(feature = "embedded-mock")]
+mod embedded {
+    use gateway::Config;
+    use mock_ollama::{MockOllama, Scenario};
+
+    /// Starts the mock (with `--mock-fixtures`, else the built-in scenario) and a configuration
+    /// with it as the one backend.
+    pub async fn start(args: &super::Args) -> Result<(MockOllama, Config), String> {
+        let scenario = if args.mock_fixtures.is_empty() {
+            Scenario::builtin()
+        } else {
+            Scenario::load_all(&args.mock_fixtures).map_err(|err| err.to_string())?
+        };
+        let mock = MockOllama::builder()
+            .scenario(scenario)
+            .time_scale(1.0)
+            .verify_on_drop(false)
+            .start()
+            .await
+            .map_err(|err| format!("cannot start the embedded mock: {err}"))?;
+        tracing::warn!(
+            url = %mock.url(),
+            "no backend configured (no --config, no OLLAMA_HOST): serving the embedded mock Ollama"
+        );
+        let config = Config::single_ollama("embedded-mock", mock.url());
+        Ok((mock, config))
+    }
+}
+
+/// Built without the embedded mock: a backend must be configured.
+#[cfg(not(feature = "embedded-mock"))]
+mod embedded {
+    use gateway::Config;
+
+    /// Nothing to serve: says how to configure a backend.
+    pub async fn start(_: &super::Args) -> Result<((), Config), String> {
+        Err("no backend configured: pass --config FILE or set OLLAMA_HOST (this build has no embedded mock)".to_owned())
+    }
 }

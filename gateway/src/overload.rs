@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use axum::{extract::FromRequestParts, http::request::Parts};
-use futures_util::{StreamExt, stream::BoxStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use crate::{error::GatewayError, state::AppState};
@@ -68,19 +67,6 @@ impl FromRequestParts<AppState> for Admission {
     }
 }
 
-/// `frames`, keeping `guard` alive until the stream ends or is dropped.
-pub fn holding<T: Send + 'static>(
-    frames: BoxStream<'static, T>,
-    guard: impl Send + 'static,
-) -> BoxStream<'static, T> {
-    frames
-        .map(move |frame| {
-            let _held = &guard;
-            frame
-        })
-        .boxed()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,16 +79,5 @@ mod tests {
         assert!(bound.try_take().is_none(), "full");
         drop(first);
         assert!(bound.try_take().is_some(), "freed");
-    }
-
-    #[tokio::test]
-    async fn a_held_place_is_freed_when_the_stream_is_dropped_unfinished() {
-        let bound = Bound::new(1);
-        let place = bound.try_take().expect("place");
-        let mut frames = holding(futures_util::stream::iter([1, 2, 3]).boxed(), place);
-        assert_eq!(frames.next().await, Some(1));
-        assert!(bound.try_take().is_none(), "held while streaming");
-        drop(frames);
-        assert!(bound.try_take().is_some(), "freed by the hang-up");
     }
 }

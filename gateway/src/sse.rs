@@ -2,6 +2,9 @@
 //! lines, `data: [DONE]\n\n` at the end of a successful stream. A failure after the head was sent
 //! becomes one `data: {"error": {...}}` frame and the stream ends there — deliberately without
 //! `[DONE]`, so no client mistakes a failed stream for a finished one.
+//!
+//! This is the one place a reply's chunks become bytes: each [`Batch`] is encoded into one
+//! buffer, so that what the upstream delivered together leaves in one write.
 
 use axum::{
     body::Body,
@@ -9,10 +12,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::{BufMut, Bytes, BytesMut};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 
-use crate::error::GatewayError;
+use crate::chat::Batch;
 
 /// The terminating frame.
 pub const DONE: &[u8] = b"data: [DONE]\n\n";
@@ -25,18 +28,27 @@ pub fn write_frame<T: Serialize>(out: &mut BytesMut, value: &T) {
     out.put_slice(b"\n\n");
 }
 
-/// The frame that reports a failure mid-stream.
-pub fn error_frame(error: &GatewayError) -> Bytes {
-    let mut out = BytesMut::with_capacity(256);
-    write_frame(&mut out, &error.envelope());
+/// A batch's frames: its chunks, then `[DONE]` or the error frame when it is the last.
+pub fn encode(batch: Batch) -> Bytes {
+    // A content chunk's frame is ~150–250 bytes; this rarely grows.
+    let mut out = BytesMut::with_capacity(256 * batch.chunks.len() + 32);
+    for chunk in &batch.chunks {
+        write_frame(&mut out, chunk);
+    }
+    match batch.end {
+        None => {}
+        Some(Ok(())) => out.put_slice(DONE),
+        Some(Err(error)) => write_frame(&mut out, &error.envelope()),
+    }
     out.freeze()
 }
 
-/// A `200 text/event-stream` response over a stream of frames.
+/// A `200 text/event-stream` response over a stream of encoded frames.
 pub fn response<S>(frames: S) -> Response
 where
-    S: Stream<Item = Result<Bytes, std::convert::Infallible>> + Send + 'static,
+    S: Stream<Item = Bytes> + Send + 'static,
 {
+    let frames = frames.map(Ok::<_, std::convert::Infallible>);
     (
         StatusCode::OK,
         [
@@ -59,17 +71,43 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::GatewayError;
 
     #[test]
-    fn error_frames_carry_the_envelope() {
-        let frame = error_frame(&GatewayError::UpstreamStream {
-            message: "runner died".into(),
-        });
+    fn a_failed_last_batch_ends_with_the_envelope_and_no_done() {
+        let failed = Batch {
+            chunks: Vec::new(),
+            end: Some(Err(GatewayError::UpstreamStream {
+                message: "runner died".into(),
+            })),
+        };
         assert_eq!(
-            &frame[..],
+            &encode(failed)[..],
             &br#"data: {"error":{"message":"runner died","type":"api_error","param":null,"code":"upstream_error"}}
 
 "#[..]
         );
+    }
+
+    #[test]
+    fn a_clean_last_batch_ends_with_done_and_a_middle_one_with_neither() {
+        let head = crate::translate::ReplyHead {
+            id: "chatcmpl-1".into(),
+            created: 1,
+            model: "m".into(),
+            include_usage: false,
+        };
+        let middle = encode(Batch {
+            chunks: vec![head.chunk(Vec::new()), head.chunk(Vec::new())],
+            end: None,
+        });
+        let text = std::str::from_utf8(&middle).expect("utf8");
+        assert_eq!(text.matches("data: {").count(), 2, "{text}");
+        assert!(!text.contains("[DONE]"));
+        let last = encode(Batch {
+            chunks: Vec::new(),
+            end: Some(Ok(())),
+        });
+        assert_eq!(&last[..], DONE);
     }
 }

@@ -214,7 +214,7 @@ async fn bind(listen: &str) -> Result<(TcpListener, std::net::SocketAddr), Strin
 }
 
 async fn stop_signal() {
-    server::shutdown_signal().await;
+    wire::shutdown::signal().await;
     tracing::info!("shutting down");
 }
 

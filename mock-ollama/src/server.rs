@@ -190,28 +190,6 @@ impl MockBuilder {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM: how both binaries of the workspace are asked to stop.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-}
-
 /// Serves the mock on `listener` until `shutdown` completes, then lets open responses finish.
 pub async fn serve(
     listener: TcpListener,

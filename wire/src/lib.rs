@@ -1,7 +1,8 @@
 //! Wire types shared by the gateway, the mock Ollama and the conformance suite.
 //!
 //! Every JSON shape that crosses a socket is declared here once. The crate does no I/O; it only
-//! knows how the bytes look.
+//! knows how the bytes look (but for [`shutdown`], the binaries' common stop signal, behind the
+//! `shutdown` feature).
 #![forbid(unsafe_code)]
 
 pub mod error_chain;
@@ -10,4 +11,6 @@ pub mod ollama;
 pub mod ollama_host;
 pub mod openai;
 pub mod py_json;
+#[cfg(feature = "shutdown")]
+pub mod shutdown;
 pub mod sse;

@@ -1,24 +1,24 @@
-//! Upstreams: how to reach one (a pooled HTTP client with its deadlines), how to list its models,
-//! and how to turn its reply into ours — whole, or relayed as SSE frames with idle and total
-//! deadlines and one error frame if anything goes wrong after the head was sent.
+//! Upstreams as transport: how to reach one (a pooled HTTP client, TLS, its deadlines and its
+//! bound on requests in flight), what to send it and what its replies are, handed to
+//! [`crate::translate`] for their meaning and to [`crate::relay`] when they stream.
 
 pub mod ollama;
 pub mod openai;
 
-use std::{convert::Infallible, time::Duration};
+use std::time::Duration;
 
 use axum::http::HeaderMap;
-use bytes::{Bytes, BytesMut};
-use futures_util::{FutureExt, Stream, StreamExt, stream::BoxStream};
-use serde_json::Value;
+use futures_util::StreamExt;
 use tokio::time::Instant;
-use wire::openai::{ChatCompletion, ChatCompletionRequest, Model};
+use wire::openai::{ChatCompletionRequest, Model};
 
 use crate::{
+    chat::{ChatCall, ChatReply},
     config::{BackendConfig, BackendKind, ConfigError},
     error::{GatewayError, TimeoutPhase},
-    overload::{self, Bound},
-    sse,
+    overload::Bound,
+    relay::Deadlines,
+    translate::error_body::error_message,
 };
 
 /// Header carrying the request id, forwarded upstream.
@@ -55,50 +55,6 @@ impl Routes {
         match kind {
             BackendKind::Ollama => ollama::ROUTES,
             BackendKind::Openai => openai::ROUTES,
-        }
-    }
-}
-
-/// What a chat call needs besides the OpenAI request.
-#[derive(Debug, Clone)]
-pub struct ChatCall {
-    /// Forwarded as `x-request-id`.
-    pub request_id: String,
-    /// The model as the client named it (echoed in replies).
-    pub model: String,
-    /// `chatcmpl-…` for this reply.
-    pub completion_id: String,
-    /// Unix seconds for this reply.
-    pub created: u64,
-    /// Where upstream waits are counted (for the overhead measurement).
-    pub upstream: crate::overhead::UpstreamClock,
-    /// The model's configured Ollama extensions (`[models."…"]`), under the request's own.
-    pub ollama: crate::translate::ollama_extensions::OllamaExtensions,
-}
-
-/// A reply: one object, or SSE frames to relay.
-pub enum ChatReply {
-    /// `stream: false`.
-    Whole(Box<ChatCompletion>),
-    /// `stream: true`: frames ready to write, `[DONE]` or an error frame last.
-    Stream(BoxStream<'static, Result<Bytes, Infallible>>),
-}
-
-impl ChatReply {
-    /// This reply, keeping `guard` alive until a stream's end (a whole reply is done already).
-    pub fn holding(self, guard: impl Send + 'static) -> Self {
-        match self {
-            ChatReply::Whole(completion) => ChatReply::Whole(completion),
-            ChatReply::Stream(frames) => ChatReply::Stream(overload::holding(frames, guard)),
-        }
-    }
-}
-
-impl std::fmt::Debug for ChatReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ChatReply::Whole(completion) => f.debug_tuple("Whole").field(completion).finish(),
-            ChatReply::Stream(_) => f.write_str("Stream(..)"),
         }
     }
 }
@@ -166,6 +122,15 @@ impl Backend {
     /// The backend's name.
     pub fn name(&self) -> &str {
         &self.config.name
+    }
+
+    /// The deadlines of a stream whose request was sent at `started`.
+    fn stream_deadlines(&self, started: Instant) -> Deadlines {
+        Deadlines {
+            backend: self.name().to_owned(),
+            idle: self.config.timeouts.idle(),
+            until: started + self.config.timeouts.total(),
+        }
     }
 
     fn request(
@@ -322,216 +287,4 @@ async fn read_capped(response: reqwest::Response, cap: usize) -> Option<Vec<u8>>
         }
     }
     Some(body)
-}
-
-/// The message of an upstream error body: Ollama's `{"error":"…"}`, OpenAI's
-/// `{"error":{"message":"…"}}`, a flat `{"message":"…"}`, or short plain text.
-pub fn error_message(body: &[u8]) -> Option<String> {
-    if let Ok(value) = serde_json::from_slice::<Value>(body) {
-        let message = match &value {
-            Value::Object(object) => match object.get("error") {
-                Some(Value::String(text)) => Some(text.clone()),
-                Some(Value::Object(error)) => error
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                _ => object
-                    .get("message")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            },
-            Value::String(text) => Some(text.clone()),
-            _ => None,
-        };
-        return message.filter(|m| !m.is_empty());
-    }
-    let text = String::from_utf8_lossy(body).trim().to_owned();
-    (!text.is_empty() && text.len() <= 1024 && !text.starts_with('<')).then_some(text)
-}
-
-/// Turns upstream items into SSE frames: calls `translate.push` per item, `translate.finish` at
-/// the end, and on any error writes one error frame and stops. Deadlines: `idle` between items,
-/// `total` for the whole stream (counted from `started`).
-pub trait Translate<Item>: Send + 'static {
-    /// Handles one upstream item, appending frames to `out`.
-    fn push(&mut self, item: Item, out: &mut BytesMut) -> Result<(), GatewayError>;
-    /// Handles the end of the upstream body, appending the last frames (normally `[DONE]`).
-    fn finish(&mut self, out: &mut BytesMut) -> Result<(), GatewayError>;
-}
-
-/// The most a relay appends to one frame from upstream items that were already delivered.
-const COALESCE_BYTES: usize = 16 * 1024;
-
-/// The relay loop shared by every backend kind. Items the upstream stream has ready (several SSE
-/// events parsed from one read of an OpenAI-compatible upstream, say) are translated into the same
-/// write, up to [`COALESCE_BYTES`], instead of one write and one client wake-up each; nothing
-/// waits for an item that has not arrived. (hyper hands a body over one read at a time, so an
-/// Ollama upstream's lines coalesce only as far as they share a read; see docs/benchmarks.md.)
-pub fn relay<S, Item, E, T>(
-    upstream: S,
-    mut translate: T,
-    backend: &Backend,
-    started: Instant,
-) -> BoxStream<'static, Result<Bytes, Infallible>>
-where
-    S: Stream<Item = Result<Item, E>> + Send + 'static,
-    Item: Send + 'static,
-    E: std::fmt::Display + Send + 'static,
-    T: Translate<Item>,
-{
-    let name = backend.name().to_owned();
-    let timeouts = backend.config.timeouts;
-    let deadline = started + timeouts.total();
-    let frames = async_stream::stream! {
-        let mut upstream = std::pin::pin!(upstream);
-        let mut out = BytesMut::with_capacity(1024);
-        loop {
-            let wait = timeouts.idle().min(deadline.saturating_duration_since(Instant::now()));
-            let mut step = match tokio::time::timeout(wait, upstream.next()).await {
-                Err(_) => Err(GatewayError::Timeout {
-                    backend: name.clone(),
-                    phase: if Instant::now() >= deadline { TimeoutPhase::Total } else { TimeoutPhase::Idle },
-                }),
-                Ok(next) => relay_step(next, &mut translate, &mut out, &name),
-            };
-            while matches!(step, Ok(Continue::More)) && out.len() < COALESCE_BYTES {
-                let Some(next) = upstream.next().now_or_never() else { break };
-                step = relay_step(next, &mut translate, &mut out, &name);
-            }
-            match step {
-                Ok(more) => {
-                    if !out.is_empty() {
-                        yield Ok(out.split().freeze());
-                    }
-                    if more == Continue::Ended {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(backend = %name, %error, "stream failed after the head was sent");
-                    if !out.is_empty() {
-                        yield Ok(out.split().freeze());
-                    }
-                    yield Ok(sse::error_frame(&error));
-                    break;
-                }
-            }
-        }
-    };
-    frames.boxed()
-}
-
-/// Whether the upstream may send more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Continue {
-    More,
-    Ended,
-}
-
-/// Translates what one poll of the upstream gave: an item, a broken body, or its end.
-fn relay_step<Item, E: std::fmt::Display, T: Translate<Item>>(
-    next: Option<Result<Item, E>>,
-    translate: &mut T,
-    out: &mut BytesMut,
-    backend: &str,
-) -> Result<Continue, GatewayError> {
-    match next {
-        Some(Ok(item)) => translate.push(item, out).map(|()| Continue::More),
-        Some(Err(error)) => {
-            tracing::warn!(backend, %error, "upstream stream broke");
-            Err(GatewayError::UpstreamIncomplete {
-                backend: backend.to_owned(),
-            })
-        }
-        None => translate.finish(out).map(|()| Continue::Ended),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Frames each upstream item as `<item>;` and the end as `end`.
-    struct Echo;
-
-    impl Translate<&'static str> for Echo {
-        fn push(&mut self, item: &'static str, out: &mut BytesMut) -> Result<(), GatewayError> {
-            out.extend_from_slice(item.as_bytes());
-            out.extend_from_slice(b";");
-            Ok(())
-        }
-
-        fn finish(&mut self, out: &mut BytesMut) -> Result<(), GatewayError> {
-            out.extend_from_slice(b"end");
-            Ok(())
-        }
-    }
-
-    fn test_backend() -> Backend {
-        let config = crate::Config::single_ollama("test", "http://127.0.0.1:9".to_owned());
-        Backend::new(config.backends[0].clone()).unwrap_or_else(|err| panic!("client: {err}"))
-    }
-
-    async fn frames(
-        upstream: impl Stream<Item = Result<&'static str, String>> + Send + 'static,
-    ) -> Vec<Bytes> {
-        let frames = relay(upstream, Echo, &test_backend(), Instant::now());
-        frames
-            .map(|frame| frame.unwrap_or_else(|never| match never {}))
-            .collect()
-            .await
-    }
-
-    #[tokio::test]
-    async fn items_already_delivered_leave_in_one_frame() {
-        let burst = futures_util::stream::iter([Ok("a"), Ok("b"), Ok("c")]);
-        assert_eq!(frames(burst).await, vec![Bytes::from("a;b;c;end")]);
-    }
-
-    #[tokio::test]
-    async fn an_item_that_has_to_be_waited_for_starts_a_new_frame() {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-        let _ = sender.send(Ok("a"));
-        let upstream = receiver_stream(receiver);
-        let late = tokio::spawn(async move {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            let _ = sender.send(Ok("b"));
-        });
-        let got = frames(upstream).await;
-        let _ = late.await;
-        assert_eq!(got, vec![Bytes::from("a;"), Bytes::from("b;end")]);
-    }
-
-    fn receiver_stream<T: Send + 'static>(
-        mut receiver: tokio::sync::mpsc::UnboundedReceiver<T>,
-    ) -> impl Stream<Item = T> + Send + 'static {
-        futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
-    }
-
-    #[tokio::test]
-    async fn a_broken_upstream_ends_with_what_was_translated_then_one_error_frame() {
-        let broken = futures_util::stream::iter([Ok("a"), Err("reset".to_owned())]);
-        let got = frames(broken).await;
-        assert_eq!(got[0], Bytes::from("a;"));
-        assert_eq!(got.len(), 2);
-        assert!(got[1].starts_with(b"data: {\"error\""), "{:?}", got[1]);
-    }
-
-    #[test]
-    fn error_messages_from_every_dialect() {
-        assert_eq!(
-            error_message(br#"{"error":"model 'x' not found"}"#).as_deref(),
-            Some("model 'x' not found")
-        );
-        assert_eq!(
-            error_message(br#"{"error":{"message":"bad","type":"x","code":400}}"#).as_deref(),
-            Some("bad")
-        );
-        assert_eq!(
-            error_message(br#"{"object":"error","message":"flat"}"#).as_deref(),
-            Some("flat")
-        );
-        assert_eq!(error_message(b"plain text").as_deref(), Some("plain text"));
-        assert_eq!(error_message(b"<html>oops</html>"), None);
-    }
 }

@@ -8,11 +8,12 @@ use axum::{
     http::HeaderMap,
     response::{IntoResponse, Response},
 };
+use futures_util::StreamExt;
 use wire::openai::{ChatCompletionRequest, validate};
 
 use super::{now, read_body, request_id};
 use crate::{
-    backend::{ChatCall, ChatReply},
+    chat::{ChatCall, ChatReply},
     error::GatewayError,
     failover, ids,
     overhead::UpstreamClock,
@@ -33,7 +34,7 @@ pub async fn completions(
     Ok(
         match dispatch(&state, &headers, &request, clock, admission).await? {
             ChatReply::Whole(completion) => Json(completion).into_response(),
-            ChatReply::Stream(frames) => sse::response(frames),
+            ChatReply::Stream(batches) => sse::response(batches.map(sse::encode)),
         },
     )
 }

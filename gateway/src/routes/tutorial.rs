@@ -3,8 +3,6 @@
 //! `GET /` (name, version), `POST /chat` (`{message, temperature}` → `{response}`) and
 //! `POST /stream` (SSE `event: message` with `data: {"content", "done"}`).
 
-use std::convert::Infallible;
-
 use axum::{
     Json,
     body::Body,
@@ -20,7 +18,7 @@ use wire::openai::{ChatCompletionRequest, ChatMessage, validate};
 
 use super::read_body;
 use crate::{
-    backend::ChatReply, error::GatewayError, overhead::UpstreamClock, overload::Admission, sse,
+    chat::ChatReply, error::GatewayError, overhead::UpstreamClock, overload::Admission, sse,
     state::AppState,
 };
 
@@ -121,7 +119,8 @@ fn unreachable_stream() -> Result<Response, GatewayError> {
     })
 }
 
-/// Re-reads our own OpenAI frames and emits the tutorial's simpler events.
+/// The stream's chunks as the tutorial's simpler events: one `message` per piece of content,
+/// `done: true` at a clean end, one `error` event when the stream failed.
 pub async fn stream(
     State(state): State<AppState>,
     admission: Admission,
@@ -129,34 +128,40 @@ pub async fn stream(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let ChatReply::Stream(frames) = call(&state, &headers, body, true, clock, admission).await?
+    let ChatReply::Stream(batches) = call(&state, &headers, body, true, clock, admission).await?
     else {
         return unreachable_stream();
     };
-    let events = wire::sse::events(frames).filter_map(|event| async move {
-        let event = event.ok()?;
-        if event.data == "[DONE]" {
-            return Some(event_frame(
-                "message",
-                &json!({"content": "", "done": true}),
-            ));
+    let events = batches.filter_map(|batch| async move {
+        let mut out = String::new();
+        for chunk in &batch.chunks {
+            let content = chunk
+                .choices
+                .first()
+                .and_then(|choice| choice.delta.content.as_deref())
+                .filter(|content| !content.is_empty());
+            if let Some(content) = content {
+                write_event(
+                    &mut out,
+                    "message",
+                    &json!({"content": content, "done": false}),
+                );
+            }
         }
-        let chunk: Value = serde_json::from_str(&event.data).ok()?;
-        if let Some(error) = chunk.get("error") {
-            return Some(event_frame("error", &json!({"error": error["message"]})));
+        match batch.end {
+            None => {}
+            Some(Ok(())) => write_event(&mut out, "message", &json!({"content": "", "done": true})),
+            Some(Err(error)) => {
+                write_event(&mut out, "error", &json!({"error": error.to_string()}))
+            }
         }
-        let content = chunk["choices"][0]["delta"]["content"]
-            .as_str()
-            .filter(|c| !c.is_empty())?;
-        Some(event_frame(
-            "message",
-            &json!({"content": content, "done": false}),
-        ))
+        (!out.is_empty()).then(|| Bytes::from(out))
     });
     Ok(sse::response(events))
 }
 
-/// One tutorial SSE event: `event: <name>` and one `data:` line.
-fn event_frame(name: &str, data: &Value) -> Result<Bytes, Infallible> {
-    Ok(Bytes::from(format!("event: {name}\ndata: {data}\n\n")))
+/// Appends one tutorial SSE event: `event: <name>` and one `data:` line.
+fn write_event(out: &mut String, name: &str, data: &Value) {
+    use std::fmt::Write;
+    let _ = write!(out, "event: {name}\ndata: {data}\n\n");
 }

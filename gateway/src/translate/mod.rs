@@ -1,12 +1,60 @@
-//! Translation between OpenAI's `/v1/chat/completions` and Ollama's native `/api/chat`, as pure
-//! functions and a stream state machine: no sockets, testable with plain values.
+//! Every translation between the client's OpenAI API and an upstream's dialect — Ollama's native
+//! `/api/chat` and OpenAI-compatible servers — as pure functions and stream state machines: no
+//! sockets, testable with plain values.
+//!
+//! Requests: [`ollama_request`] (with [`ollama_extensions`]), [`openai_request`]. Whole replies:
+//! [`ollama_reply`], [`openai_reply`]. Streams, one upstream item at a time into chunks:
+//! [`ollama_stream`] (NDJSON), [`openai_stream`] (SSE events). Error bodies: [`error_body`].
 
+pub mod error_body;
 pub mod ollama_extensions;
 pub mod ollama_reply;
 pub mod ollama_request;
 pub mod ollama_stream;
+pub mod openai_reply;
+pub mod openai_request;
+pub mod openai_stream;
 
-use wire::openai::FinishReason;
+use wire::openai::{ChatCompletionChunk, ChunkChoice, FinishReason};
+
+use crate::error::GatewayError;
+
+/// What every chunk (or the whole reply) of one answer shares.
+#[derive(Debug, Clone)]
+pub struct ReplyHead {
+    /// `chatcmpl-…`, one per reply.
+    pub id: String,
+    /// Unix seconds, one per reply.
+    pub created: u64,
+    /// Model as requested.
+    pub model: String,
+    /// Whether the client asked for the usage chunk (streams only).
+    pub include_usage: bool,
+}
+
+impl ReplyHead {
+    /// A chunk of this reply with `choices`; `usage: null` when the client asked for usage.
+    pub fn chunk(&self, choices: Vec<ChunkChoice>) -> ChatCompletionChunk {
+        ChatCompletionChunk {
+            id: self.id.clone(),
+            object: "chat.completion.chunk".to_owned(),
+            created: self.created,
+            model: self.model.clone(),
+            system_fingerprint: None,
+            choices,
+            usage: self.include_usage.then_some(None),
+        }
+    }
+}
+
+/// A stream's translation, one upstream item (bytes, an SSE event) at a time.
+pub trait StreamTranslate<Item>: Send + 'static {
+    /// Translates one upstream item, appending the chunks it yields.
+    fn push(&mut self, item: Item, out: &mut Vec<ChatCompletionChunk>) -> Result<(), GatewayError>;
+    /// Handles the end of the upstream body, appending the last chunks; an error when the
+    /// upstream ended before its reply was complete.
+    fn finish(&mut self, out: &mut Vec<ChatCompletionChunk>) -> Result<(), GatewayError>;
+}
 
 /// OpenAI's finish reason for an Ollama `done_reason`: `length` stays, anything else is `stop`,
 /// or `tool_calls` when the reply called tools (Ollama never says `tool_calls` itself). Unknown

@@ -1,8 +1,9 @@
-//! A non-stream Ollama reply → an OpenAI `chat.completion` (checklist items 13–17).
+//! A non-stream Ollama reply → an OpenAI `chat.completion` (checklist items 13–17); Ollama's
+//! model list → OpenAI models.
 
 use wire::{
-    ollama::ChatResponse,
-    openai::{ChatCompletion, Choice, FunctionCall, ResponseMessage, ToolCall, Usage},
+    ollama::{ChatResponse, ListResponse},
+    openai::{ChatCompletion, Choice, FunctionCall, Model, ResponseMessage, ToolCall, Usage},
 };
 
 use super::{ASSISTANT, finish_reason};
@@ -57,4 +58,31 @@ pub fn to_completion(
         usage: Usage::new(native.metrics.prompt_eval_count, native.metrics.eval_count),
         system_fingerprint: None,
     }
+}
+
+/// `/api/tags` as OpenAI models: `created` from `modified_at`, `owned_by` the namespace.
+pub fn models(tags: ListResponse) -> Vec<Model> {
+    tags.models
+        .into_iter()
+        .map(|model| {
+            let created = chrono::DateTime::parse_from_rfc3339(&model.modified_at)
+                .map(|time| time.timestamp().max(0) as u64)
+                .unwrap_or(0);
+            let owned_by = model
+                .name
+                .split_once('/')
+                .map_or("library", |(namespace, _)| namespace)
+                .to_owned();
+            Model {
+                id: if model.model.is_empty() {
+                    model.name
+                } else {
+                    model.model
+                },
+                object: "model".to_owned(),
+                created,
+                owned_by,
+            }
+        })
+        .collect()
 }

@@ -5,32 +5,27 @@
 //! whichever it carries; the done line's own message is processed before the finish chunk, whose
 //! reason accounts for tool calls seen anywhere in the stream. With `include_usage`, a
 //! `choices: []` usage chunk follows and every other chunk says `usage: null`.
+//!
+//! [`OllamaStream`] takes the body as it arrives, bytes split anywhere, and hands
+//! [`StreamTranslator`] whole lines.
 
+use bytes::Bytes;
 use wire::{
     ollama::{ChatResponse, ErrorBody, Message, ToolCall},
     openai::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, Usage},
 };
 
-use super::{ASSISTANT, finish_reason};
-use crate::{error::GatewayError, ids};
-
-/// What every chunk of one stream shares.
-#[derive(Debug, Clone)]
-pub struct StreamHead {
-    /// `chatcmpl-…`, one per stream.
-    pub id: String,
-    /// Unix seconds, one per stream.
-    pub created: u64,
-    /// Model as requested.
-    pub model: String,
-    /// Whether the client asked for the usage chunk.
-    pub include_usage: bool,
-}
+use super::{ASSISTANT, ReplyHead, StreamTranslate, finish_reason};
+use crate::{
+    error::GatewayError,
+    ids,
+    ndjson::{LineSplitter, LineTooLong},
+};
 
 /// The translation state of one stream.
 #[derive(Debug)]
 pub struct StreamTranslator {
-    head: StreamHead,
+    head: ReplyHead,
     backend: String,
     opened: bool,
     next_tool_index: u32,
@@ -40,7 +35,7 @@ pub struct StreamTranslator {
 
 impl StreamTranslator {
     /// A translator for one stream from `backend`.
-    pub fn new(head: StreamHead, backend: impl Into<String>) -> Self {
+    pub fn new(head: ReplyHead, backend: impl Into<String>) -> Self {
         Self {
             head,
             backend: backend.into(),
@@ -66,15 +61,7 @@ impl StreamTranslator {
     }
 
     fn chunk_with(&self, choices: Vec<ChunkChoice>) -> ChatCompletionChunk {
-        ChatCompletionChunk {
-            id: self.head.id.clone(),
-            object: "chat.completion.chunk".to_owned(),
-            created: self.head.created,
-            model: self.head.model.clone(),
-            system_fingerprint: None,
-            choices,
-            usage: self.head.include_usage.then_some(None),
-        }
+        self.head.chunk(choices)
     }
 
     /// Translates one native line (without its `\n`), appending the chunks it yields.
@@ -189,13 +176,82 @@ impl StreamTranslator {
     }
 }
 
+/// Why a piece of the NDJSON body could not be handled.
+enum LineError {
+    /// The framing broke: a line longer than the cap.
+    TooLong(LineTooLong),
+    /// A line was translated into an error.
+    Translated(GatewayError),
+}
+
+impl From<LineTooLong> for LineError {
+    fn from(error: LineTooLong) -> Self {
+        LineError::TooLong(error)
+    }
+}
+
+/// An Ollama NDJSON body → chunks, the body split anywhere.
+#[derive(Debug)]
+pub struct OllamaStream {
+    lines: LineSplitter,
+    translator: StreamTranslator,
+    backend: String,
+}
+
+impl OllamaStream {
+    /// A translator for one stream from `backend`.
+    pub fn new(head: ReplyHead, backend: &str) -> Self {
+        Self::with_lines(head, backend, LineSplitter::new())
+    }
+
+    fn with_lines(head: ReplyHead, backend: &str, lines: LineSplitter) -> Self {
+        Self {
+            lines,
+            translator: StreamTranslator::new(head, backend),
+            backend: backend.to_owned(),
+        }
+    }
+}
+
+impl StreamTranslate<Bytes> for OllamaStream {
+    fn push(
+        &mut self,
+        bytes: Bytes,
+        out: &mut Vec<ChatCompletionChunk>,
+    ) -> Result<(), GatewayError> {
+        let Self {
+            lines, translator, ..
+        } = self;
+        let result = lines.push(&bytes, |line| {
+            translator
+                .push_line(line, out)
+                .map_err(LineError::Translated)
+        });
+        result.map_err(|error| match error {
+            LineError::Translated(error) => error,
+            LineError::TooLong(error) => GatewayError::UpstreamProtocol {
+                backend: self.backend.clone(),
+                detail: error.to_string(),
+            },
+        })
+    }
+
+    fn finish(&mut self, out: &mut Vec<ChatCompletionChunk>) -> Result<(), GatewayError> {
+        if let Some(rest) = self.lines.finish() {
+            // An unterminated last line: translate it if it is whole, fail if it was cut.
+            self.translator.push_line(&rest, out)?;
+        }
+        self.translator.finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::{Value, json};
 
     fn run(lines: &[Value], include_usage: bool) -> (Vec<Value>, Result<(), GatewayError>) {
-        let head = StreamHead {
+        let head = ReplyHead {
             id: "chatcmpl-test".into(),
             created: 1,
             model: "m".into(),
@@ -341,5 +397,61 @@ mod tests {
         end.expect("complete");
         assert_eq!(chunks.len(), 2);
         assert_eq!(chunks[1]["choices"][0]["finish_reason"], "length");
+    }
+
+    fn ollama_stream(backend: &str, lines: LineSplitter) -> OllamaStream {
+        let head = ReplyHead {
+            id: "c".into(),
+            created: 1,
+            model: "m".into(),
+            include_usage: false,
+        };
+        OllamaStream::with_lines(head, backend, lines)
+    }
+
+    #[test]
+    fn an_over_long_line_is_a_protocol_error_naming_the_backend() {
+        let mut translate = ollama_stream("big-ollama", LineSplitter::with_max_line(16));
+        let error = translate
+            .push(
+                Bytes::from_static(b"{\"model\":\"0123456789abcdef"),
+                &mut Vec::new(),
+            )
+            .expect_err("too long");
+        assert_eq!(
+            error,
+            GatewayError::UpstreamProtocol {
+                backend: "big-ollama".into(),
+                detail: "an NDJSON line exceeded 16 bytes".into()
+            }
+        );
+    }
+
+    #[test]
+    fn ndjson_split_anywhere_gives_the_same_chunks() {
+        let native = concat!(
+            r#"{"model":"m","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"Hi"},"done":false}"#,
+            "\n",
+            r#"{"model":"m","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","prompt_eval_count":1,"eval_count":1}"#,
+            "\n"
+        )
+        .as_bytes();
+        let frames = |cut: usize| {
+            let mut translate = ollama_stream("b", LineSplitter::new());
+            let mut out = Vec::new();
+            translate
+                .push(Bytes::copy_from_slice(&native[..cut]), &mut out)
+                .expect("ok");
+            translate
+                .push(Bytes::copy_from_slice(&native[cut..]), &mut out)
+                .expect("ok");
+            translate.finish(&mut out).expect("complete");
+            serde_json::to_string(&out).expect("json")
+        };
+        let whole = frames(native.len());
+        for cut in 0..native.len() {
+            assert_eq!(frames(cut), whole, "cut at {cut}");
+        }
+        assert!(whole.contains(r#""finish_reason":"stop""#), "{whole}");
     }
 }
