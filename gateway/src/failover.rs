@@ -142,7 +142,10 @@ pub async fn chat(
                 last_error.unwrap_or_else(|| GatewayError::ModelNotFound(call.model.clone()))
             );
         };
-        tokio::time::sleep_until(next.ready_at).await;
+        // Only a wait that is due: sleeping until "now" would still cost a timer tick (~1 ms).
+        if next.ready_at > Instant::now() {
+            tokio::time::sleep_until(next.ready_at).await;
+        }
         next.tries += 1;
         let backend = next.backend.clone();
         let error = match backend.chat(request, call.clone()).await {

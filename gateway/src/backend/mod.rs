@@ -2,13 +2,14 @@
 //! bound on requests in flight), what to send it and what its replies are, handed to
 //! [`crate::translate`] for their meaning and to [`crate::relay`] when they stream.
 
+pub mod http1;
 pub mod ollama;
 pub mod openai;
+pub mod transport;
 
-use std::time::Duration;
-
-use axum::http::HeaderMap;
-use futures_util::StreamExt;
+use axum::http::{HeaderMap, Method};
+use bytes::{Bytes, BytesMut};
+use futures_util::{StreamExt, TryStreamExt};
 use tokio::time::Instant;
 use wire::openai::{ChatCompletionRequest, Model};
 
@@ -20,20 +21,18 @@ use crate::{
     relay::Deadlines,
     translate::error_body::error_message,
 };
+use transport::{Outgoing, Transport, UpstreamResponse};
 
 /// Header carrying the request id, forwarded upstream.
 pub const REQUEST_ID: &str = "x-request-id";
 
-/// One configured upstream and its connection pool.
+/// One configured upstream and its connections.
 #[derive(Debug)]
 pub struct Backend {
     /// Its configuration.
     pub config: BackendConfig,
-    client: reqwest::Client,
+    transport: Transport,
     api_key: Option<String>,
-    /// Its routes under `base_url`, parsed once: parsing the URL of every request was 4% of the
-    /// gateway's CPU per request.
-    urls: Vec<(&'static str, reqwest::Url)>,
     /// Its bound on chat requests in flight, when configured.
     in_flight: Option<Bound>,
 }
@@ -60,57 +59,16 @@ impl Routes {
 }
 
 impl Backend {
-    /// A backend with its own pooled client: connect timeout from its configuration, `https://`
-    /// with rustls (the system's roots plus its `ca_cert`), HTTP/2 where the upstream offers it
-    /// by ALPN.
+    /// A backend with its own connections (see [`transport`]); a `ca_cert` that cannot be
+    /// read, or a `base_url` that cannot be parsed, is refused here.
     pub fn new(config: BackendConfig) -> Result<Self, ConfigError> {
-        let invalid =
-            |what: String| ConfigError::Invalid(format!("backend {:?}: {what}", config.name));
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.timeouts.connect())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true);
-        if let Some(path) = &config.ca_cert {
-            let pem = std::fs::read(path)
-                .map_err(|error| invalid(format!("ca_cert {}: {error}", path.display())))?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
-                invalid(format!(
-                    "ca_cert {}: {}",
-                    path.display(),
-                    wire::error_chain::error_chain(&error)
-                ))
-            })?;
-            if certificates.is_empty() {
-                return Err(invalid(format!(
-                    "ca_cert {}: no PEM certificate in the file",
-                    path.display()
-                )));
-            }
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
-        let client = builder.build().map_err(|error| {
-            invalid(format!(
-                "cannot build its HTTP client: {}",
-                wire::error_chain::error_chain(&error)
-            ))
-        })?;
-        let api_key = config.api_key();
         let routes = Routes::of(config.kind);
-        let urls = [routes.chat, routes.models, routes.probe]
-            .into_iter()
-            .filter_map(|path| {
-                let url = reqwest::Url::parse(&join(&config.base_url, path)).ok()?;
-                Some((path, url))
-            })
-            .collect();
+        let transport = Transport::new(&config, &[routes.chat, routes.models, routes.probe])?;
         Ok(Self {
             in_flight: config.max_concurrent_requests.map(Bound::new),
+            api_key: config.api_key(),
+            transport,
             config,
-            client,
-            api_key,
-            urls,
         })
     }
 
@@ -133,42 +91,48 @@ impl Backend {
         }
     }
 
-    fn request(
+    /// `POST`s `body` as JSON to `route` and waits for the response head (see [`Self::send`]).
+    async fn post_json<T: serde::Serialize>(
         &self,
-        method: reqwest::Method,
-        path: &str,
-        request_id: Option<&str>,
-    ) -> reqwest::RequestBuilder {
-        let parsed = self.urls.iter().find(|(route, _)| *route == path);
-        let mut builder = match parsed {
-            Some((_, url)) => self.client.request(method, url.clone()),
-            // Not parseable up front: reqwest reports why when the request is sent.
-            None => self
-                .client
-                .request(method, join(&self.config.base_url, path)),
-        };
-        if let Some(key) = &self.api_key {
-            builder = builder.bearer_auth(key);
-        }
-        if let Some(id) = request_id {
-            builder = builder.header(REQUEST_ID, id);
-        }
-        builder
+        route: &'static str,
+        request_id: &str,
+        body: &T,
+    ) -> Result<UpstreamResponse, GatewayError> {
+        // Serializing our own wire structs into memory cannot fail.
+        let json = serde_json::to_vec(body).unwrap_or_default();
+        self.send(Outgoing {
+            method: Method::POST,
+            route,
+            request_id: Some(request_id),
+            json: Some(Bytes::from(json)),
+        })
+        .await
+    }
+
+    /// `GET`s `route` (see [`Self::send`]).
+    async fn get(&self, route: &'static str) -> Result<UpstreamResponse, GatewayError> {
+        self.send(Outgoing {
+            method: Method::GET,
+            route,
+            request_id: None,
+            json: None,
+        })
+        .await
     }
 
     /// Sends a request and waits for the response head within the first-byte deadline; non-2xx
     /// statuses become [`GatewayError::Upstream`] with the upstream's message.
-    async fn send(
-        &self,
-        builder: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, GatewayError> {
+    async fn send(&self, outgoing: Outgoing<'_>) -> Result<UpstreamResponse, GatewayError> {
         let timeouts = self.config.timeouts;
-        let response =
-            tokio::time::timeout(timeouts.first_byte().min(timeouts.total()), builder.send())
-                .await
-                .map_err(|_| self.timeout(TimeoutPhase::FirstByte))?
-                .map_err(|err| self.transport_error(&err))?;
-        if response.status().is_success() {
+        let sent = self.transport.send(outgoing, self.api_key.as_deref());
+        let response = tokio::time::timeout(timeouts.first_byte().min(timeouts.total()), sent)
+            .await
+            .map_err(|_| self.timeout(TimeoutPhase::FirstByte))?
+            .map_err(|error| GatewayError::UpstreamUnavailable {
+                backend: self.name().to_owned(),
+                detail: wire::error_chain::error_chain(&*error),
+            })?;
+        if (200..300).contains(&response.status) {
             return Ok(response);
         }
         Err(self.upstream_error(response).await)
@@ -181,20 +145,10 @@ impl Backend {
         }
     }
 
-    fn transport_error(&self, error: &reqwest::Error) -> GatewayError {
-        if error.is_timeout() {
-            return self.timeout(TimeoutPhase::FirstByte);
-        }
-        GatewayError::UpstreamUnavailable {
-            backend: self.name().to_owned(),
-            detail: wire::error_chain::error_chain(error),
-        }
-    }
-
-    async fn upstream_error(&self, response: reqwest::Response) -> GatewayError {
-        let status = response.status().as_u16();
-        let retry_after = retry_after(response.headers());
-        let body = read_capped(response, 64 * 1024).await.unwrap_or_default();
+    async fn upstream_error(&self, response: UpstreamResponse) -> GatewayError {
+        let status = response.status;
+        let retry_after = retry_after(&response.headers);
+        let body = read_capped(response, 64 * 1024).await;
         GatewayError::Upstream {
             status,
             message: error_message(&body)
@@ -206,9 +160,15 @@ impl Backend {
     /// Reads a whole JSON body within the total deadline.
     async fn json<T: serde::de::DeserializeOwned>(
         &self,
-        response: reqwest::Response,
+        response: UpstreamResponse,
     ) -> Result<T, GatewayError> {
-        let bytes = tokio::time::timeout(self.config.timeouts.total(), response.bytes())
+        let whole = response
+            .body
+            .try_fold(BytesMut::new(), |mut whole, piece| async move {
+                whole.extend_from_slice(&piece);
+                Ok(whole)
+            });
+        let bytes = tokio::time::timeout(self.config.timeouts.total(), whole)
             .await
             .map_err(|_| self.timeout(TimeoutPhase::Total))?
             .map_err(|err| {
@@ -234,9 +194,7 @@ impl Backend {
 
     /// A cheap liveness probe.
     pub async fn probe(&self) -> Result<(), GatewayError> {
-        self.send(self.request(reqwest::Method::GET, self.routes().probe, None))
-            .await
-            .map(|_| ())
+        self.get(self.routes().probe).await.map(|_| ())
     }
 
     /// Answers a validated chat request, within this backend's bound on requests in flight
@@ -264,27 +222,22 @@ impl Backend {
     }
 }
 
-/// `base` joined with `path`.
-fn join(base: &str, path: &str) -> String {
-    format!("{}{path}", base.trim_end_matches('/'))
-}
-
 fn retry_after(headers: &HeaderMap) -> Option<String> {
     headers
-        .get(reqwest::header::RETRY_AFTER)
+        .get(axum::http::header::RETRY_AFTER)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned)
 }
 
-async fn read_capped(response: reqwest::Response, cap: usize) -> Option<Vec<u8>> {
+/// The body's first `cap` bytes, or what arrived before it broke.
+async fn read_capped(mut response: UpstreamResponse, cap: usize) -> Vec<u8> {
     let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(Ok(piece)) = stream.next().await {
+    while let Some(Ok(piece)) = response.body.next().await {
         body.extend_from_slice(&piece);
         if body.len() >= cap {
             body.truncate(cap);
             break;
         }
     }
-    Some(body)
+    body
 }

@@ -47,10 +47,10 @@ pub async fn chat(
         ));
     }
     let native = to_ollama(request, &call.model, &call.ollama)?;
-    let builder = backend
-        .request(reqwest::Method::POST, ROUTES.chat, Some(&call.request_id))
-        .json(&native);
-    let response = call.upstream.time(backend.send(builder)).await?;
+    let response = call
+        .upstream
+        .time(backend.post_json(ROUTES.chat, &call.request_id, &native))
+        .await?;
     if !request.is_streaming() {
         let reply: ChatResponse = call.upstream.time(backend.json(response)).await?;
         return Ok(ChatReply::Whole(Box::new(to_completion(
@@ -67,7 +67,7 @@ pub async fn chat(
         include_usage: request.wants_stream_usage(),
     };
     Ok(ChatReply::Stream(relay(
-        response.bytes_stream(),
+        response.body,
         OllamaStream::new(head, backend.name()),
         backend.stream_deadlines(started),
     )))
@@ -75,9 +75,7 @@ pub async fn chat(
 
 /// The models Ollama has (`/api/tags`).
 pub async fn list_models(backend: &Backend) -> Result<Vec<Model>, GatewayError> {
-    let response = backend
-        .send(backend.request(reqwest::Method::GET, ROUTES.models, None))
-        .await?;
+    let response = backend.get(ROUTES.models).await?;
     let tags: ListResponse = backend.json(response).await?;
     Ok(models(tags))
 }

@@ -43,10 +43,10 @@ pub async fn chat(
             include_usage: Some(true),
         });
     }
-    let builder = backend
-        .request(reqwest::Method::POST, ROUTES.chat, Some(&call.request_id))
-        .json(&upstream_request);
-    let response = call.upstream.time(backend.send(builder)).await?;
+    let response = call
+        .upstream
+        .time(backend.post_json(ROUTES.chat, &call.request_id, &upstream_request))
+        .await?;
     let head = ReplyHead {
         id: call.completion_id,
         created: call.created,
@@ -59,7 +59,7 @@ pub async fn chat(
             .map(|completion| ChatReply::Whole(Box::new(completion)));
     }
     Ok(ChatReply::Stream(relay(
-        events(response.bytes_stream()),
+        events(response.body),
         OpenaiStream::new(head, backend.name()),
         backend.stream_deadlines(started),
     )))
@@ -67,9 +67,7 @@ pub async fn chat(
 
 /// The upstream's `/v1/models`.
 pub async fn list_models(backend: &Backend) -> Result<Vec<Model>, GatewayError> {
-    let response = backend
-        .send(backend.request(reqwest::Method::GET, ROUTES.models, None))
-        .await?;
+    let response = backend.get(ROUTES.models).await?;
     let body: Value = backend.json(response).await?;
     Ok(models(&body, backend.name()))
 }
