@@ -45,6 +45,8 @@ pub struct Measured {
     pub first_failure: Option<String>,
     /// From the first request sent to the last answer.
     pub elapsed: Duration,
+    /// CPU time the target's own process spent over the run (from `/proc`), when known.
+    pub cpu: Option<Duration>,
 }
 
 impl Measured {
@@ -62,6 +64,7 @@ impl Measured {
             failed: 0,
             first_failure: None,
             elapsed: Duration::ZERO,
+            cpu: None,
         }
     }
 
@@ -94,11 +97,21 @@ impl Measured {
             self.first_failure.clone_from(&other.first_failure);
         }
         self.elapsed += other.elapsed;
+        self.cpu = match (self.cpu, other.cpu) {
+            (Some(mine), Some(theirs)) => Some(mine + theirs),
+            _ => None,
+        };
     }
 
     /// Correct answers per second over the run.
     pub fn throughput(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    /// CPU time of the target's process per correct answer, in µs.
+    pub fn cpu_per_answer_us(&self) -> Option<f64> {
+        let cpu = self.cpu?;
+        (self.ok > 0).then(|| cpu.as_secs_f64() * 1e6 / self.ok as f64)
     }
 
     /// The latency at `percentile` (0–100), in µs.

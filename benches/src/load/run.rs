@@ -11,12 +11,12 @@ use std::{
 };
 
 use super::{
-    generator::{Measured, closed_loop, open_loop},
+    generator::{Measured, Probe, closed_loop, open_loop},
     plan::{Part, Plan},
     probe::{Api, ChatEndpoint},
-    process::Server,
+    process::{Server, cpu_time},
     report::Environment,
-    scenario::{self, HELD_PROMPT, INSTANT_PROMPT, MODEL},
+    scenario::{self, HELD_PROMPT, INSTANT_PROMPT, LONG_PROMPT, MODEL},
     summary::{Held, Measurements, Round, render},
 };
 
@@ -108,17 +108,17 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
         )?;
         let relayed = ChatEndpoint::new(Api::Ollama, relay.url(), MODEL, client.clone());
         let targets = [
-            ("direct to mock", &direct),
-            ("mock through a TCP relay", &relayed),
-            ("gateway", &through),
+            ("direct to mock", &direct, mock.pid()),
+            ("mock through a TCP relay", &relayed, relay.pid()),
+            ("gateway", &through, gateway.pid()),
         ];
         for round in 0..plan.rounds {
             // Rotating the order keeps a drift over the run from favouring one target.
             let mut measured: [Option<Measurements>; 3] = Default::default();
             for step in 0..targets.len() {
                 let at = (round + step) % targets.len();
-                let (name, endpoint) = targets[at];
-                measured[at] = Some(measure(plan, name, endpoint, |_| plan.rate).await);
+                let (name, endpoint, pid) = targets[at];
+                measured[at] = Some(measure(plan, name, endpoint, pid, |_| plan.rate).await);
             }
             if let [Some(direct), Some(relayed), Some(gateway)] = measured {
                 rounds.push(Round {
@@ -145,7 +145,7 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
         // Open loop above what a server can serve only measures its queue; LiteLLM is loaded at
         // half the throughput it just showed, or at --rate if that is lower.
         litellm = Some(
-            measure(plan, "LiteLLM", &endpoint, |throughput| {
+            measure(plan, "LiteLLM", &endpoint, server.pid(), |throughput| {
                 (throughput.throughput() / 2.0).clamp(1.0, plan.rate)
             })
             .await,
@@ -181,11 +181,14 @@ fn progress(what: &str) {
 }
 
 /// Warms `endpoint` up, then measures its throughput (closed loop), its latency at the rate
-/// `rate_for` picks from that throughput (open loop), and its time to first content (open loop).
+/// `rate_for` picks from that throughput (open loop), its time to first content (open loop),
+/// and its streamed throughput (closed loop, 16- and 64-chunk streams). Closed loops also
+/// count the CPU time of the target's process `pid`.
 async fn measure(
     plan: &Plan,
     name: &str,
     endpoint: &ChatEndpoint,
+    pid: u32,
     rate_for: impl FnOnce(&Measured) -> f64,
 ) -> Measurements {
     let seconds = Duration::from_secs(plan.seconds);
@@ -193,11 +196,7 @@ async fn measure(
     let first_content = endpoint.first_content(INSTANT_PROMPT);
     progress(&format!("{name}: warming up"));
     closed_loop(8, Duration::from_secs(1), whole.clone()).await;
-    progress(&format!(
-        "{name}: closed loop, {} clients, {} s",
-        plan.clients, plan.seconds
-    ));
-    let throughput = closed_loop(plan.clients, seconds, whole.clone()).await;
+    let throughput = counting_cpu(plan, &format!("{name}: non-stream"), pid, whole.clone()).await;
     let rate = rate_for(&throughput);
     progress(&format!(
         "{name}: open loop, {rate:.0} req/s, {} s",
@@ -209,6 +208,20 @@ async fn measure(
         "{name}: streams, open loop, {stream_rate:.0}/s, {} s",
         plan.seconds
     ));
+    let streamed = counting_cpu(
+        plan,
+        &format!("{name}: streams of 16 chunks"),
+        pid,
+        first_content.clone(),
+    )
+    .await;
+    let long_streamed = counting_cpu(
+        plan,
+        &format!("{name}: streams of 64 chunks"),
+        pid,
+        endpoint.first_content(LONG_PROMPT),
+    )
+    .await;
     let first_content = open_loop(stream_rate, seconds, first_content).await;
     Measurements {
         name: name.to_owned(),
@@ -218,7 +231,27 @@ async fn measure(
         rate,
         first_content,
         stream_rate,
+        streamed,
+        long_streamed,
     }
+}
+
+/// A closed loop of `--clients` running `probe` for `--seconds`, with the CPU time process
+/// `pid` spent meanwhile.
+async fn counting_cpu<F>(plan: &Plan, what: &str, pid: u32, probe: F) -> Measured
+where
+    F: Fn() -> Probe + Clone + Send + Sync + 'static,
+{
+    progress(&format!(
+        "{what}: closed loop, {} clients, {} s",
+        plan.clients, plan.seconds
+    ));
+    let before = cpu_time(pid);
+    let mut measured = closed_loop(plan.clients, Duration::from_secs(plan.seconds), probe).await;
+    measured.cpu = before
+        .zip(cpu_time(pid))
+        .map(|(before, after)| after.saturating_sub(before));
+    measured
 }
 
 /// Opens `--open-streams` paced streams through the gateway over HTTP/2 connections, reads the

@@ -8,6 +8,12 @@ use std::time::Duration;
 pub const MODEL: &str = "bench";
 /// The prompt of the instant 16-chunk reply.
 pub const INSTANT_PROMPT: &str = "n16";
+/// The prompt of the instant 64-chunk reply: against the 16-chunk one, what one more chunk costs.
+pub const LONG_PROMPT: &str = "n64";
+/// Chunks of the two instant replies.
+pub const INSTANT_CHUNKS: usize = 16;
+/// See [`LONG_PROMPT`].
+pub const LONG_CHUNKS: usize = 64;
 /// The prompt of the paced reply.
 pub const HELD_PROMPT: &str = "hold";
 /// Between the paced reply's chunks.
@@ -29,7 +35,13 @@ pub fn scenario_json(held_chunks: usize) -> String {
                 "name": "instant",
                 "match": {"last_user_contains": INSTANT_PROMPT},
                 "timing": {"ttft_ms": 0, "chunk_delay_ms": 0},
-                "reply": {"text": words(16)},
+                "reply": {"text": words(INSTANT_CHUNKS)},
+            },
+            {
+                "name": "long",
+                "match": {"last_user_contains": LONG_PROMPT},
+                "timing": {"ttft_ms": 0, "chunk_delay_ms": 0},
+                "reply": {"text": words(LONG_CHUNKS)},
             },
             {
                 "name": "held",
