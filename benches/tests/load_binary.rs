@@ -7,8 +7,8 @@
 
 use std::{path::Path, process::Command};
 
-#[test]
-fn a_small_run_reports_every_part_with_no_failures() {
+/// `load` and the folder holding the servers beside it.
+fn load_and_servers() -> (&'static Path, &'static Path) {
     let load = Path::new(env!("CARGO_BIN_EXE_load"));
     let bin_dir = load
         .parent()
@@ -19,6 +19,12 @@ fn a_small_run_reports_every_part_with_no_failures() {
             "{server} is not built beside load; run `cargo build --workspace` first"
         );
     }
+    (load, bin_dir)
+}
+
+#[test]
+fn a_small_run_reports_every_part_with_no_failures() {
+    let (load, bin_dir) = load_and_servers();
     let output = Command::new(load)
         .args(["--rounds", "1", "--seconds", "1", "--clients", "2"])
         .args(["--rate", "50", "--stream-rate", "20"])
@@ -54,6 +60,39 @@ fn a_small_run_reports_every_part_with_no_failures() {
         "40 ended properly, 0 failed",
         "| failed requests, all of the above | 0  | ≤ 0  | yes |",
         "| streams that failed or never opened | 0  | ≤ 0  | yes |",
+    ] {
+        assert!(
+            report.contains(part),
+            "the report lacks {part:?}:\n{report}"
+        );
+    }
+}
+
+#[test]
+fn an_openai_upstream_run_relays_the_mocks_openai_layer_with_no_failures() {
+    let (load, bin_dir) = load_and_servers();
+    let output = Command::new(load)
+        .args(["--upstream", "openai", "--only", "requests"])
+        .args(["--rounds", "1", "--seconds", "1", "--clients", "2"])
+        .args(["--rate", "50", "--stream-rate", "20"])
+        .arg("--bin-dir")
+        .arg(bin_dir)
+        .output()
+        .unwrap_or_else(|err| panic!("load runs: {err}"));
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for part in [
+        "- upstream: mock-ollama's OpenAI layer",
+        "| direct to mock | open loop, 50 req/s | 50 | 0 |",
+        "| gateway | open loop, 50 req/s | 50 | 0 |",
+        "| gateway | open loop, 20 streams/s | 20 | 0 |",
+        "## CPU per request and per chunk",
+        "| failed requests, all of the above | 0  | ≤ 0  | yes |",
     ] {
         assert!(
             report.contains(part),

@@ -44,6 +44,17 @@ pub struct Plan {
     /// LiteLLM's version, for the report.
     #[arg(long, default_value = "unknown")]
     pub litellm_version: String,
+    /// The `crabllm` executable; crabllm is left out without it. It relays OpenAI-compatible
+    /// upstreams only, so it runs with `--upstream openai`.
+    #[arg(long)]
+    pub crabllm: Option<PathBuf>,
+    /// crabllm's version, for the report.
+    #[arg(long, default_value = "unknown")]
+    pub crabllm_version: String,
+    /// What the gateway (and the peers) relay to: the mock's native Ollama API (the gateway's
+    /// `kind = "ollama"`), or its OpenAI layer (`kind = "openai"`, where crabllm can relay too).
+    #[arg(long, value_enum, default_value_t = Upstream::Ollama)]
+    pub upstream: Upstream,
     /// LiteLLM's worker processes.
     #[arg(long, default_value_t = 1)]
     pub litellm_workers: usize,
@@ -65,6 +76,15 @@ pub struct Plan {
     /// Run only this part (for profiling one of them).
     #[arg(long, value_enum)]
     pub only: Option<Part>,
+}
+
+/// The upstream dialect the servers under test relay to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Upstream {
+    /// mock-ollama's native API (`/api/chat`, NDJSON).
+    Ollama,
+    /// mock-ollama's OpenAI layer in its exact-OpenAI flavour (`/v1/chat/completions`, SSE).
+    Openai,
 }
 
 /// The parts of the benchmark.

@@ -171,6 +171,24 @@ impl Usage {
     }
 }
 
+/// `line` without its ANSI colour sequences (`ESC [ … m`).
+fn strip_ansi(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
 /// A `Key:   1234 kB` line of `/proc/<pid>/status`, in KiB.
 fn status_kib(status: &str, key: &str) -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with(key))?;
@@ -182,9 +200,18 @@ fn status_kib(status: &str, key: &str) -> Option<u64> {
         .ok()
 }
 
-/// The URL in a `… listening on http://host:port …` log line (ours, ANSI colours and all) or in
-/// uvicorn's `Uvicorn running on http://host:port` (LiteLLM's).
+/// The URL in a `… listening on http://host:port …` log line (ours, ANSI colours and all), in
+/// uvicorn's `Uvicorn running on http://host:port` (LiteLLM's), or in crabllm's
+/// `crabllm listening addr=host:port` (a port of its own choosing is not reported: give it one).
 fn listening_url(line: &str) -> Option<String> {
+    let plain: String = strip_ansi(line);
+    if let Some(at) = plain.find("crabllm listening addr=") {
+        let addr: String = plain[at + "crabllm listening addr=".len()..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        return Some(format!("http://{addr}"));
+    }
     let at = ["listening on http://", "running on http://"]
         .iter()
         .find_map(|marker| {
@@ -219,6 +246,11 @@ mod tests {
         assert_eq!(
             listening_url(uvicorn).as_deref(),
             Some("http://127.0.0.1:4000")
+        );
+        let crabllm = "\u{1b}[2m2026-11-29T06:35:17Z\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m crabllm listening \u{1b}[3maddr\u{1b}[0m\u{1b}[2m=\u{1b}[0m127.0.0.1:18555 \u{1b}[3mmodels\u{1b}[0m=1";
+        assert_eq!(
+            listening_url(crabllm).as_deref(),
+            Some("http://127.0.0.1:18555")
         );
         assert_eq!(listening_url("Application startup complete."), None);
     }

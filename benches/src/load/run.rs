@@ -12,7 +12,7 @@ use std::{
 
 use super::{
     generator::{Measured, Probe, closed_loop, open_loop},
-    plan::{Part, Plan},
+    plan::{Part, Plan, Upstream},
     probe::{Api, ChatEndpoint},
     process::{Server, cpu_time},
     report::Environment,
@@ -49,17 +49,27 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
     let held_chunks = usize::try_from(plan.hold_seconds).unwrap_or(usize::MAX);
     std::fs::write(&fixtures, scenario::scenario_json(held_chunks))?;
 
+    let fixtures = fixtures.to_string_lossy();
+    let mut mock_args = vec![
+        "--listen",
+        "127.0.0.1:0",
+        "--journal-limit",
+        "0",
+        "--fixtures",
+        &fixtures,
+    ];
+    // The upstream API every target speaks to the mock (the direct path and the relay too).
+    let upstream_api = match plan.upstream {
+        Upstream::Ollama => Api::Ollama,
+        Upstream::Openai => {
+            mock_args.extend(["--flavor", "openai"]);
+            Api::OpenAi
+        }
+    };
     let mock = Server::start(
         "mock-ollama",
         &bin_dir.join("mock-ollama"),
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--journal-limit",
-            "0",
-            "--fixtures",
-            &fixtures.to_string_lossy(),
-        ],
+        &mock_args,
         &[("RUST_LOG", "warn,mock_ollama=info")],
         Duration::from_secs(30),
     )?;
@@ -71,9 +81,13 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
     std::fs::write(
         &gateway_config,
         format!(
-            "[server]\nmax_concurrent_requests = {}\n\n[[backends]]\nname = \"mock\"\nkind = \"ollama\"\nbase_url = \"{}\"\n",
+            "[server]\nmax_concurrent_requests = {}\n\n[[backends]]\nname = \"mock\"\nkind = \"{}\"\nbase_url = \"{}\"\n",
             plan.open_streams + 4_096,
-            mock.url()
+            match plan.upstream {
+                Upstream::Ollama => "ollama",
+                Upstream::Openai => "openai",
+            },
+            upstream_base(plan, mock.url()),
         ),
     )?;
     let mut gateway_env = vec![("RUST_LOG", "warn,gateway=info")];
@@ -93,7 +107,7 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
         Duration::from_secs(30),
     )?;
     let client = http1_client()?;
-    let direct = ChatEndpoint::new(Api::Ollama, mock.url(), MODEL, client.clone());
+    let direct = ChatEndpoint::new(upstream_api, mock.url(), MODEL, client.clone());
     let through = ChatEndpoint::new(Api::OpenAi, gateway.url(), MODEL, client.clone());
 
     let wants = |part: Part| plan.only.is_none_or(|only| only == part);
@@ -106,7 +120,7 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
             &[],
             Duration::from_secs(30),
         )?;
-        let relayed = ChatEndpoint::new(Api::Ollama, relay.url(), MODEL, client.clone());
+        let relayed = ChatEndpoint::new(upstream_api, relay.url(), MODEL, client.clone());
         let targets = [
             ("direct to mock", &direct, mock.pid()),
             ("mock through a TCP relay", &relayed, relay.pid()),
@@ -136,32 +150,53 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
         None
     };
 
-    let mut litellm = None;
-    let mut litellm_note = String::new();
+    let mut peers = Vec::new();
+    let mut peer_notes = format!("- gateway after the rounds: {}\n", memory(idle));
     if let Some(program) = plan.litellm.as_ref().filter(|_| wants(Part::Requests)) {
-        let server = start_litellm(plan, program, &mock_host, &work)?;
+        let server = start_litellm(plan, program, mock.url(), &work)?;
         let endpoint = ChatEndpoint::new(Api::OpenAi, server.url(), MODEL, client.clone())
             .with_bearer("sk-load");
         // Open loop above what a server can serve only measures its queue; LiteLLM is loaded at
         // half the throughput it just showed, or at --rate if that is lower.
-        litellm = Some(
+        peers.push(
             measure(plan, "LiteLLM", &endpoint, server.pid(), |throughput| {
                 (throughput.throughput() / 2.0).clamp(1.0, plan.rate)
             })
             .await,
         );
-        litellm_note = format!(
-            "- LiteLLM {} (`litellm[proxy]`), {} worker process(es), provider `ollama_chat` on the same mock\n",
-            plan.litellm_version, plan.litellm_workers
+        peer_notes += &format!(
+            "- LiteLLM {} (`litellm[proxy]`), {} worker process(es), provider `{}` on the same mock; {}\n",
+            plan.litellm_version,
+            plan.litellm_workers,
+            match plan.upstream {
+                Upstream::Ollama => "ollama_chat",
+                Upstream::Openai => "openai",
+            },
+            memory(server.usage())
+        );
+    }
+    let crabllm = plan
+        .crabllm
+        .as_ref()
+        .filter(|_| wants(Part::Requests) && plan.upstream == Upstream::Openai);
+    if let Some(program) = crabllm {
+        let server = start_crabllm(program, mock.url(), &work)?;
+        let endpoint = ChatEndpoint::new(Api::OpenAi, server.url(), MODEL, client.clone())
+            .with_bearer("sk-load");
+        peers.push(measure(plan, "crabllm", &endpoint, server.pid(), |_| plan.rate).await);
+        peer_notes += &format!(
+            "- crabllm {} (`cargo install crabllm --locked`), provider kind `openai` on the same mock, in-memory storage, no extensions; {}\n",
+            plan.crabllm_version,
+            memory(server.usage())
         );
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(render(
         plan,
         &environment,
-        &litellm_note,
+        &peer_notes,
         &rounds,
-        litellm.as_ref(),
+        &peers,
         idle,
         held.as_ref(),
     ))
@@ -335,21 +370,76 @@ async fn hold_streams(plan: &Plan, gateway: &Server) -> Result<Held, LoadError> 
     })
 }
 
-/// LiteLLM's proxy routed to the mock, on a free loopback port.
+/// A process's memory as the report states it.
+fn memory(usage: Option<super::process::Usage>) -> String {
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    usage.map_or_else(
+        || "RSS unknown".to_owned(),
+        |usage| {
+            format!(
+                "RSS {:.1} MiB (peak {:.1} MiB)",
+                mib(usage.rss),
+                mib(usage.peak_rss)
+            )
+        },
+    )
+}
+
+/// The base URL of the mock's API the servers under test relay to.
+fn upstream_base(plan: &Plan, mock_url: &str) -> String {
+    match plan.upstream {
+        Upstream::Ollama => mock_url.to_owned(),
+        Upstream::Openai => format!("{mock_url}/v1"),
+    }
+}
+
+/// A free loopback port, for servers that do not say which one they took.
+fn free_port() -> Result<u16, LoadError> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// crabllm relaying to the mock's OpenAI layer, on a free loopback port, key `sk-load`.
+fn start_crabllm(program: &Path, mock_url: &str, work: &Path) -> Result<Server, LoadError> {
+    let config = work.join("crabllm.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:{}\"\nadmin_token = \"sk-admin-load\"\n\n[[keys]]\nname = \"load\"\nkey = \"sk-load\"\nmodels = [\"*\"]\n\n[providers.mock]\nkind = \"openai\"\napi_key = \"sk-upstream\"\nbase_url = \"{mock_url}/v1\"\nmodels = [\"{MODEL}\"]\n",
+            free_port()?
+        ),
+    )?;
+    progress("crabllm: starting");
+    Ok(Server::start(
+        "crabllm",
+        program,
+        &["serve", "--config", &config.to_string_lossy()],
+        &[("RUST_LOG", "warn,crabllm=info")],
+        Duration::from_secs(30),
+    )?)
+}
+
+/// LiteLLM's proxy routed to the mock (its native API or its OpenAI layer, as `--upstream`
+/// says), on a free loopback port.
 fn start_litellm(
     plan: &Plan,
     program: &Path,
-    mock_host: &str,
+    mock_url: &str,
     work: &Path,
 ) -> Result<Server, LoadError> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = free_port()?;
+    let provider = match plan.upstream {
+        Upstream::Ollama => format!("model: ollama_chat/{MODEL}\n      api_base: {mock_url}"),
+        Upstream::Openai => format!(
+            "model: openai/{MODEL}\n      api_base: {mock_url}/v1\n      api_key: sk-upstream"
+        ),
+    };
     let config = work.join("litellm.yaml");
     std::fs::write(
         &config,
         format!(
-            "model_list:\n  - model_name: {MODEL}\n    litellm_params:\n      model: ollama_chat/{MODEL}\n      api_base: http://{mock_host}\n\
+            "model_list:\n  - model_name: {MODEL}\n    litellm_params:\n      {provider}\n\
              litellm_settings:\n  telemetry: false\n  drop_params: true\n  request_timeout: 60\n\
              general_settings:\n  master_key: sk-load\n"
         ),

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::{
     generator::Measured,
-    plan::Plan,
+    plan::{Plan, Upstream},
     process::Usage,
     report::{Environment, Row, Spread, Verdict, table, verdicts},
     scenario::{INSTANT_CHUNKS, LONG_CHUNKS},
@@ -102,18 +102,25 @@ fn mib(bytes: u64) -> f64 {
 pub(crate) fn render(
     plan: &Plan,
     environment: &Environment,
-    litellm_note: &str,
+    peer_notes: &str,
     rounds: &[Round],
-    litellm: Option<&Measurements>,
+    peers: &[Measurements],
     idle: Option<Usage>,
     held: Option<&Held>,
 ) -> String {
     let mut out = String::from("# Load benchmark\n\n");
     out += &environment.render();
-    out += litellm_note;
+    out += peer_notes;
     out += &format!(
-        "- servers: mock-ollama and the gateway from {}; request logs off (`RUST_LOG=warn`); gateway worker threads: {}; this generator on {} runtime threads, on the same cores\n\
+        "- upstream: {}\n\
+         - servers: mock-ollama and the gateway from {}; request logs off (`RUST_LOG=warn`); gateway worker threads: {}; this generator on {} runtime threads, on the same cores\n\
          - {} rounds of {} s per measurement, direct, relayed and gateway taking turns to go first; tables merge the rounds, targets take the median of the rounds\n\n",
+        match plan.upstream {
+            Upstream::Ollama =>
+                "mock-ollama's native API (`/api/chat`, NDJSON); the gateway's backend `kind = \"ollama\"`",
+            Upstream::Openai =>
+                "mock-ollama's OpenAI layer, exact-OpenAI flavour (`/v1/chat/completions`, SSE); the gateway's backend `kind = \"openai\"`",
+        },
         environment.profile,
         plan.gateway_worker_threads
             .map_or_else(|| "one per CPU".to_owned(), |n| n.to_string()),
@@ -127,11 +134,12 @@ pub(crate) fn render(
         rounds.iter().map(|r| &r.direct).collect::<Vec<_>>(),
         rounds.iter().map(|r| &r.relayed).collect(),
         rounds.iter().map(|r| &r.gateway).collect(),
-        litellm.into_iter().collect(),
     ]
     .into_iter()
     .filter_map(|parts| Measurements::merge(&parts))
+    .chain(peers.iter().cloned())
     .collect();
+    let litellm = peers.iter().find(|peer| peer.name == "LiteLLM");
     let rows = |pick: fn(&Measurements) -> (&Measured, String)| -> Vec<Row> {
         merged
             .iter()
