@@ -7,8 +7,9 @@
 
 use std::{path::Path, process::Command};
 
-/// `load` and the folder holding the servers beside it.
-fn load_and_servers() -> (&'static Path, &'static Path) {
+/// The report of `load` run with `args` at a toy scale (one round of one second, two clients,
+/// 50 req/s, 20 streams/s), against the servers built beside it; it must exit 0.
+fn report_of(args: &[&str]) -> String {
     let load = Path::new(env!("CARGO_BIN_EXE_load"));
     let bin_dir = load
         .parent()
@@ -19,84 +20,74 @@ fn load_and_servers() -> (&'static Path, &'static Path) {
             "{server} is not built beside load; run `cargo build --workspace` first"
         );
     }
-    (load, bin_dir)
+    let output = Command::new(load)
+        .args(["--rounds", "1", "--seconds", "1", "--clients", "2"])
+        .args(["--rate", "50", "--stream-rate", "20"])
+        .args(args)
+        .arg("--bin-dir")
+        .arg(bin_dir)
+        .output()
+        .unwrap_or_else(|err| panic!("load runs: {err}"));
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Fails naming the first of `parts` that `report` lacks.
+fn assert_has_every(report: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(
+            report.contains(part),
+            "the report lacks {part:?}:\n{report}"
+        );
+    }
 }
 
 #[test]
 fn a_small_run_reports_every_part_with_no_failures() {
-    let (load, bin_dir) = load_and_servers();
-    let output = Command::new(load)
-        .args(["--rounds", "1", "--seconds", "1", "--clients", "2"])
-        .args(["--rate", "50", "--stream-rate", "20"])
-        .args([
-            "--open-streams",
-            "40",
-            "--open-rate",
-            "400",
-            "--hold-seconds",
-            "4",
-        ])
-        .arg("--bin-dir")
-        .arg(bin_dir)
-        .output()
-        .unwrap_or_else(|err| panic!("load runs: {err}"));
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
+    let report = report_of(&[
+        "--open-streams",
+        "40",
+        "--open-rate",
+        "400",
+        "--hold-seconds",
+        "4",
+    ]);
+    assert_has_every(
+        &report,
+        &[
+            "- date: ",
+            "## Non-stream requests",
+            "| direct to mock | open loop, 50 req/s | 50 | 0 |",
+            "| mock through a TCP relay | open loop, 50 req/s | 50 | 0 |",
+            "| gateway | open loop, 50 req/s | 50 | 0 |",
+            "| gateway | open loop, 20 streams/s | 20 | 0 |",
+            "## What one more hop costs here",
+            "## 40 streams held open through the gateway",
+            "opened 40 of 40",
+            "40 ended properly, 0 failed",
+            "| failed requests, all of the above | 0  | ≤ 0  | yes |",
+            "| streams that failed or never opened | 0  | ≤ 0  | yes |",
+        ],
     );
-    for part in [
-        "- date: ",
-        "## Non-stream requests",
-        "| direct to mock | open loop, 50 req/s | 50 | 0 |",
-        "| mock through a TCP relay | open loop, 50 req/s | 50 | 0 |",
-        "| gateway | open loop, 50 req/s | 50 | 0 |",
-        "| gateway | open loop, 20 streams/s | 20 | 0 |",
-        "## What one more hop costs here",
-        "## 40 streams held open through the gateway",
-        "opened 40 of 40",
-        "40 ended properly, 0 failed",
-        "| failed requests, all of the above | 0  | ≤ 0  | yes |",
-        "| streams that failed or never opened | 0  | ≤ 0  | yes |",
-    ] {
-        assert!(
-            report.contains(part),
-            "the report lacks {part:?}:\n{report}"
-        );
-    }
 }
 
 #[test]
 fn an_openai_upstream_run_relays_the_mocks_openai_layer_with_no_failures() {
-    let (load, bin_dir) = load_and_servers();
-    let output = Command::new(load)
-        .args(["--upstream", "openai", "--only", "requests"])
-        .args(["--rounds", "1", "--seconds", "1", "--clients", "2"])
-        .args(["--rate", "50", "--stream-rate", "20"])
-        .arg("--bin-dir")
-        .arg(bin_dir)
-        .output()
-        .unwrap_or_else(|err| panic!("load runs: {err}"));
-    let report = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
+    let report = report_of(&["--upstream", "openai", "--only", "requests"]);
+    assert_has_every(
+        &report,
+        &[
+            "- upstream: mock-ollama's OpenAI layer",
+            "| direct to mock | open loop, 50 req/s | 50 | 0 |",
+            "| gateway | open loop, 50 req/s | 50 | 0 |",
+            "| gateway | open loop, 20 streams/s | 20 | 0 |",
+            "## CPU per request and per chunk",
+            "| failed requests, all of the above | 0  | ≤ 0  | yes |",
+        ],
     );
-    for part in [
-        "- upstream: mock-ollama's OpenAI layer",
-        "| direct to mock | open loop, 50 req/s | 50 | 0 |",
-        "| gateway | open loop, 50 req/s | 50 | 0 |",
-        "| gateway | open loop, 20 streams/s | 20 | 0 |",
-        "## CPU per request and per chunk",
-        "| failed requests, all of the above | 0  | ≤ 0  | yes |",
-    ] {
-        assert!(
-            report.contains(part),
-            "the report lacks {part:?}:\n{report}"
-        );
-    }
 }

@@ -32,7 +32,6 @@ pub struct Backend {
     /// Its configuration.
     pub config: BackendConfig,
     transport: Transport,
-    api_key: Option<String>,
     /// Its bound on chat requests in flight, when configured.
     in_flight: Option<Bound>,
 }
@@ -66,7 +65,6 @@ impl Backend {
         let transport = Transport::new(&config, &[routes.chat, routes.models, routes.probe])?;
         Ok(Self {
             in_flight: config.max_concurrent_requests.map(Bound::new),
-            api_key: config.api_key(),
             transport,
             config,
         })
@@ -124,7 +122,7 @@ impl Backend {
     /// statuses become [`GatewayError::Upstream`] with the upstream's message.
     async fn send(&self, outgoing: Outgoing<'_>) -> Result<UpstreamResponse, GatewayError> {
         let timeouts = self.config.timeouts;
-        let sent = self.transport.send(outgoing, self.api_key.as_deref());
+        let sent = self.transport.send(outgoing);
         let response = tokio::time::timeout(timeouts.first_byte().min(timeouts.total()), sent)
             .await
             .map_err(|_| self.timeout(TimeoutPhase::FirstByte))?
