@@ -11,7 +11,6 @@ use std::{sync::Arc, time::Duration};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, Uri, header};
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream::BoxStream};
-use http_body_util::Full;
 
 use super::http1::{Http1Pool, TransportError};
 use crate::config::{BackendConfig, ConfigError};
@@ -122,7 +121,7 @@ impl Transport {
                         HeaderValue::from_static("application/json"),
                     );
                 }
-                let request = request.body(Full::new(outgoing.json.unwrap_or_default()))?;
+                let request = request.body(outgoing.json.unwrap_or_default())?;
                 let response = pool.send(request).await?;
                 let (head, body) = response.into_parts();
                 Ok(UpstreamResponse {
