@@ -10,6 +10,8 @@
 //!    response head is sent.
 //! 3. `PropagateRequestId` — copies `x-request-id` onto the response.
 //! 4. `Cors` — only when `cors.allowed_origins` is configured (never `*` with credentials).
+//! 5. `auth::require_key` — only with `[auth]`: a known key, or a 401 envelope (open paths
+//!    aside); the key's name goes into the request's span, the key itself nowhere.
 //!
 //! Bodies are read by the handlers themselves, capped at `body_limit_bytes` (413 with an OpenAI
 //! envelope). Unknown routes and wrong methods answer with the envelope too.
@@ -27,6 +29,7 @@ use tower_http::{
 };
 
 use crate::{
+    auth,
     error::GatewayError,
     metrics, overhead,
     routes::{chat, health, models, tutorial},
@@ -37,6 +40,7 @@ use crate::{
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(&state);
     let metrics = state.metrics.clone();
+    let keyring = state.keyring.clone();
     let mut router = Router::new()
         .route("/v1/chat/completions", post(chat::completions))
         .route("/v1/models", get(models::list))
@@ -59,6 +63,12 @@ pub fn router(state: AppState) -> Router {
             }
         })
         .with_state(state);
+    if let Some(keyring) = keyring {
+        router = router.layer(axum::middleware::from_fn_with_state(
+            keyring,
+            auth::require_key,
+        ));
+    }
     if let Some(cors) = cors {
         router = router.layer(cors);
     }
@@ -83,6 +93,7 @@ pub fn router(state: AppState) -> Router {
                         model = tracing::field::Empty,
                         backend = tracing::field::Empty,
                         stream = tracing::field::Empty,
+                        key = tracing::field::Empty,
                     )
                 })
                 .on_response(

@@ -3,10 +3,11 @@
 //! ([`crate::sse`]) encodes once.
 
 use futures_util::{StreamExt, stream::BoxStream};
-use wire::openai::{ChatCompletion, ChatCompletionChunk};
+use wire::openai::{ChatCompletion, ChatCompletionChunk, Usage};
 
 use crate::{
-    error::GatewayError, overhead::UpstreamClock, translate::ollama_extensions::OllamaExtensions,
+    error::GatewayError, limits::Ticket, overhead::UpstreamClock,
+    translate::ollama_extensions::OllamaExtensions,
 };
 
 /// What a chat call needs besides the OpenAI request.
@@ -35,6 +36,9 @@ pub struct Batch {
     pub chunks: Vec<ChatCompletionChunk>,
     /// Set on the last batch only.
     pub end: Option<Result<(), GatewayError>>,
+    /// On the last batch: the tokens the upstream counted, when it said (whether or not the
+    /// client asked for the usage chunk).
+    pub usage: Option<Usage>,
 }
 
 /// A reply: one object, or batches of chunks to relay.
@@ -61,6 +65,57 @@ impl ChatReply {
             ),
         }
     }
+}
+
+impl ChatReply {
+    /// This reply, charging its tokens to `ticket`: a whole reply its usage now, a stream the
+    /// usage the upstream gave at its end, or — when the client hangs up first — the chunks
+    /// it received.
+    pub fn metered(self, ticket: Ticket) -> Self {
+        match self {
+            ChatReply::Whole(completion) => {
+                ticket.settle(completion.usage.total_tokens);
+                ChatReply::Whole(completion)
+            }
+            ChatReply::Stream(batches) => {
+                let mut ticket = Some(ticket);
+                ChatReply::Stream(
+                    batches
+                        .map(move |batch| {
+                            if let Some(held) = ticket.as_mut() {
+                                held.received(
+                                    batch.chunks.iter().filter(|c| carries_tokens(c)).count()
+                                        as u64,
+                                );
+                            }
+                            if batch.end.is_some()
+                                && let (Some(held), Some(usage)) = (ticket.take(), batch.usage)
+                            {
+                                held.settle(usage.total_tokens);
+                            }
+                            batch
+                        })
+                        .boxed(),
+                )
+            }
+        }
+    }
+}
+
+/// Whether a chunk carries generated text (a token, as upstreams stream them).
+fn carries_tokens(chunk: &ChatCompletionChunk) -> bool {
+    chunk.choices.iter().any(|choice| {
+        let delta = &choice.delta;
+        delta
+            .content
+            .as_deref()
+            .is_some_and(|text| !text.is_empty())
+            || delta
+                .reasoning_content
+                .as_deref()
+                .is_some_and(|text| !text.is_empty())
+            || !delta.tool_calls.is_empty()
+    })
 }
 
 impl std::fmt::Debug for ChatReply {

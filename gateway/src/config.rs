@@ -28,6 +28,18 @@
 //! options = { num_ctx = 8192 }
 //! keep_alive = "30m"
 //! think = false
+//!
+//! [auth]                           # absent: every route open (see crate::auth)
+//! redis_url = "redis://127.0.0.1:6379" # limits shared by replicas; absent: kept in this process
+//! redis_failure = "open"           # Redis unreachable: "open" admits, "closed" answers 503
+//! open_paths = ["/", "/health"]    # served without a key
+//! [[auth.keys]]
+//! name = "team-a"
+//! key = "env:TEAM_A_KEY"           # or "sha256:<hex>"; never the key itself
+//! requests_per_minute = 600
+//! tokens_per_minute = 100000
+//! models = ["llama3.2"]            # omit for every model
+//! per_model = { "llama3.2" = { requests_per_minute = 100 } }
 //! ```
 
 use std::{collections::BTreeMap, path::Path, time::Duration};
@@ -68,6 +80,117 @@ pub struct Config {
     /// clients send; sent to Ollama backends under each request's own values.
     #[serde(default)]
     pub models: BTreeMap<String, OllamaExtensions>,
+    /// API keys and their rate limits; absent, the gateway is open.
+    #[serde(default)]
+    pub auth: Option<AuthConfig>,
+}
+
+/// Who may call the gateway, and how much (see [`crate::auth`] and [`crate::limits`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `redis://…`: the limits' windows live there, shared by every replica using it.
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    /// What to do while Redis cannot be reached.
+    #[serde(default)]
+    pub redis_failure: RedisFailure,
+    /// Paths served without a key (exact matches).
+    #[serde(default = "default_open_paths")]
+    pub open_paths: Vec<String>,
+    /// The keys.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+}
+
+/// The policy while the shared limits cannot be read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisFailure {
+    /// Admit requests unmetered (keys are still checked).
+    #[default]
+    Open,
+    /// Refuse them with a 503 and `Retry-After`.
+    Closed,
+}
+
+/// One API key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Names the key in logs, metrics and limits (never the key itself).
+    pub name: String,
+    /// `env:VARIABLE` (the key is in the environment) or `sha256:<64 hex digits>` (its digest).
+    pub key: String,
+    /// Requests admitted in any 60 seconds; unlimited when absent.
+    #[serde(default)]
+    pub requests_per_minute: Option<u64>,
+    /// Tokens (prompt and completion) charged in any 60 seconds; unlimited when absent.
+    #[serde(default)]
+    pub tokens_per_minute: Option<u64>,
+    /// The only models this key may use; every model when absent.
+    #[serde(default)]
+    pub models: Option<Vec<String>>,
+    /// This key's limits on one model, on top of its own.
+    #[serde(default)]
+    pub per_model: BTreeMap<String, RateLimits>,
+}
+
+/// Limits per 60 seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Requests admitted in any 60 seconds.
+    #[serde(default)]
+    pub requests_per_minute: Option<u64>,
+    /// Tokens charged in any 60 seconds.
+    #[serde(default)]
+    pub tokens_per_minute: Option<u64>,
+}
+
+impl AuthConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(format!("auth: {message}")));
+        if self.redis_url.is_some() {
+            return invalid("redis_url: shared limits are not in this build yet".to_owned());
+        }
+        if let Some(path) = self.open_paths.iter().find(|path| !path.starts_with('/')) {
+            return invalid(format!("open_paths: {path:?} must start with /"));
+        }
+        let mut names = std::collections::HashSet::new();
+        for key in &self.keys {
+            if !names.insert(&key.name) {
+                return invalid(format!("key name {:?} is used twice", key.name));
+            }
+            let scopes = std::iter::once((None, key.limits())).chain(
+                key.per_model
+                    .iter()
+                    .map(|(model, limits)| (Some(model), *limits)),
+            );
+            for (model, limits) in scopes {
+                if limits.requests_per_minute == Some(0) || limits.tokens_per_minute == Some(0) {
+                    let on = model
+                        .map(|model| format!(" on model {model:?}"))
+                        .unwrap_or_default();
+                    return invalid(format!(
+                        "key {:?}{on}: a limit of 0 would refuse everything; remove the key or the model from its list instead",
+                        key.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl KeyConfig {
+    /// The key's own limits.
+    pub fn limits(&self) -> RateLimits {
+        RateLimits {
+            requests_per_minute: self.requests_per_minute,
+            tokens_per_minute: self.tokens_per_minute,
+        }
+    }
 }
 
 /// The protocol a backend speaks.
@@ -256,6 +379,9 @@ fn default_grace() -> u64 {
 fn default_models_ttl() -> u64 {
     10_000
 }
+fn default_open_paths() -> Vec<String> {
+    vec!["/".to_owned(), "/health".to_owned()]
+}
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -293,6 +419,7 @@ impl Default for Config {
             models_cache_ttl_ms: default_models_ttl(),
             tutorial_model: None,
             models: BTreeMap::new(),
+            auth: None,
         }
     }
 }
@@ -374,6 +501,9 @@ impl Config {
                 return invalid(format!("models.{model:?}: {param}: {message}"));
             }
         }
+        if let Some(auth) = &self.auth {
+            auth.validate()?;
+        }
         if self.cors.allow_credentials && self.cors.allowed_origins.iter().any(|o| o == "*") {
             return invalid(
                 "cors: allow_credentials cannot be combined with allowed_origins = [\"*\"]; list the origins".to_owned(),
@@ -426,6 +556,28 @@ mod tests {
         )
         .expect_err("refused");
         assert!(error.to_string().contains("allow_credentials"));
+    }
+
+    #[test]
+    fn impossible_auth_sections_are_refused() {
+        for (section, says) in [
+            (
+                "[[auth.keys]]\nname = \"a\"\nkey = \"env:A\"\nrequests_per_minute = 0\n",
+                "limit of 0",
+            ),
+            (
+                "[[auth.keys]]\nname = \"a\"\nkey = \"env:A\"\nper_model = { m = { tokens_per_minute = 0 } }\n",
+                "on model \"m\"",
+            ),
+            (
+                "[[auth.keys]]\nname = \"a\"\nkey = \"env:A\"\n[[auth.keys]]\nname = \"a\"\nkey = \"env:B\"\n",
+                "used twice",
+            ),
+            ("[auth]\nopen_paths = [\"health\"]\n", "must start with /"),
+        ] {
+            let error = Config::from_toml("c.toml", section).expect_err(says);
+            assert!(error.to_string().contains(says), "{error}");
+        }
     }
 
     #[test]

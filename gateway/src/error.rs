@@ -8,6 +8,11 @@ use axum::{
 };
 use wire::openai::{ErrorEnvelope, ErrorObject};
 
+use crate::limits::{Measure, Refusal, duration_text};
+
+/// The wait in milliseconds, beside `Retry-After` (the OpenAI SDKs prefer it).
+pub const RETRY_AFTER_MS: &str = "retry-after-ms";
+
 /// Which upstream deadline passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeoutPhase {
@@ -128,6 +133,41 @@ pub enum GatewayError {
         /// Backend name.
         backend: String,
     },
+    /// No API key, or an unknown one (401). The message never repeats what was presented.
+    #[error("{}", if *presented {
+        "Incorrect API key provided. Ask the gateway's operator for a valid key."
+    } else {
+        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+    })]
+    Unauthorized {
+        /// Whether a key was presented at all.
+        presented: bool,
+    },
+    /// Over a key's rate limit (429, with `Retry-After` unless the request can never fit).
+    #[error("{}", rate_limit_message(.0))]
+    RateLimited(Box<Refusal>),
+}
+
+fn rate_limit_message(refusal: &Refusal) -> String {
+    let scope = match &refusal.model {
+        Some(model) => format!("key {} on model {model}", refusal.key),
+        None => format!("key {}", refusal.key),
+    };
+    let Refusal {
+        measure,
+        limit,
+        requested,
+        ..
+    } = refusal;
+    match refusal.retry_after_ms {
+        Some(wait) => format!(
+            "Rate limit reached for {scope} on {measure}: Limit {limit}, Requested {requested}. Please try again in {}.",
+            duration_text(wait)
+        ),
+        None => format!(
+            "Request too large for {scope} on {measure}: Limit {limit}, Requested {requested}. The input or output tokens must be reduced in order to run successfully."
+        ),
+    }
 }
 
 impl From<wire::openai::validate::InvalidRequest> for GatewayError {
@@ -160,6 +200,8 @@ impl GatewayError {
             GatewayError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             GatewayError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             GatewayError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            GatewayError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            GatewayError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             GatewayError::Overloaded { .. } | GatewayError::BackendBusy { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -179,6 +221,17 @@ impl GatewayError {
 
     /// The envelope's `type`.
     pub fn kind(&self) -> &'static str {
+        match self {
+            // OpenAI's own spellings.
+            GatewayError::Unauthorized { .. } => return "invalid_request_error",
+            GatewayError::RateLimited(refusal) => {
+                return match refusal.measure {
+                    Measure::Requests => "requests",
+                    Measure::Tokens => "tokens",
+                };
+            }
+            _ => {}
+        }
         match self.status().as_u16() {
             400 | 404 | 405 | 408 | 413 | 422 => "invalid_request_error",
             401 => "authentication_error",
@@ -213,6 +266,8 @@ impl GatewayError {
             GatewayError::UpstreamProtocol { .. } => Some("upstream_protocol_error"),
             GatewayError::UpstreamStream { .. } => Some("upstream_error"),
             GatewayError::UpstreamIncomplete { .. } => Some("upstream_incomplete"),
+            GatewayError::Unauthorized { .. } => Some("invalid_api_key"),
+            GatewayError::RateLimited(_) => Some("rate_limit_exceeded"),
         }
     }
 
@@ -236,6 +291,9 @@ impl GatewayError {
             GatewayError::Overloaded { .. } | GatewayError::BackendBusy { .. } => {
                 Some(HeaderValue::from_static("1"))
             }
+            GatewayError::RateLimited(refusal) => refusal
+                .retry_after_ms
+                .map(|ms| HeaderValue::from(ms.div_ceil(1_000).max(1))),
             _ => None,
         }
     }
@@ -267,6 +325,13 @@ impl IntoResponse for GatewayError {
             .into_response();
         if let Some(value) = self.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        if let GatewayError::RateLimited(refusal) = &self {
+            let headers = response.headers_mut();
+            if let Some(ms) = refusal.retry_after_ms {
+                headers.insert(RETRY_AFTER_MS, HeaderValue::from(ms));
+            }
+            refusal.quota.write_headers(headers);
         }
         response
     }

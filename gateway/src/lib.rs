@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod auth;
 pub mod backend;
 pub mod catalog;
 pub mod chat;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod failover;
 pub mod ids;
+pub mod limits;
 pub mod metrics;
 pub mod ndjson;
 pub mod overhead;

@@ -90,6 +90,12 @@ async fn run(args: Args) -> Result<(), String> {
         .collect();
     let state = AppState::new(config).map_err(|err| err.to_string())?;
     tracing::info!(%address, backends = ?backends, "gateway listening on http://{address}");
+    if state.keyring.is_none() && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "no [auth] section: every route is open to whoever reaches {address}; add API keys (gateway/README.md, \"API keys and rate limits\")"
+        );
+    }
     serve(listener, state, wire::shutdown::signal(), grace)
         .await
         .map_err(|err| format!("server error: {err}"))?;

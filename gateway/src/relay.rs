@@ -69,16 +69,16 @@ where
             match outcome {
                 Ok(Continue::More) => {
                     if !chunks.is_empty() {
-                        yield Batch { chunks, end: None };
+                        yield Batch { chunks, end: None, usage: None };
                     }
                 }
                 Ok(Continue::Ended) => {
-                    yield Batch { chunks, end: Some(Ok(())) };
+                    yield Batch { chunks, end: Some(Ok(())), usage: translate.usage() };
                     break;
                 }
                 Err(error) => {
                     tracing::warn!(backend = %deadlines.backend, %error, "stream failed after the head was sent");
-                    yield Batch { chunks, end: Some(Err(error)) };
+                    yield Batch { chunks, end: Some(Err(error)), usage: translate.usage() };
                     break;
                 }
             }
@@ -135,6 +135,10 @@ mod tests {
 
         fn finish(&mut self, _: &mut Vec<ChatCompletionChunk>) -> Result<(), GatewayError> {
             Ok(())
+        }
+
+        fn usage(&self) -> Option<wire::openai::Usage> {
+            None
         }
     }
 

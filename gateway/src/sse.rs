@@ -80,6 +80,7 @@ mod tests {
             end: Some(Err(GatewayError::UpstreamStream {
                 message: "runner died".into(),
             })),
+            usage: None,
         };
         assert_eq!(
             &encode(failed)[..],
@@ -100,6 +101,7 @@ mod tests {
         let middle = encode(Batch {
             chunks: vec![head.chunk(Vec::new()), head.chunk(Vec::new())],
             end: None,
+            usage: None,
         });
         let text = std::str::from_utf8(&middle).expect("utf8");
         assert_eq!(text.matches("data: {").count(), 2, "{text}");
@@ -107,6 +109,7 @@ mod tests {
         let last = encode(Batch {
             chunks: Vec::new(),
             end: Some(Ok(())),
+            usage: None,
         });
         assert_eq!(&last[..], DONE);
     }

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 
 use crate::{
+    auth::Keyring,
     backend::Backend,
     catalog::Catalog,
     config::{Config, ConfigError},
+    limits::Limiter,
     metrics::Metrics,
     overload::Bound,
 };
@@ -23,6 +25,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The gateway-wide bound on chat requests in flight.
     pub admission: Bound,
+    /// The API keys, when `[auth]` asks for them.
+    pub keyring: Option<Arc<Keyring>>,
+    /// The keys' rate limits.
+    pub limiter: Arc<Limiter>,
 }
 
 impl FromRef<AppState> for Arc<Metrics> {
@@ -42,7 +48,14 @@ impl AppState {
             .map(|backend| Backend::new(backend).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let ttl = std::time::Duration::from_millis(config.models_cache_ttl_ms);
+        let keyring = config
+            .auth
+            .as_ref()
+            .map(|auth| Keyring::from_config(auth).map(Arc::new))
+            .transpose()?;
         Ok(Self {
+            keyring,
+            limiter: Arc::new(Limiter::default()),
             catalog: Arc::new(Catalog::new(backends, ttl)),
             metrics: Arc::new(Metrics::new()),
             admission: Bound::new(config.server.max_concurrent_requests),

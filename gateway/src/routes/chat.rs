@@ -2,7 +2,7 @@
 //! JSON object or an SSE stream.
 
 use axum::{
-    Json,
+    Extension, Json,
     body::Body,
     extract::State,
     http::HeaderMap,
@@ -13,9 +13,11 @@ use wire::openai::{ChatCompletionRequest, validate};
 
 use super::{now, read_body, request_id};
 use crate::{
+    auth::Caller,
     chat::{ChatCall, ChatReply},
     error::GatewayError,
     failover, ids,
+    limits::{Allowance, Demand, Quota},
     overhead::UpstreamClock,
     overload::Admission,
     sse,
@@ -26,31 +28,70 @@ pub async fn completions(
     State(state): State<AppState>,
     admission: Admission,
     clock: UpstreamClock,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
     let bytes = read_body(body, &state.config).await?;
     let request = validate::chat_request(&bytes)?;
-    Ok(
-        match dispatch(&state, &headers, &request, clock, admission).await? {
-            ChatReply::Whole(completion) => Json(completion).into_response(),
-            ChatReply::Stream(batches) => sse::response(batches.map(sse::encode)),
-        },
-    )
+    let asked = Asked {
+        request: &request,
+        body_bytes: bytes.len(),
+        caller: caller.map(|Extension(caller)| caller),
+        headers: &headers,
+    };
+    let (reply, quota) = dispatch(&state, asked, clock, admission).await?;
+    let mut response = match reply {
+        ChatReply::Whole(completion) => Json(completion).into_response(),
+        ChatReply::Stream(batches) => sse::response(batches.map(sse::encode)),
+    };
+    quota.write_headers(response.headers_mut());
+    Ok(response)
 }
 
-/// Routes a validated request to the backends serving its model (failing over between them, see
-/// [`failover`]) and returns the reply, which keeps the request's place in the gateway's bound
-/// until it ends.
+/// A validated chat request, and who asked it how.
+#[derive(Debug)]
+pub struct Asked<'a> {
+    /// The request.
+    pub request: &'a ChatCompletionRequest,
+    /// Its body's length (for the token estimate).
+    pub body_bytes: usize,
+    /// The key it came with, when the gateway asks for keys.
+    pub caller: Option<Caller>,
+    /// Its headers.
+    pub headers: &'a HeaderMap,
+}
+
+/// Checks the caller's access to the model and its rate limits, routes the request to the
+/// backends serving its model (failing over between them, see [`failover`]) and returns the
+/// reply — which keeps the request's place in the gateway's bound until it ends, and charges
+/// its tokens to the caller — with the caller's standing for the `x-ratelimit-*` headers.
 pub async fn dispatch(
     state: &AppState,
-    headers: &HeaderMap,
-    request: &ChatCompletionRequest,
+    asked: Asked<'_>,
     upstream: UpstreamClock,
     admission: Admission,
-) -> Result<ChatReply, GatewayError> {
+) -> Result<(ChatReply, Quota), GatewayError> {
+    let Asked {
+        request,
+        body_bytes,
+        caller,
+        headers,
+    } = asked;
     let model = request.model.clone().unwrap_or_default();
+    if let Some(Caller(key)) = &caller
+        && !key.may_use(&model)
+    {
+        return Err(GatewayError::ModelNotFound(model));
+    }
     let backends = state.catalog.serving(&model).await?;
+    let allowance = caller
+        .map(|Caller(key)| {
+            state
+                .limiter
+                .admit(Demand::of(&key, &model, request, body_bytes))
+        })
+        .transpose()?;
     let request_id = request_id(headers);
     // One log line per request (the response's, from the trace layer) carries these; a line of
     // its own cost ~5 µs of CPU per request.
@@ -67,6 +108,16 @@ pub async fn dispatch(
         upstream,
         ollama,
     };
-    let reply = failover::chat(backends, request, &call, &state.metrics).await?;
-    Ok(reply.holding(admission))
+    let reply = failover::chat(backends, request, &call, &state.metrics).await;
+    let Some(Allowance { quota, ticket }) = allowance else {
+        return Ok((reply?.holding(admission), Quota::default()));
+    };
+    match reply {
+        Ok(reply) => Ok((reply.metered(ticket).holding(admission), quota)),
+        Err(error) => {
+            // Nothing was generated.
+            ticket.settle(0);
+            Err(error)
+        }
+    }
 }

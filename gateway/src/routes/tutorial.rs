@@ -4,7 +4,7 @@
 //! `POST /stream` (SSE `event: message` with `data: {"content", "done"}`).
 
 use axum::{
-    Json,
+    Extension, Json,
     body::Body,
     extract::State,
     http::HeaderMap,
@@ -16,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use wire::openai::{ChatCompletionRequest, ChatMessage, validate};
 
-use super::read_body;
+use super::{chat::Asked, read_body};
 use crate::{
-    chat::ChatReply, error::GatewayError, overhead::UpstreamClock, overload::Admission, sse,
-    state::AppState,
+    auth::Caller, chat::ChatReply, error::GatewayError, limits::Quota, overhead::UpstreamClock,
+    overload::Admission, sse, state::AppState,
 };
 
 #[derive(Debug, Serialize)]
@@ -46,14 +46,26 @@ struct TutorialReply {
     response: String,
 }
 
-async fn call(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-    stream: bool,
+/// What the tutorial's routes take from a request besides its body.
+struct Incoming {
+    headers: HeaderMap,
+    caller: Option<Extension<Caller>>,
     clock: UpstreamClock,
     admission: Admission,
-) -> Result<ChatReply, GatewayError> {
+}
+
+async fn call(
+    state: &AppState,
+    incoming: Incoming,
+    body: Body,
+    stream: bool,
+) -> Result<(ChatReply, Quota), GatewayError> {
+    let Incoming {
+        headers,
+        caller,
+        clock,
+        admission,
+    } = incoming;
     let bytes = read_body(body, &state.config).await?;
     let tutorial: TutorialRequest = validate::parse(&bytes)?;
     let message = tutorial
@@ -88,28 +100,42 @@ async fn call(
         ..ChatCompletionRequest::default()
     };
     validate::check(&request)?;
-    super::chat::dispatch(state, headers, &request, clock, admission).await
+    let asked = Asked {
+        request: &request,
+        body_bytes: bytes.len(),
+        caller: caller.map(|Extension(caller)| caller),
+        headers: &headers,
+    };
+    super::chat::dispatch(state, asked, clock, admission).await
 }
 
 pub async fn chat(
     State(state): State<AppState>,
     admission: Admission,
     clock: UpstreamClock,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    match call(&state, &headers, body, false, clock, admission).await? {
-        ChatReply::Whole(completion) => {
-            let response = completion
-                .choices
-                .into_iter()
-                .next()
-                .and_then(|choice| choice.message.content)
-                .unwrap_or_default();
-            Ok(Json(TutorialReply { response }).into_response())
-        }
-        ChatReply::Stream(_) => unreachable_stream(),
-    }
+    let incoming = Incoming {
+        headers,
+        caller,
+        clock,
+        admission,
+    };
+    let (reply, quota) = call(&state, incoming, body, false).await?;
+    let ChatReply::Whole(completion) = reply else {
+        return unreachable_stream();
+    };
+    let text = completion
+        .choices
+        .into_iter()
+        .next()
+        .and_then(|choice| choice.message.content)
+        .unwrap_or_default();
+    let mut response = Json(TutorialReply { response: text }).into_response();
+    quota.write_headers(response.headers_mut());
+    Ok(response)
 }
 
 fn unreachable_stream() -> Result<Response, GatewayError> {
@@ -125,11 +151,17 @@ pub async fn stream(
     State(state): State<AppState>,
     admission: Admission,
     clock: UpstreamClock,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let ChatReply::Stream(batches) = call(&state, &headers, body, true, clock, admission).await?
-    else {
+    let incoming = Incoming {
+        headers,
+        caller,
+        clock,
+        admission,
+    };
+    let (ChatReply::Stream(batches), quota) = call(&state, incoming, body, true).await? else {
         return unreachable_stream();
     };
     let events = batches.filter_map(|batch| async move {
@@ -157,7 +189,9 @@ pub async fn stream(
         }
         (!out.is_empty()).then(|| Bytes::from(out))
     });
-    Ok(sse::response(events))
+    let mut response = sse::response(events);
+    quota.write_headers(response.headers_mut());
+    Ok(response)
 }
 
 /// Appends one tutorial SSE event: `event: <name>` and one `data:` line.

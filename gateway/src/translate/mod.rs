@@ -15,7 +15,7 @@ pub mod openai_reply;
 pub mod openai_request;
 pub mod openai_stream;
 
-use wire::openai::{ChatCompletionChunk, ChunkChoice, FinishReason};
+use wire::openai::{ChatCompletionChunk, ChunkChoice, FinishReason, Usage};
 
 use crate::error::GatewayError;
 
@@ -54,6 +54,9 @@ pub trait StreamTranslate<Item>: Send + 'static {
     /// Handles the end of the upstream body, appending the last chunks; an error when the
     /// upstream ended before its reply was complete.
     fn finish(&mut self, out: &mut Vec<ChatCompletionChunk>) -> Result<(), GatewayError>;
+    /// The tokens the upstream counted, once it said (for the rate limits, whether or not the
+    /// client asked for the usage chunk).
+    fn usage(&self) -> Option<Usage>;
 }
 
 /// OpenAI's finish reason for an Ollama `done_reason`: `length` stays, anything else is `stop`,

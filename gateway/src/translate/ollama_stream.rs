@@ -31,6 +31,7 @@ pub struct StreamTranslator {
     next_tool_index: u32,
     called_tools: bool,
     finished: bool,
+    usage: Option<Usage>,
 }
 
 impl StreamTranslator {
@@ -43,6 +44,7 @@ impl StreamTranslator {
             next_tool_index: 0,
             called_tools: false,
             finished: false,
+            usage: None,
         }
     }
 
@@ -104,13 +106,11 @@ impl StreamTranslator {
                 logprobs: None,
                 finish_reason: Some(reason),
             }]));
+            let usage = Usage::new(native.metrics.prompt_eval_count, native.metrics.eval_count);
+            self.usage = Some(usage);
             if self.head.include_usage {
-                let metrics = native.metrics;
                 let mut usage_chunk = self.chunk_with(Vec::new());
-                usage_chunk.usage = Some(Some(Usage::new(
-                    metrics.prompt_eval_count,
-                    metrics.eval_count,
-                )));
+                usage_chunk.usage = Some(Some(usage));
                 out.push(usage_chunk);
             }
         }
@@ -242,6 +242,10 @@ impl StreamTranslate<Bytes> for OllamaStream {
             self.translator.push_line(&rest, out)?;
         }
         self.translator.finish()
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.translator.usage
     }
 }
 

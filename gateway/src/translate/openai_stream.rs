@@ -261,6 +261,10 @@ impl StreamTranslate<Event> for OpenaiStream {
         }
         Ok(())
     }
+
+    fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
 }
 
 #[cfg(test)]
