@@ -151,9 +151,6 @@ pub struct RateLimits {
 impl AuthConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |message: String| Err(ConfigError::Invalid(format!("auth: {message}")));
-        if self.redis_url.is_some() {
-            return invalid("redis_url: shared limits are not in this build yet".to_owned());
-        }
         if let Some(path) = self.open_paths.iter().find(|path| !path.starts_with('/')) {
             return invalid(format!("open_paths: {path:?} must start with /"));
         }

@@ -146,6 +146,11 @@ pub enum GatewayError {
     /// Over a key's rate limit (429, with `Retry-After` unless the request can never fit).
     #[error("{}", rate_limit_message(.0))]
     RateLimited(Box<Refusal>),
+    /// The shared rate limits cannot be read and `redis_failure = "closed"` (503).
+    #[error(
+        "The rate limits cannot be checked right now (their store is unreachable); retry shortly."
+    )]
+    LimitsUnavailable,
 }
 
 fn rate_limit_message(refusal: &Refusal) -> String {
@@ -202,9 +207,9 @@ impl GatewayError {
             GatewayError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             GatewayError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             GatewayError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            GatewayError::Overloaded { .. } | GatewayError::BackendBusy { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            GatewayError::Overloaded { .. }
+            | GatewayError::BackendBusy { .. }
+            | GatewayError::LimitsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             GatewayError::Upstream { status, .. } => match *status {
                 400 | 401 | 403 | 404 | 413 | 422 | 429 => {
                     StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
@@ -268,6 +273,7 @@ impl GatewayError {
             GatewayError::UpstreamIncomplete { .. } => Some("upstream_incomplete"),
             GatewayError::Unauthorized { .. } => Some("invalid_api_key"),
             GatewayError::RateLimited(_) => Some("rate_limit_exceeded"),
+            GatewayError::LimitsUnavailable => Some("rate_limits_unavailable"),
         }
     }
 
@@ -288,9 +294,9 @@ impl GatewayError {
                 retry_after: Some(retry_after),
                 ..
             } => HeaderValue::from_str(retry_after).ok(),
-            GatewayError::Overloaded { .. } | GatewayError::BackendBusy { .. } => {
-                Some(HeaderValue::from_static("1"))
-            }
+            GatewayError::Overloaded { .. }
+            | GatewayError::BackendBusy { .. }
+            | GatewayError::LimitsUnavailable => Some(HeaderValue::from_static("1")),
             GatewayError::RateLimited(refusal) => refusal
                 .retry_after_ms
                 .map(|ms| HeaderValue::from(ms.div_ceil(1_000).max(1))),

@@ -21,6 +21,7 @@ pub struct Metrics {
     upstream: Histogram,
     attempts: IntCounterVec,
     shed: IntCounterVec,
+    limits: IntCounterVec,
 }
 
 impl Default for Metrics {
@@ -62,12 +63,18 @@ impl Metrics {
                 "Requests answered 503 because a concurrency bound was reached, by bound",
                 &["bound"],
             ),
+            limits: counters(
+                "gateway_rate_limit_decisions_total",
+                "Rate-limit decisions by key and outcome (admitted, refused, or, while Redis is unreachable, unmetered or unavailable)",
+                &["key", "outcome"],
+            ),
         };
-        let collectors: [Box<dyn Collector>; 4] = [
+        let collectors: [Box<dyn Collector>; 5] = [
             Box::new(metrics.overhead.clone()),
             Box::new(metrics.upstream.clone()),
             Box::new(metrics.attempts.clone()),
             Box::new(metrics.shed.clone()),
+            Box::new(metrics.limits.clone()),
         ];
         for collector in collectors {
             if let Err(error) = metrics.registry.register(collector) {
@@ -91,6 +98,11 @@ impl Metrics {
     /// One request turned away at `bound` (`gateway`, or `backend:<name>`).
     pub fn count_shed(&self, bound: &str) {
         self.shed.with_label_values(&[bound]).inc();
+    }
+
+    /// One rate-limit decision for `key`.
+    pub fn count_limit(&self, key: &str, outcome: &str) {
+        self.limits.with_label_values(&[key, outcome]).inc();
     }
 
     /// The Prometheus text exposition of every metric.

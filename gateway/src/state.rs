@@ -53,11 +53,12 @@ impl AppState {
             .as_ref()
             .map(|auth| Keyring::from_config(auth).map(Arc::new))
             .transpose()?;
+        let metrics = Arc::new(Metrics::new());
         Ok(Self {
             keyring,
-            limiter: Arc::new(Limiter::default()),
+            limiter: Arc::new(Limiter::new(config.auth.as_ref(), Arc::clone(&metrics))?),
             catalog: Arc::new(Catalog::new(backends, ttl)),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             admission: Bound::new(config.server.max_concurrent_requests),
             config: Arc::new(config),
         })

@@ -13,22 +13,27 @@
 //! them). A request whose reservation alone is over a token limit can never be admitted: it gets
 //! a 429 without `Retry-After`, telling the client to reduce it.
 
+pub mod local;
+pub mod shared;
 pub mod window;
 
-use std::{
-    collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Instant,
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, AtomicU64, Ordering},
 };
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use wire::openai::ChatCompletionRequest;
 
-use crate::{auth::ApiKey, config::RateLimits, error::GatewayError};
-use window::{Fit, Level, Window};
+use crate::{
+    auth::ApiKey,
+    config::{AuthConfig, ConfigError, RedisFailure},
+    error::GatewayError,
+    metrics::Metrics,
+};
+use local::LocalWindows;
+use shared::{SharedError, SharedWindows};
+use window::{Fit, Level};
 
 /// What a request asks of the limits.
 #[derive(Debug, Clone, Copy)]
@@ -67,7 +72,7 @@ impl<'a> Demand<'a> {
 }
 
 /// Which limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Measure {
     /// Requests per minute.
     Requests,
@@ -161,113 +166,129 @@ pub struct Refusal {
 
 /// The windows of one key, or one key × model.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Scope {
+pub struct Scope {
     key: Arc<str>,
     model: Option<Arc<str>>,
 }
 
-#[derive(Debug, Default)]
-struct Windows {
-    requests: Window,
-    tokens: Window,
+/// One window a demand is tested against: whose, which measure, its limit, and the demand's
+/// amount (1 request, or the tokens reserved).
+#[derive(Debug, Clone)]
+pub struct Check {
+    scope: Scope,
+    measure: Measure,
+    limit: u64,
+    amount: u64,
 }
 
-/// The limits of every key, kept in this process.
+/// What a store found: each check's fit, and each window's level (after the charges when every
+/// check fitted, as it stands otherwise).
+#[derive(Debug)]
+pub struct Verdict {
+    fits: Vec<Fit>,
+    levels: Vec<Level>,
+}
+
+/// Where the windows are kept.
+#[derive(Debug)]
+enum Store {
+    /// In this process.
+    Local(LocalWindows),
+    /// In Redis, shared by every replica using it.
+    Shared(SharedWindows),
+}
+
+/// The keys' limits: admission, and the settlement of token charges.
 #[derive(Debug)]
 pub struct Limiter {
-    windows: Mutex<HashMap<Scope, Windows>>,
-    started: Instant,
+    store: Store,
+    /// What a Redis failure means.
+    failure: RedisFailure,
+    /// This process's prefix of charge ids in Redis (unique across replicas).
+    replica: String,
     next_id: AtomicU64,
-}
-
-impl Default for Limiter {
-    fn default() -> Self {
-        Self {
-            windows: Mutex::new(HashMap::new()),
-            started: Instant::now(),
-            next_id: AtomicU64::new(1),
-        }
-    }
+    /// Whether the last exchange with Redis failed (so each outage is logged once).
+    unavailable: AtomicBool,
+    metrics: Arc<Metrics>,
 }
 
 impl Limiter {
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    /// The limits `auth` configures: in Redis with a `redis_url`, else in this process.
+    pub fn new(auth: Option<&AuthConfig>, metrics: Arc<Metrics>) -> Result<Self, ConfigError> {
+        let store = match auth.and_then(|auth| auth.redis_url.as_deref()) {
+            Some(url) => Store::Shared(
+                SharedWindows::new(url)
+                    .map_err(|error| ConfigError::Invalid(format!("auth.redis_url: {error}")))?,
+            ),
+            None => Store::Local(LocalWindows::default()),
+        };
+        Ok(Self {
+            store,
+            failure: auth.map(|auth| auth.redis_failure).unwrap_or_default(),
+            replica: uuid::Uuid::new_v4().simple().to_string(),
+            next_id: AtomicU64::new(1),
+            unavailable: AtomicBool::new(false),
+            metrics,
+        })
     }
 
-    /// Admits `demand`, charging it to every window it falls under, or refuses it.
-    pub fn admit(self: &Arc<Self>, demand: Demand<'_>) -> Result<Allowance, Box<Refusal>> {
-        let scopes = scopes(demand.key, demand.model);
-        let now = self.now_ms();
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut refusal: Option<Refusal> = None;
-        for (scope, limits) in &scopes {
-            let held = windows.entry(scope.clone()).or_default();
-            let tests = [
-                (
-                    Measure::Requests,
-                    limits.requests_per_minute,
-                    &mut held.requests,
-                    1,
-                ),
-                (
-                    Measure::Tokens,
-                    limits.tokens_per_minute,
-                    &mut held.tokens,
-                    demand.reserved_tokens,
-                ),
-            ];
-            for (measure, limit, window, amount) in tests {
-                let Some(limit) = limit else { continue };
-                let retry_after_ms = match window.fit(now, limit, amount) {
-                    Fit::Now => continue,
-                    Fit::After(ms) => Some(ms),
-                    Fit::Never => None,
-                };
-                let worse = refusal.as_ref().is_none_or(|known| {
-                    known.retry_after_ms.is_some()
-                        && retry_after_ms.is_none_or(|ms| Some(ms) > known.retry_after_ms)
-                });
-                if worse {
-                    refusal = Some(Refusal {
-                        key: demand.key.name.to_string(),
-                        model: scope.model.as_deref().map(str::to_owned),
-                        measure,
-                        limit,
-                        requested: amount,
-                        retry_after_ms,
-                        quota: Quota::default(),
-                    });
-                }
-            }
+    fn member(&self, id: u64) -> String {
+        format!("{}:{id}", self.replica)
+    }
+
+    /// Admits `demand`, charging it to every window it falls under, or refuses it. `None` when
+    /// nothing limits the key — or Redis cannot be reached and `redis_failure = "open"`.
+    pub async fn admit(
+        self: &Arc<Self>,
+        demand: Demand<'_>,
+    ) -> Result<Option<Allowance>, GatewayError> {
+        let checks = checks(&demand);
+        if checks.is_empty() {
+            return Ok(None);
         }
+        let key = &*demand.key.name;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let verdict = match &self.store {
+            Store::Local(windows) => windows.admit(&checks, id),
+            Store::Shared(windows) => match windows.admit(&checks, &self.member(id)).await {
+                Ok(verdict) => {
+                    self.reachable();
+                    verdict
+                }
+                Err(error) => {
+                    self.unreachable(&error);
+                    return match self.failure {
+                        RedisFailure::Open => {
+                            self.metrics.count_limit(key, "unmetered");
+                            Ok(None)
+                        }
+                        RedisFailure::Closed => {
+                            self.metrics.count_limit(key, "unavailable");
+                            Err(GatewayError::LimitsUnavailable)
+                        }
+                    };
+                }
+            },
+        };
         let mut quota = Quota::default();
-        let mut charged = Vec::new();
-        for (scope, limits) in &scopes {
-            let held = windows.entry(scope.clone()).or_default();
-            if let Some(limit) = limits.requests_per_minute {
-                if refusal.is_none() {
-                    held.requests.charge(now, id, 1);
-                }
-                Quota::tighten(&mut quota.requests, held.requests.level(now, limit));
-            }
-            if let Some(limit) = limits.tokens_per_minute {
-                if refusal.is_none() {
-                    held.tokens.charge(now, id, demand.reserved_tokens);
-                    charged.push(scope.clone());
-                }
-                Quota::tighten(&mut quota.tokens, held.tokens.level(now, limit));
+        for (check, level) in checks.iter().zip(&verdict.levels) {
+            match check.measure {
+                Measure::Requests => Quota::tighten(&mut quota.requests, *level),
+                Measure::Tokens => Quota::tighten(&mut quota.tokens, *level),
             }
         }
-        if let Some(mut refusal) = refusal {
+        if let Some(mut refusal) = refusal(&demand, &checks, &verdict.fits) {
+            self.metrics.count_limit(key, "refused");
             refusal.quota = quota;
-            return Err(Box::new(refusal));
+            return Err(GatewayError::RateLimited(Box::new(refusal)));
         }
-        Ok(Allowance {
+        self.metrics.count_limit(key, "admitted");
+        let charged = checks
+            .iter()
+            .filter(|check| check.measure == Measure::Tokens)
+            .map(|check| check.scope.clone())
+            .collect();
+        Ok(Some(Allowance {
             quota,
             ticket: Ticket {
                 limiter: Arc::clone(self),
@@ -278,43 +299,114 @@ impl Limiter {
                 received: 0,
                 settled: false,
             },
-        })
+        }))
     }
 
-    fn settle(&self, scopes: &[Scope], id: u64, reserved: u64, actual: u64) {
-        let now = self.now_ms();
+    fn reachable(&self) {
+        if self.unavailable.swap(false, Ordering::Relaxed) {
+            tracing::info!("Redis answers again: rate limits are shared again");
+        }
+    }
+
+    fn unreachable(&self, error: &SharedError) {
+        if !self.unavailable.swap(true, Ordering::Relaxed) {
+            let policy = match self.failure {
+                RedisFailure::Open => "admitting requests unmetered (redis_failure = \"open\")",
+                RedisFailure::Closed => "refusing requests with 503 (redis_failure = \"closed\")",
+            };
+            tracing::warn!(%error, "Redis cannot be reached for the rate limits: {policy} until it answers again");
+        }
+    }
+
+    /// Settles a token charge; to Redis in a task of its own, since a hang-up settles it from a
+    /// destructor.
+    fn settle(self: &Arc<Self>, scopes: Vec<Scope>, id: u64, reserved: u64, actual: u64) {
         let fresh = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut windows = self
-            .windows
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for scope in scopes {
-            if let Some(held) = windows.get_mut(scope) {
-                held.tokens.settle(now, id, reserved, actual, fresh);
+        match &self.store {
+            Store::Local(windows) => windows.settle(&scopes, id, reserved, actual, fresh),
+            Store::Shared(_) => {
+                let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+                    return;
+                };
+                let limiter = Arc::clone(self);
+                runtime.spawn(async move {
+                    let Store::Shared(windows) = &limiter.store else {
+                        return;
+                    };
+                    let (member, fresh) = (limiter.member(id), limiter.member(fresh));
+                    match windows
+                        .settle(&scopes, &member, reserved, actual, &fresh)
+                        .await
+                    {
+                        Ok(()) => limiter.reachable(),
+                        Err(error) => limiter.unreachable(&error),
+                    }
+                });
             }
         }
     }
 }
 
-/// The scopes `key` falls under for `model`, with their limits.
-fn scopes(key: &ApiKey, model: &str) -> Vec<(Scope, RateLimits)> {
-    let mut scopes = vec![(
-        Scope {
+/// The windows `demand` is tested against: the key's, then the key × model's when `per_model`
+/// names the model; requests and tokens where limited.
+fn checks(demand: &Demand<'_>) -> Vec<Check> {
+    let key = demand.key;
+    let own = (None, &key.limits);
+    let on_model = key
+        .limits_on(demand.model)
+        .map(|(model, limits)| (Some(model), limits));
+    let mut checks = Vec::new();
+    for (model, limits) in std::iter::once(own).chain(on_model) {
+        let scope = Scope {
             key: Arc::clone(&key.name),
-            model: None,
-        },
-        key.limits,
-    )];
-    if let Some((name, limits)) = key.limits_on(model) {
-        scopes.push((
-            Scope {
-                key: Arc::clone(&key.name),
-                model: Some(Arc::clone(name)),
-            },
-            *limits,
-        ));
+            model: model.cloned(),
+        };
+        let measures = [
+            (Measure::Requests, limits.requests_per_minute, 1),
+            (
+                Measure::Tokens,
+                limits.tokens_per_minute,
+                demand.reserved_tokens,
+            ),
+        ];
+        for (measure, limit, amount) in measures {
+            if let Some(limit) = limit {
+                checks.push(Check {
+                    scope: scope.clone(),
+                    measure,
+                    limit,
+                    amount,
+                });
+            }
+        }
     }
-    scopes
+    checks
+}
+
+/// The refusal a verdict's fits call for: one that can never fit first, else the longest wait.
+fn refusal(demand: &Demand<'_>, checks: &[Check], fits: &[Fit]) -> Option<Refusal> {
+    let rank = |fit: &Fit| match fit {
+        Fit::Now => 0,
+        Fit::After(ms) => 1 + *ms,
+        Fit::Never => u64::MAX,
+    };
+    let (check, fit) = checks
+        .iter()
+        .zip(fits)
+        .filter(|(_, fit)| **fit != Fit::Now)
+        .max_by_key(|(_, fit)| rank(fit))?;
+    Some(Refusal {
+        key: demand.key.name.to_string(),
+        model: check.scope.model.as_deref().map(str::to_owned),
+        measure: check.measure,
+        limit: check.limit,
+        requested: check.amount,
+        retry_after_ms: match fit {
+            Fit::After(ms) => Some(*ms),
+            _ => None,
+        },
+        quota: Quota::default(),
+    })
 }
 
 /// An admitted request: its standing (for the headers) and its token charge to settle.
@@ -356,8 +448,8 @@ impl Ticket {
         }
         self.settled = true;
         if !self.charged.is_empty() {
-            self.limiter
-                .settle(&self.charged, self.id, self.reserved, actual);
+            let scopes = std::mem::take(&mut self.charged);
+            self.limiter.settle(scopes, self.id, self.reserved, actual);
         }
     }
 }
@@ -366,11 +458,5 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let received = self.prompt_tokens + self.received;
         self.settle_to(received);
-    }
-}
-
-impl From<Box<Refusal>> for GatewayError {
-    fn from(refusal: Box<Refusal>) -> Self {
-        GatewayError::RateLimited(refusal)
     }
 }

@@ -85,13 +85,13 @@ pub async fn dispatch(
         return Err(GatewayError::ModelNotFound(model));
     }
     let backends = state.catalog.serving(&model).await?;
-    let allowance = caller
-        .map(|Caller(key)| {
-            state
-                .limiter
-                .admit(Demand::of(&key, &model, request, body_bytes))
-        })
-        .transpose()?;
+    let allowance = match caller {
+        Some(Caller(key)) => {
+            let demand = Demand::of(&key, &model, request, body_bytes);
+            state.limiter.admit(demand).await?
+        }
+        None => None,
+    };
     let request_id = request_id(headers);
     // One log line per request (the response's, from the trace layer) carries these; a line of
     // its own cost ~5 µs of CPU per request.
