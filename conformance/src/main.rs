@@ -93,6 +93,12 @@ struct Args {
     #[arg(long)]
     rate_limit_prompt: Option<String>,
 
+    /// The requests per minute the key is limited to: after the other probes, up to N+1 small
+    /// chats are sent until one is refused, and that 429 is judged (enables ERR-007 on a real
+    /// limit)
+    #[arg(long, value_name = "N", conflicts_with = "rate_limit_prompt")]
+    rate_limit_burst: Option<u32>,
+
     /// A prompt that makes the target report an overload (enables ERR-008)
     #[arg(long)]
     overload_prompt: Option<String>,
@@ -255,6 +261,7 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
     let faults = FaultPrompts {
         mid_stream: args.fault_prompt,
         rate_limit: args.rate_limit_prompt,
+        rate_limit_burst: args.rate_limit_burst,
         overload: args.overload_prompt,
     };
     let report = run(

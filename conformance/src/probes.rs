@@ -184,6 +184,10 @@ pub struct FaultPrompts {
     pub mid_stream: Option<String>,
     /// Makes the target answer 429.
     pub rate_limit: Option<String>,
+    /// The requests per minute the target limits the key to (a real limit, not a scripted
+    /// 429): after every other probe, up to one more than that many small chats are sent until
+    /// one is refused, and that answer is judged (ERR-007).
+    pub rate_limit_burst: Option<u32>,
     /// Makes the target report an overload.
     pub overload: Option<String>,
 }
@@ -636,6 +640,20 @@ pub async fn observe(
     let mut exchanges = Vec::with_capacity(requests.len());
     for request in requests {
         exchanges.push(send(client, target, request).await);
+    }
+    if faults.rate_limit.is_none()
+        && let Some(limit) = faults.rate_limit_burst
+    {
+        let small = chat(json!({"messages": user("Say OK."), "max_tokens": 1}));
+        for _ in 0..=limit {
+            let request = ProbeRequest::post(name::RATE_LIMIT, "/chat/completions", small.clone());
+            let exchange = send(client, target, request).await;
+            let refused = exchange.status == Some(429);
+            exchanges.push(exchange);
+            if refused {
+                break;
+            }
+        }
     }
     Observations::of(target, exchanges)
 }

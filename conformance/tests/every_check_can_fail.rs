@@ -28,6 +28,7 @@ fn faults() -> FaultPrompts {
     FaultPrompts {
         mid_stream: Some(reference::FAULT.to_owned()),
         rate_limit: Some(reference::RATE.to_owned()),
+        rate_limit_burst: None,
         overload: Some(reference::OVERLOAD.to_owned()),
     }
 }

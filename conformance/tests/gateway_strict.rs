@@ -8,8 +8,13 @@ mod fixture_target;
 use conformance::{Profile, Status, capability::Score, run};
 use gateway::{Config, Gateway};
 use mock_ollama::{MockOllama, Scenario};
+use sha2::Digest;
 
 async fn gateway_over_mock() -> (MockOllama, Gateway) {
+    gateway_over_mock_with(|_| {}).await
+}
+
+async fn gateway_over_mock_with(tweak: impl FnOnce(&mut Config)) -> (MockOllama, Gateway) {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
     let mock = MockOllama::builder()
         .scenario(Scenario::load(&fixtures).unwrap())
@@ -20,6 +25,7 @@ async fn gateway_over_mock() -> (MockOllama, Gateway) {
     config.body_limit_bytes = fixture_target::GATEWAY_BODY_LIMIT;
     config.cors.allowed_origins = vec![BROWSER_ORIGIN.to_owned()];
     config.cors.allow_credentials = true;
+    tweak(&mut config);
     let gateway = Gateway::start(config).await.unwrap();
     (mock, gateway)
 }
@@ -81,4 +87,58 @@ async fn the_gateway_passes_the_strict_profile() {
     );
     // The transcript already replaced ids, timestamps and fingerprints after the checks read them.
     insta::assert_json_snapshot!("gateway_transcript", report.transcript);
+}
+
+/// The key the keyed gateway knows.
+const KEY: &str = "sk-conformance-known-key";
+/// Its requests per minute: more than the suite's own chats, so that only the burst is refused.
+const REQUESTS_PER_MINUTE: u32 = 200;
+
+#[tokio::test]
+async fn with_a_key_and_a_real_limit_auth_and_429_are_judged_for_real() {
+    let auth = format!(
+        "[auth]\n[[auth.keys]]\nname = \"conformance\"\nkey = \"sha256:{}\"\nrequests_per_minute = {REQUESTS_PER_MINUTE}\n",
+        hex::encode(sha2::Sha256::digest(KEY.as_bytes()))
+    );
+    let auth = Config::from_toml("auth.toml", &auth).unwrap().auth;
+    let (mock, gateway) = gateway_over_mock_with(|config| config.auth = auth).await;
+    let target = conformance::Target {
+        origin: Some(BROWSER_ORIGIN.to_owned()),
+        api_key: Some(KEY.to_owned()),
+        expect_auth: true,
+        ..fixture_target::target(format!("{}/v1", gateway.url()))
+    };
+    let faults = conformance::probes::FaultPrompts {
+        rate_limit: None,
+        rate_limit_burst: Some(REQUESTS_PER_MINUTE),
+        ..fixture_target::fault_prompts()
+    };
+    let report = run(&target, Profile::Strict, None, &faults, 2)
+        .await
+        .unwrap();
+    let table = conformance::report::table(&report);
+    let status = |id: &str| {
+        report
+            .verdicts
+            .iter()
+            .find(|v| v.check.id == id)
+            .map(|v| v.status)
+    };
+    assert_eq!(status("HTTP-004"), Some(Status::Pass), "{table}");
+    assert_eq!(status("ERR-007"), Some(Status::Pass), "{table}");
+    assert_eq!(status("HDR-003"), Some(Status::Pass), "{table}");
+    let failing: Vec<&str> = report
+        .verdicts
+        .iter()
+        .filter(|v| v.status == Status::Fail)
+        .map(|v| v.check.id)
+        .collect();
+    assert!(failing.is_empty(), "{failing:?}\n{table}");
+    // A few admitted probes are refused while being translated for Ollama (invalid tool-call
+    // arguments, say) and never reach it, so at most the limit did.
+    let chats = mock.requests_to("/api/chat").len();
+    assert!(
+        chats <= REQUESTS_PER_MINUTE as usize,
+        "{chats} chats reached the backend"
+    );
 }

@@ -240,9 +240,16 @@ fn err_007(o: &Observations) -> Outcome {
         .filter(|e| e.status == Some(429))
         .collect();
     if limited.is_empty() {
-        return Outcome::Skip(
-            "no 429 observed (give --rate-limit-prompt to provoke one)".to_owned(),
-        );
+        return match o.get(name::RATE_LIMIT) {
+            Some(exchange) => Outcome::Fail(format!(
+                "the rate-limit probe was not refused: {}",
+                exchange.summary()
+            )),
+            None => Outcome::Skip(
+                "no 429 observed (give --rate-limit-prompt or --rate-limit-burst to provoke one)"
+                    .to_owned(),
+            ),
+        };
     }
     for exchange in limited {
         let retry = exchange

@@ -25,6 +25,7 @@ pub fn fault_prompts() -> FaultPrompts {
     FaultPrompts {
         mid_stream: Some("[fault:mid-stream-error]".to_owned()),
         rate_limit: Some("[fault:429]".to_owned()),
+        rate_limit_burst: None,
         overload: Some("[fault:503]".to_owned()),
     }
 }
