@@ -5,7 +5,12 @@
 
 use std::process::ExitCode;
 
-use benches::load::{plan::Plan, relay::serve_relay, run::run};
+use benches::load::{
+    limits,
+    plan::{Mode, Plan},
+    relay::serve_relay,
+    run::run,
+};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -26,6 +31,38 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("load: relay: {err}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if let Some(Mode::Limits(plan)) = &args.mode {
+        return match runtime.block_on(limits::measure(plan)) {
+            Ok(found) => {
+                let rows = limits::rows(&plan.name, plan.urls.len(), &found);
+                let table = format!("{}{rows}", limits::TABLE_HEAD);
+                if let Some(path) = &args.markdown {
+                    // Rows of several runs go under one head.
+                    let headed = std::fs::read_to_string(path)
+                        .is_ok_and(|text| text.contains(limits::TABLE_HEAD));
+                    let text = if headed { rows } else { table.clone() };
+                    let appended = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()));
+                    if let Err(err) = appended {
+                        eprintln!("load: cannot write {}: {err}", path.display());
+                        return ExitCode::from(2);
+                    }
+                }
+                #[allow(clippy::print_stdout)]
+                {
+                    println!("{table}");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("load: {err}");
                 ExitCode::from(2)
             }
         };

@@ -3,6 +3,7 @@
 //! runs them; `src/bin/load.rs` is its command line.
 
 pub mod generator;
+pub mod limits;
 pub mod plan;
 pub mod probe;
 pub mod process;

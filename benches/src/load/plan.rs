@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use super::limits::LimitsPlan;
+
 /// Loads mock-ollama directly, through a TCP relay, through the gateway and through LiteLLM, and
 /// reports the ratios.
 #[derive(Debug, Parser)]
@@ -76,6 +78,17 @@ pub struct Plan {
     /// Run only this part (for profiling one of them).
     #[arg(long, value_enum)]
     pub only: Option<Part>,
+    /// Measure something else than the throughput benchmark.
+    #[command(subcommand)]
+    pub mode: Option<Mode>,
+}
+
+/// The benchmark's other modes.
+#[derive(Debug, clap::Subcommand)]
+pub enum Mode {
+    /// How exactly a running gateway keeps a key's rate limits, through one or several
+    /// replicas; the table is printed, and appended to --markdown when given.
+    Limits(LimitsPlan),
 }
 
 /// The upstream dialect the servers under test relay to.
