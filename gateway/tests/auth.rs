@@ -54,9 +54,7 @@ async fn post(h: &Harness, client: &reqwest::Client, body: &Value) -> (u16, Head
         .send()
         .await
         .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.text().await.unwrap())
+    common::parts_of(response).await
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> &'h str {

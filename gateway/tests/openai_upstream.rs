@@ -57,9 +57,7 @@ async fn post(gateway: &Gateway, body: Value) -> (u16, reqwest::header::HeaderMa
         .send()
         .await
         .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.text().await.unwrap())
+    common::parts_of(response).await
 }
 
 /// The body of the last request the upstream received.

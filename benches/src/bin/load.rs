@@ -35,55 +35,62 @@ fn main() -> ExitCode {
             }
         };
     }
-    if let Some(Mode::Limits(plan)) = &args.mode {
-        return match runtime.block_on(limits::measure(plan)) {
-            Ok(found) => {
-                let rows = limits::rows(&plan.name, plan.urls.len(), &found);
-                let table = format!("{}{rows}", limits::TABLE_HEAD);
-                if let Some(path) = &args.markdown {
-                    // Rows of several runs go under one head.
-                    let headed = std::fs::read_to_string(path)
-                        .is_ok_and(|text| text.contains(limits::TABLE_HEAD));
-                    let text = if headed { rows } else { table.clone() };
-                    let appended = std::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(path)
-                        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()));
-                    if let Err(err) = appended {
-                        eprintln!("load: cannot write {}: {err}", path.display());
-                        return ExitCode::from(2);
-                    }
-                }
-                #[allow(clippy::print_stdout)]
-                {
-                    println!("{table}");
-                }
-                ExitCode::SUCCESS
-            }
-            Err(err) => {
-                eprintln!("load: {err}");
-                ExitCode::from(2)
-            }
-        };
-    }
-    match runtime.block_on(run(&args)) {
-        Ok(report) => {
-            if let Some(path) = &args.markdown
-                && let Err(err) = std::fs::write(path, &report)
-            {
-                eprintln!("load: cannot write {}: {err}", path.display());
-                return ExitCode::from(2);
-            }
-            #[allow(clippy::print_stdout)]
-            {
-                println!("{report}");
-            }
-            ExitCode::SUCCESS
-        }
+    let outcome = match &args.mode {
+        Some(Mode::Limits(plan)) => runtime.block_on(limits::measure(plan)).map(|found| {
+            let rows = limits::rows(&plan.name, plan.urls.len(), &found);
+            // Several runs' rows go under one head in --markdown.
+            let headed = args.markdown.as_ref().is_some_and(|path| {
+                std::fs::read_to_string(path).is_ok_and(|text| text.contains(limits::TABLE_HEAD))
+            });
+            let table = format!("{}{rows}", limits::TABLE_HEAD);
+            let written = if headed { rows } else { table.clone() };
+            (table, written, Write::Append)
+        }),
+        None => runtime
+            .block_on(run(&args))
+            .map(|report| (report.clone(), report, Write::Replace))
+            .map_err(|err| err.to_string()),
+    };
+    let (shown, written, how) = match outcome {
+        Ok(report) => report,
         Err(err) => {
             eprintln!("load: {err}");
-            ExitCode::from(2)
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(path) = &args.markdown
+        && let Err(err) = how.write(path, &written)
+    {
+        eprintln!("load: cannot write {}: {err}", path.display());
+        return ExitCode::from(2);
+    }
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{shown}");
+    }
+    ExitCode::SUCCESS
+}
+
+/// How the report goes into `--markdown`.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// The file is the report.
+    Replace,
+    /// The report is added at the file's end.
+    Append,
+}
+
+impl Write {
+    fn write(self, path: &std::path::Path, text: &str) -> std::io::Result<()> {
+        match self {
+            Write::Replace => std::fs::write(path, text),
+            Write::Append => std::io::Write::write_all(
+                &mut std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+                text.as_bytes(),
+            ),
         }
     }
 }

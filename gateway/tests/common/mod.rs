@@ -164,6 +164,13 @@ impl Harness {
     }
 }
 
+/// A response's status, headers and body text, read to its end.
+pub async fn parts_of(response: reqwest::Response) -> (u16, reqwest::header::HeaderMap, String) {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap_or_default())
+}
+
 /// `{"model", "messages":[user]}` plus extra fields.
 pub fn chat(model: &str, content: &str, extra: Value) -> Value {
     let mut body = json!({"model": model, "messages": [{"role": "user", "content": content}]});
