@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Rate-limit accuracy, side by side (docs/benchmarks.md, "Rate limits: accuracy"): starts
-# mock-ollama and redis-server on free loopback ports, then this gateway with one key limited to
-# REQUESTS_PER_MINUTE requests and TOKENS_PER_MINUTE tokens, as 1 and 3 replicas, with its limits
-# in memory and in Redis, and runs `load limits` against each from a fresh state (new processes,
-# an empty Redis). The table goes to stdout and target/limits-report.md. Needs redis-server.
+# Rate-limit accuracy, side by side (docs/benchmarks.md, "Rate limits"): starts mock-ollama and
+# redis-server on free loopback ports, then each target with one key limited to
+# REQUESTS_PER_MINUTE requests and another to TOKENS_PER_MINUTE tokens, and runs `load limits`
+# against it from a fresh state (new processes, an empty Redis), each measure straddling a UTC
+# minute, where per-minute counters reset. TARGETS (default "gateway crabllm") picks them:
+# - gateway: this gateway as 1 and 3 replicas, its limits in memory and in Redis;
+# - crabllm: crabllm 0.0.25 (installed by scripts/crabllm.sh) with its rate_limit extension,
+#   relaying to the mock's OpenAI layer, with its in-memory storage. Its Redis storage cannot be
+#   measured: with the `storage-redis` feature 0.0.25 does not compile (E0308 in
+#   crabllm-proxy/src/storage/redis.rs:74 against the redis version its lockfile pins).
+# The table goes to stdout and target/limits-report.md. Needs redis-server.
 # Not part of the test command: benchmarks report, they do not gate.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,6 +17,7 @@ cd "$(dirname "$0")/../.."
 REQUESTS_PER_MINUTE=${REQUESTS_PER_MINUTE:-300}
 TOKENS_PER_MINUTE=${TOKENS_PER_MINUTE:-6000}
 WINDOW_SECONDS=${WINDOW_SECONDS:-20}
+TARGETS=${TARGETS:-gateway crabllm}  # which of them to measure
 KEY=sk-limits-benchmark
 REPORT=target/limits-report.md
 
@@ -46,6 +53,16 @@ REDIS_PID=$!
 wait_for "127.0.0.1:$MOCK_PORT"
 wait_for "127.0.0.1:$REDIS_PORT"
 trap 'stop_all; kill $MOCK_PID $REDIS_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# One measure ("requests" or "tokens") of one target through the replicas given as --url args.
+measure() {
+  local name=$1 what=$2
+  shift 2
+  local limit=(--requests-per-minute "$REQUESTS_PER_MINUTE")
+  if [ "$what" = tokens ]; then limit=(--tokens-per-minute "$TOKENS_PER_MINUTE"); fi
+  LOAD_LIMITS_KEY=$KEY-$what "$BIN/load" --markdown "$REPORT" limits "$@" --name "$name" \
+    --window-seconds "$WINDOW_SECONDS" --straddle-minute "${limit[@]}"
+}
 
 # The gateway's config for a store: "memory" or "redis". Two keys, so that one limit being spent
 # does not refuse the other's measure.
@@ -83,6 +100,7 @@ EOF
 
 for store in memory redis; do
   for replicas in 1 3; do
+    [[ " $TARGETS " == *" gateway "* ]] || continue
     config "$store" >"$WORK/gateway.toml"
     redis-cli -p "$REDIS_PORT" flushall >/dev/null
     URLS=()
@@ -95,13 +113,55 @@ for store in memory redis; do
       URLS+=(--url "http://127.0.0.1:$port")
     done
     echo "==> gateway, limits in $store, $replicas replica(s)" >&2
-    LOAD_LIMITS_KEY=$KEY-requests "$BIN/load" --markdown "$REPORT" limits "${URLS[@]}" \
-      --name "gateway ($store)" --window-seconds "$WINDOW_SECONDS" \
-      --requests-per-minute "$REQUESTS_PER_MINUTE"
-    LOAD_LIMITS_KEY=$KEY-tokens "$BIN/load" --markdown "$REPORT" limits "${URLS[@]}" \
-      --name "gateway ($store)" --window-seconds "$WINDOW_SECONDS" \
-      --tokens-per-minute "$TOKENS_PER_MINUTE"
+    measure "gateway ($store)" requests "${URLS[@]}"
+    measure "gateway ($store)" tokens "${URLS[@]}"
     stop_all
   done
 done
+
+# crabllm's config: its rate_limit extension applies the same limits to every key, so each
+# measure runs with only its own limit set.
+crabllm_config() { # port measure
+  local limits="requests_per_minute = $REQUESTS_PER_MINUTE"
+  if [ "$2" = tokens ]; then
+    limits="requests_per_minute = 1000000000, tokens_per_minute = $TOKENS_PER_MINUTE"
+  fi
+  cat <<CONFIG
+listen = "127.0.0.1:$1"
+admin_token = "sk-admin-limits"
+[[keys]]
+name = "requests"
+key = "$KEY-requests"
+models = ["*"]
+[[keys]]
+name = "tokens"
+key = "$KEY-tokens"
+models = ["*"]
+[providers.mock]
+kind = "openai"
+api_key = "sk-upstream"
+base_url = "http://127.0.0.1:$MOCK_PORT/v1"
+models = ["llama3.2"]
+[extensions]
+rate_limit = { $limits }
+CONFIG
+}
+
+if [[ " $TARGETS " == *" crabllm "* ]]; then
+  T=${TOOLS_DIR:-$HOME/.cache/llm-gateway-toolkit}
+  # shellcheck source=../../scripts/crabllm.sh
+  . scripts/crabllm.sh
+  install_crabllm "$T"
+  for what in requests tokens; do
+    port=$(free_port)
+    crabllm_config "$port" "$what" >"$WORK/crabllm.toml"
+    RUST_LOG=warn "$T/crabllm/bin/crabllm" serve --config "$WORK/crabllm.toml" \
+      >>"$WORK/crabllm.log" 2>&1 &
+    PIDS+=($!)
+    wait_for "127.0.0.1:$port"
+    echo "==> crabllm $CRABLLM_VERSION, memory storage, $what" >&2
+    measure "crabllm $CRABLLM_VERSION (memory)" "$what" --url "http://127.0.0.1:$port"
+    stop_all
+  done
+fi
 echo "report: $REPORT" >&2

@@ -43,6 +43,10 @@ pub struct LimitsPlan {
     /// The name the report gives the target.
     #[arg(long, default_value = "target")]
     pub name: String,
+    /// Start each measure half a window before a UTC minute begins, where limiters that count
+    /// per calendar minute start afresh: a fixed window then shows its doubled edge.
+    #[arg(long)]
+    pub straddle_minute: bool,
 }
 
 /// One answer.
@@ -93,6 +97,7 @@ pub async fn measure(plan: &LimitsPlan) -> Result<Vec<Accuracy>, String> {
         .map_err(|error| error.to_string())?;
     let mut found = Vec::new();
     if let Some(limit) = plan.requests_per_minute {
+        straddle(plan).await;
         let body = json!({"model": plan.model, "messages": [{"role": "user", "content": "Say OK."}], "max_tokens": 8});
         let offered = offered(plan, limit as f64);
         let answers = offer(&client, plan, &body, offered).await;
@@ -101,6 +106,7 @@ pub async fn measure(plan: &LimitsPlan) -> Result<Vec<Accuracy>, String> {
     if let Some(limit) = plan.tokens_per_minute {
         let body = json!({"model": plan.model, "messages": [{"role": "user", "content": "Say hello."}],
                           "stream": true, "stream_options": {"include_usage": true}});
+        straddle(plan).await;
         // One stream first tells what a request costs; it is part of the window.
         let first = send(&client, plan, 0, &body).await;
         if !first
@@ -122,6 +128,20 @@ pub async fn measure(plan: &LimitsPlan) -> Result<Vec<Accuracy>, String> {
         }));
     }
     Ok(found)
+}
+
+/// With `--straddle-minute`, waits until half a window before the next UTC minute.
+async fn straddle(plan: &LimitsPlan) {
+    if !plan.straddle_minute {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let into_minute = now.as_millis() % 60_000;
+    let start = (60_000 - u128::from(plan.window_seconds) * 500) % 60_000;
+    let wait = (start + 60_000 - into_minute) % 60_000;
+    tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
 }
 
 /// Requests to offer for a limit of `per_minute` requests.
