@@ -102,19 +102,36 @@ pub struct Quota {
 impl Quota {
     /// Adds the `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` headers.
     pub fn write_headers(&self, headers: &mut HeaderMap) {
-        for (level, suffix) in [(self.requests, "requests"), (self.tokens, "tokens")] {
+        let measures = [
+            (
+                self.requests,
+                [
+                    "x-ratelimit-limit-requests",
+                    "x-ratelimit-remaining-requests",
+                    "x-ratelimit-reset-requests",
+                ],
+            ),
+            (
+                self.tokens,
+                [
+                    "x-ratelimit-limit-tokens",
+                    "x-ratelimit-remaining-tokens",
+                    "x-ratelimit-reset-tokens",
+                ],
+            ),
+        ];
+        for (level, [limit, remaining, reset]) in measures {
             let Some(level) = level else { continue };
-            for (name, value) in [
-                ("limit", level.limit.to_string()),
-                ("remaining", level.remaining.to_string()),
-                ("reset", duration_text(level.reset_ms)),
-            ] {
-                if let (Ok(name), Ok(value)) = (
-                    HeaderName::try_from(format!("x-ratelimit-{name}-{suffix}")),
-                    HeaderValue::try_from(value),
-                ) {
-                    headers.insert(name, value);
-                }
+            headers.insert(
+                HeaderName::from_static(limit),
+                HeaderValue::from(level.limit),
+            );
+            headers.insert(
+                HeaderName::from_static(remaining),
+                HeaderValue::from(level.remaining),
+            );
+            if let Ok(value) = HeaderValue::try_from(duration_text(level.reset_ms)) {
+                headers.insert(HeaderName::from_static(reset), value);
             }
         }
     }

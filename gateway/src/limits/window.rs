@@ -113,12 +113,6 @@ impl Window {
             }),
         }
     }
-
-    /// Whether nothing is charged any more (the window can be dropped).
-    pub fn is_empty(&mut self, now_ms: u64) -> bool {
-        self.expire(now_ms);
-        self.charges.is_empty()
-    }
 }
 
 #[cfg(test)]
