@@ -72,8 +72,36 @@ fn a_small_run_reports_every_part_with_no_failures() {
             "40 ended properly, 0 failed",
             "| failed requests, all of the above | 0  | ≤ 0  | yes |",
             "| streams that failed or never opened | 0  | ≤ 0  | yes |",
+            "## What keys and limits cost",
+            "| without `[auth]` |",
+            "| key + limits in memory |",
+            "failed requests: 0",
         ],
     );
+}
+
+#[test]
+fn the_keys_part_measures_limits_in_redis_beside_memory() {
+    // CI installs redis-server; the part runs without it too, leaving that variant out.
+    let has_redis = std::process::Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok();
+    let report = report_of(&["--only", "keys"]);
+    let expected = if has_redis {
+        "| key + limits in Redis |"
+    } else {
+        "the Redis variant is left out"
+    };
+    assert_has_every(
+        &report,
+        &[
+            "## What keys and limits cost",
+            expected,
+            "failed requests: 0",
+        ],
+    );
+    assert!(!report.contains("## Non-stream requests"), "{report}");
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! a multiple of the limit through one or several replicas, evenly spread over a window, and
 //! reports what was admitted against the limit (per replica and in total), the 429s with and
 //! without `Retry-After`, and whether `x-ratelimit-remaining-requests` went down as requests
-//! were admitted. The token limit is measured the same way with streamed requests, counting the
+//! were admitted. A request held past [`ANSWER_TIMEOUT`] counts as unanswered: a gateway that
+//! queues what it should refuse shows there, not as admitted. The token limit is measured the same way with streamed requests, counting the
 //! tokens each admitted stream's usage chunk reports.
 //!
 //! A limit of L per minute, offered 3L within 60 seconds from a fresh start, should admit L: more
@@ -13,6 +14,10 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
+
+/// How long a request may wait for its answer (its whole body) before it counts as unanswered:
+/// a minute, the span of the limit being measured.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The command line of `load limits`.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,7 +58,10 @@ pub struct LimitsPlan {
 #[derive(Debug, Clone)]
 struct Answer {
     replica: usize,
+    /// `None` when no answer came: the connection failed, or [`ANSWER_TIMEOUT`] passed.
     status: Option<u16>,
+    /// Whether [`ANSWER_TIMEOUT`] passed before the answer (or its body) was complete.
+    timed_out: bool,
     retry_after: bool,
     remaining: Option<u64>,
     /// Tokens the stream's usage chunk reported (streamed requests).
@@ -75,7 +83,9 @@ pub struct Accuracy {
     pub refused_with_retry_after: usize,
     /// 429s without one.
     pub refused_without_retry_after: usize,
-    /// Answers that were neither 2xx nor 429 (or no answer).
+    /// Requests held past [`ANSWER_TIMEOUT`].
+    pub unanswered: usize,
+    /// Answers that were neither 2xx nor 429, and failed connections.
     pub other: usize,
     /// Whether `x-ratelimit-remaining-requests` went down along a replica's admissions: `None`
     /// when no admitted answer carried it.
@@ -92,7 +102,7 @@ impl Accuracy {
 /// Runs the measures `plan` asks for, one after the other, and returns them.
 pub async fn measure(plan: &LimitsPlan) -> Result<Vec<Accuracy>, String> {
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
+        .timeout(ANSWER_TIMEOUT)
         .build()
         .map_err(|error| error.to_string())?;
     let mut found = Vec::new();
@@ -184,18 +194,23 @@ async fn send(client: &reqwest::Client, plan: &LimitsPlan, replica: usize, body:
     let mut answer = Answer {
         replica,
         status: None,
+        timed_out: false,
         retry_after: false,
         remaining: None,
         tokens: 0,
     };
-    let Ok(response) = client
+    let response = match client
         .post(url)
         .bearer_auth(&plan.key)
         .json(body)
         .send()
         .await
-    else {
-        return answer;
+    {
+        Ok(response) => response,
+        Err(error) => {
+            answer.timed_out = error.is_timeout();
+            return answer;
+        }
     };
     answer.status = Some(response.status().as_u16());
     let headers = response.headers();
@@ -206,8 +221,14 @@ async fn send(client: &reqwest::Client, plan: &LimitsPlan, replica: usize, body:
         .and_then(|value| value.trim().parse().ok());
     let mut body = response.bytes_stream();
     let mut text = Vec::new();
-    while let Some(Ok(piece)) = body.next().await {
-        text.extend_from_slice(&piece);
+    while let Some(piece) = body.next().await {
+        match piece {
+            Ok(piece) => text.extend_from_slice(&piece),
+            Err(error) => {
+                answer.timed_out = error.is_timeout();
+                break;
+            }
+        }
     }
     answer.tokens = String::from_utf8_lossy(&text)
         .lines()
@@ -227,10 +248,11 @@ fn summarize(
 ) -> Accuracy {
     let replicas = answers.iter().map(|a| a.replica + 1).max().unwrap_or(1);
     let mut admitted_by_replica = vec![0; replicas];
-    let (mut with, mut without, mut other) = (0, 0, 0);
+    let (mut with, mut without, mut unanswered, mut other) = (0, 0, 0, 0);
     let mut seen: Vec<Vec<u64>> = vec![Vec::new(); replicas];
     for answer in answers {
         match answer.status {
+            _ if answer.timed_out => unanswered += 1,
             Some(status) if (200..300).contains(&status) => {
                 admitted_by_replica[answer.replica] += amount(answer);
                 if let Some(remaining) = answer.remaining {
@@ -254,13 +276,14 @@ fn summarize(
         admitted_by_replica,
         refused_with_retry_after: with,
         refused_without_retry_after: without,
+        unanswered,
         other,
         remaining_decreases,
     }
 }
 
 /// The head of the report's table.
-pub const TABLE_HEAD: &str = "| target | replicas | limit | offered | admitted (per replica) | admitted ÷ limit | 429 with / without Retry-After | other failures | remaining-requests decreases |\n|---|---:|---|---:|---|---:|---|---:|---|\n";
+pub const TABLE_HEAD: &str = "| target | replicas | limit | offered | admitted (per replica) | admitted ÷ limit | 429 with / without Retry-After | no answer within 60 s | other failures | remaining-requests decreases |\n|---|---:|---|---:|---|---:|---|---:|---:|---|\n";
 
 /// The report's table rows for `name`'s measures.
 pub fn rows(name: &str, replicas: usize, found: &[Accuracy]) -> String {
@@ -272,7 +295,7 @@ pub fn rows(name: &str, replicas: usize, found: &[Accuracy]) -> String {
             .map(u64::to_string)
             .collect();
         out.push_str(&format!(
-            "| {name} | {replicas} | {} {}/min | {} requests | {} ({}) | {:.3} | {} / {} | {} | {} |\n",
+            "| {name} | {replicas} | {} {}/min | {} requests | {} ({}) | {:.3} | {} / {} | {} | {} | {} |\n",
             accuracy.limit,
             accuracy.measure,
             accuracy.offered,
@@ -281,6 +304,7 @@ pub fn rows(name: &str, replicas: usize, found: &[Accuracy]) -> String {
             accuracy.admitted() as f64 / accuracy.limit as f64,
             accuracy.refused_with_retry_after,
             accuracy.refused_without_retry_after,
+            accuracy.unanswered,
             accuracy.other,
             match accuracy.remaining_decreases {
                 Some(true) => "yes",
@@ -300,6 +324,7 @@ mod tests {
         Answer {
             replica,
             status: Some(status),
+            timed_out: false,
             retry_after,
             remaining,
             tokens: 7,
@@ -315,20 +340,26 @@ mod tests {
             answer(1, 429, true, Some(0)),
             answer(0, 429, false, None),
             answer(1, 503, true, None),
+            Answer {
+                status: None,
+                timed_out: true,
+                ..answer(0, 0, false, None)
+            },
         ];
-        let found = summarize("requests", 3, 6, &answers, |_| 1);
+        let found = summarize("requests", 3, 7, &answers, |_| 1);
         assert_eq!(found.admitted_by_replica, [2, 1]);
         assert_eq!(found.admitted(), 3);
         assert_eq!(
             (
                 found.refused_with_retry_after,
                 found.refused_without_retry_after,
+                found.unanswered,
                 found.other
             ),
-            (1, 1, 1)
+            (1, 1, 1, 1)
         );
         assert_eq!(found.remaining_decreases, Some(true));
-        let tokens = summarize("tokens", 100, 6, &answers, |a| a.tokens);
+        let tokens = summarize("tokens", 100, 7, &answers, |a| a.tokens);
         assert_eq!(tokens.admitted(), 21);
         let constant = [
             answer(0, 200, false, Some(5)),

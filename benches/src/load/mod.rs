@@ -3,6 +3,7 @@
 //! runs them; `src/bin/load.rs` is its command line.
 
 pub mod generator;
+mod keys;
 pub mod limits;
 pub mod plan;
 pub mod probe;

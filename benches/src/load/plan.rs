@@ -60,6 +60,10 @@ pub struct Plan {
     /// LiteLLM's worker processes.
     #[arg(long, default_value_t = 1)]
     pub litellm_workers: usize,
+    /// The `redis-server` executable for the `keys` part's Redis variant (left out, with a
+    /// note, when it cannot start).
+    #[arg(long, default_value = "redis-server")]
+    pub redis_server: PathBuf,
     /// Where the mock-ollama and gateway executables are [default: beside this one].
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
@@ -107,6 +111,9 @@ pub enum Part {
     Requests,
     /// Streams held open through the gateway.
     OpenStreams,
+    /// Non-stream requests through the gateway without `[auth]`, with a key and limits in
+    /// memory, and with the limits in Redis.
+    Keys,
 }
 
 /// A rate: a finite number above zero.

@@ -35,6 +35,19 @@ pub enum StartError {
         /// What it logged.
         log: String,
     },
+    /// A server that says nothing of its address never accepted a connection at the one it
+    /// was given.
+    #[error("{name} did not accept connections at {address} within {seconds} s{exited}")]
+    NotListening {
+        /// The server.
+        name: String,
+        /// Where it was to listen.
+        address: String,
+        /// The deadline.
+        seconds: u64,
+        /// `; it exited with …` when it did.
+        exited: String,
+    },
 }
 
 /// A server process; killed when dropped.
@@ -112,7 +125,53 @@ impl Server {
         })
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// Runs `program args…`, told by `args` to listen at `url` (`scheme://host:port`), and waits
+    /// up to `deadline` for a connection there to succeed; for servers, like `redis-server`,
+    /// whose log line is not [`Server::start`]'s. Its output is discarded.
+    pub fn start_at(
+        name: &str,
+        program: &Path,
+        args: &[&str],
+        url: &str,
+        deadline: Duration,
+    ) -> Result<Self, StartError> {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|source| StartError::Spawn {
+                path: program.to_owned(),
+                source,
+            })?;
+        let address = url.split_once("://").map_or(url, |(_, address)| address);
+        let started = std::time::Instant::now();
+        let mut exited = String::new();
+        while started.elapsed() < deadline {
+            if std::net::TcpStream::connect(address).is_ok() {
+                return Ok(Self {
+                    url: url.to_owned(),
+                    child,
+                });
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                exited = format!("; it exited with {status}");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(StartError::NotListening {
+            name: name.to_owned(),
+            address: address.to_owned(),
+            seconds: deadline.as_secs(),
+            exited,
+        })
+    }
+
+    /// Where it listens: `http://127.0.0.1:<port>`, or the URL given to [`Server::start_at`].
     pub fn url(&self) -> &str {
         &self.url
     }

@@ -74,38 +74,9 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
         Duration::from_secs(30),
     )?;
     let mock_host = mock.url().trim_start_matches("http://").to_owned();
-    let worker_threads = plan.gateway_worker_threads.map(|n| n.to_string());
-    // Room for every held stream besides the closed-loop load: the bound is the gateway's
-    // protection, not what is measured.
-    let gateway_config = work.join("gateway.toml");
-    std::fs::write(
-        &gateway_config,
-        format!(
-            "[server]\nmax_concurrent_requests = {}\n\n[[backends]]\nname = \"mock\"\nkind = \"{}\"\nbase_url = \"{}\"\n",
-            plan.open_streams + 4_096,
-            match plan.upstream {
-                Upstream::Ollama => "ollama",
-                Upstream::Openai => "openai",
-            },
-            upstream_base(plan, mock.url()),
-        ),
-    )?;
-    let mut gateway_env = vec![("RUST_LOG", "warn,gateway=info")];
-    if let Some(threads) = &worker_threads {
-        gateway_env.push(("TOKIO_WORKER_THREADS", threads));
-    }
-    let gateway = Server::start(
-        "gateway",
-        &bin_dir.join("gateway"),
-        &[
-            "--config",
-            &gateway_config.to_string_lossy(),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        &gateway_env,
-        Duration::from_secs(30),
-    )?;
+    let gateway_config_path = work.join("gateway.toml");
+    std::fs::write(&gateway_config_path, gateway_config(plan, mock.url()))?;
+    let gateway = start_gateway(plan, &bin_dir, &gateway_config_path, &[])?;
     let client = http1_client()?;
     let direct = ChatEndpoint::new(upstream_api, mock.url(), MODEL, client.clone());
     let through = ChatEndpoint::new(Api::OpenAi, gateway.url(), MODEL, client.clone());
@@ -143,6 +114,11 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
             }
         }
     }
+    let keys = if wants(Part::Keys) {
+        Some(super::keys::measure(plan, &bin_dir, mock.url(), &work, &client).await?)
+    } else {
+        None
+    };
     let idle = gateway.usage();
     let held = if plan.open_streams > 0 && wants(Part::OpenStreams) {
         Some(hold_streams(plan, &gateway).await?)
@@ -199,7 +175,50 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
         &peers,
         idle,
         held.as_ref(),
-    ))
+    ) + keys.as_deref().unwrap_or_default())
+}
+
+/// The gateway's configuration: one backend, the mock at `mock_url` in the dialect `--upstream`
+/// names, with room for every held stream besides the closed-loop load (the bound is the
+/// gateway's protection, not what is measured).
+pub(crate) fn gateway_config(plan: &Plan, mock_url: &str) -> String {
+    format!(
+        "[server]\nmax_concurrent_requests = {}\n\n[[backends]]\nname = \"mock\"\nkind = \"{}\"\nbase_url = \"{}\"\n",
+        plan.open_streams + 4_096,
+        match plan.upstream {
+            Upstream::Ollama => "ollama",
+            Upstream::Openai => "openai",
+        },
+        upstream_base(plan, mock_url),
+    )
+}
+
+/// The gateway with the configuration file `config`, its worker threads as `plan` says, and
+/// `env` besides.
+pub(crate) fn start_gateway(
+    plan: &Plan,
+    bin_dir: &Path,
+    config: &Path,
+    env: &[(&str, &str)],
+) -> Result<Server, LoadError> {
+    let worker_threads = plan.gateway_worker_threads.map(|n| n.to_string());
+    let mut gateway_env = vec![("RUST_LOG", "warn,gateway=info")];
+    if let Some(threads) = &worker_threads {
+        gateway_env.push(("TOKIO_WORKER_THREADS", threads));
+    }
+    gateway_env.extend_from_slice(env);
+    Ok(Server::start(
+        "gateway",
+        &bin_dir.join("gateway"),
+        &[
+            "--config",
+            &config.to_string_lossy(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &gateway_env,
+        Duration::from_secs(30),
+    )?)
 }
 
 fn http1_client() -> Result<reqwest::Client, LoadError> {
@@ -211,7 +230,7 @@ fn http1_client() -> Result<reqwest::Client, LoadError> {
         .map_err(|err| LoadError::Setup(format!("HTTP client: {err}")))
 }
 
-fn progress(what: &str) {
+pub(crate) fn progress(what: &str) {
     eprintln!("==> {what}");
 }
 
@@ -273,7 +292,7 @@ async fn measure(
 
 /// A closed loop of `--clients` running `probe` for `--seconds`, with the CPU time process
 /// `pid` spent meanwhile.
-async fn counting_cpu<F>(plan: &Plan, what: &str, pid: u32, probe: F) -> Measured
+pub(crate) async fn counting_cpu<F>(plan: &Plan, what: &str, pid: u32, probe: F) -> Measured
 where
     F: Fn() -> Probe + Clone + Send + Sync + 'static,
 {
@@ -394,7 +413,7 @@ fn upstream_base(plan: &Plan, mock_url: &str) -> String {
 }
 
 /// A free loopback port, for servers that do not say which one they took.
-fn free_port() -> Result<u16, LoadError> {
+pub(crate) fn free_port() -> Result<u16, LoadError> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

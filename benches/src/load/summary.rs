@@ -153,31 +153,35 @@ pub(crate) fn render(
             })
             .collect()
     };
-    out += "## Non-stream requests (16-chunk reply)\n\nLatency is from sending the request to the last byte of the reply. *Own time* is what the gateway reports in `Server-Timing: gateway;dur=…`: from the request reaching it to its response head, minus the time spent waiting on the mock.\n\n";
-    let mut non_stream = rows(|m| (&m.throughput, format!("closed loop, {} clients", m.clients)));
-    non_stream.extend(rows(|m| {
-        (&m.fixed, format!("open loop, {:.0} req/s", m.rate))
-    }));
-    out += &table(&non_stream);
-    out += "\n## Streamed requests (16 chunks)\n\nClosed loop: latency to the end of the stream. Open loop: latency to the first non-empty content delta (*time to first content*). Own time is the gateway's, up to its response head.\n\n";
-    let mut streamed = rows(|m| (&m.streamed, format!("closed loop, {} clients", m.clients)));
-    streamed.extend(rows(|m| {
-        (
-            &m.first_content,
-            format!("open loop, {:.0} streams/s", m.stream_rate),
-        )
-    }));
-    out += &table(&streamed);
-    out += "\n## CPU per request and per chunk\n\nEach target's own process (the mock, the relay, the gateway, LiteLLM), from its CPU time in `/proc/<pid>/stat` over the closed-loop runs, divided by the answers. Per chunk: a 64-chunk stream against a 16-chunk one, per extra chunk.\n\n| target | non-stream µs/request | streamed µs/request | µs per relayed chunk |\n|---|---:|---:|---:|\n";
-    let micros = |value: Option<f64>| value.map_or("–".to_owned(), |v| format!("{v:.1}"));
-    for m in &merged {
-        out += &format!(
-            "| {} | {} | {} | {} |\n",
-            m.name,
-            micros(m.throughput.cpu_per_answer_us()),
-            micros(m.streamed.cpu_per_answer_us()),
-            micros(m.cpu_per_chunk_us())
-        );
+    // Only the parts that ran have tables.
+    if !merged.is_empty() {
+        out += "## Non-stream requests (16-chunk reply)\n\nLatency is from sending the request to the last byte of the reply. *Own time* is what the gateway reports in `Server-Timing: gateway;dur=…`: from the request reaching it to its response head, minus the time spent waiting on the mock.\n\n";
+        let mut non_stream =
+            rows(|m| (&m.throughput, format!("closed loop, {} clients", m.clients)));
+        non_stream.extend(rows(|m| {
+            (&m.fixed, format!("open loop, {:.0} req/s", m.rate))
+        }));
+        out += &table(&non_stream);
+        out += "\n## Streamed requests (16 chunks)\n\nClosed loop: latency to the end of the stream. Open loop: latency to the first non-empty content delta (*time to first content*). Own time is the gateway's, up to its response head.\n\n";
+        let mut streamed = rows(|m| (&m.streamed, format!("closed loop, {} clients", m.clients)));
+        streamed.extend(rows(|m| {
+            (
+                &m.first_content,
+                format!("open loop, {:.0} streams/s", m.stream_rate),
+            )
+        }));
+        out += &table(&streamed);
+        out += "\n## CPU per request and per chunk\n\nEach target's own process (the mock, the relay, the gateway, LiteLLM), from its CPU time in `/proc/<pid>/stat` over the closed-loop runs, divided by the answers. Per chunk: a 64-chunk stream against a 16-chunk one, per extra chunk.\n\n| target | non-stream µs/request | streamed µs/request | µs per relayed chunk |\n|---|---:|---:|---:|\n";
+        let micros = |value: Option<f64>| value.map_or("–".to_owned(), |v| format!("{v:.1}"));
+        for m in &merged {
+            out += &format!(
+                "| {} | {} | {} | {} |\n",
+                m.name,
+                micros(m.throughput.cpu_per_answer_us()),
+                micros(m.streamed.cpu_per_answer_us()),
+                micros(m.cpu_per_chunk_us())
+            );
+        }
     }
 
     let mut checks = Vec::new();
@@ -333,7 +337,9 @@ pub(crate) fn render(
             "",
         ));
     }
-    out += "\n## Ratios and targets\n\n";
-    out += &verdicts(&checks);
+    if !checks.is_empty() {
+        out += "\n## Ratios and targets\n\n";
+        out += &verdicts(&checks);
+    }
     out
 }
