@@ -1,12 +1,13 @@
-//! `mock-ollama`: the mock as a standalone server for offline development and CI.
+//! The `mock-ollama` command line, as a library function: the crate's own binary and the Python
+//! wheel's (`python/`) are this one call.
 
 use std::{path::PathBuf, process::ExitCode};
 
-use clap::{Args, Parser, Subcommand};
-use mock_ollama::{
+use crate::{
     Flavor, MockOllama, RecordMode, Recorder, Scenario, TlsIdentity, drift,
     record::upstream_client, server, tls::TlsListener,
 };
+use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wire::ollama_host::OllamaHost;
@@ -16,8 +17,10 @@ use wire::ollama_host::OllamaHost;
 /// Serves Ollama's native API (/api/chat, /api/generate, /api/embed, /api/tags, /api/show, …) and
 /// its OpenAI-compatible layer (/v1/chat/completions, /v1/completions, /v1/embeddings,
 /// /v1/models) with scripted or generated replies, realistic timing and injectable faults. With no --fixtures it
-/// serves a small built-in model set (llama3.2, qwen3:0.6b, llava:7b, nomic-embed-text) and
-/// answers every request with a deterministic generated reply.
+/// serves a small built-in model set (llama3.2, qwen3:0.6b, llava:7b, nomic-embed-text), answers
+/// prompts containing [fault:429], [fault:503], [fault:mid-stream-error], … with that fault
+/// (fixtures/scenarios/30-faults.json), and every other request with a deterministic generated
+/// reply.
 ///
 /// Control routes: GET /_mock/requests (journal), PUT /_mock/scenario, POST /_mock/rules,
 /// POST /_mock/reset, GET /_mock/expectations. See mock-ollama/README.md.
@@ -172,8 +175,9 @@ enum Clock {
     Fixed,
 }
 
+/// Parses the command line, runs it, and says how it ended: `mock-ollama --help` tells the rest.
 #[tokio::main]
-async fn main() -> ExitCode {
+pub async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -220,7 +224,7 @@ async fn stop_signal() {
 
 async fn serve_until_signal(
     listener: TcpListener,
-    state: std::sync::Arc<mock_ollama::state::MockState>,
+    state: std::sync::Arc<crate::state::MockState>,
 ) -> Result<(), String> {
     server::serve(listener, state, stop_signal())
         .await

@@ -22,6 +22,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod drift;
 pub mod error;
 pub mod exchange;

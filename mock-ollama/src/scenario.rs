@@ -144,8 +144,10 @@ impl Scenario {
     }
 
     /// The built-in scenario served when no fixtures are given: a chat model with tools, a
-    /// thinking model, a vision model and an embedding model, and no rules (every request gets a
-    /// generated reply).
+    /// thinking model, a vision model and an embedding model, and the [`fault_rules`]
+    /// (every other request gets a generated reply).
+    ///
+    /// [`fault_rules`]: Scenario::fault_rules
     pub fn builtin() -> Self {
         let model = |name: &str, family: &str, size: &str, caps: &[Capability]| ModelSpec {
             name: name.to_owned(),
@@ -173,11 +175,27 @@ impl Scenario {
                 ),
             ],
             timing: Timing::default(),
-            rules: Vec::new(),
+            rules: Self::fault_rules(),
             flavor: None,
             registry: None,
             exchanges: Vec::new(),
         }
+    }
+
+    /// The rules of `fixtures/scenarios/30-faults.json`: a last user message containing
+    /// `[fault:429]`, `[fault:503]`, `[fault:499]`, `[fault:mid-stream-error]`, `[fault:eof]`,
+    /// `[fault:malformed]`, `[fault:truncated]`, `[fault:stall]` or `[fault:drip]` gets that
+    /// fault, so a gateway's error paths can be driven by prompts alone (the conformance runner's
+    /// `--mock-faults`).
+    pub fn fault_rules() -> Vec<Rule> {
+        const ORIGIN: &str = "fixtures/scenarios/30-faults.json";
+        // Checked by a test: the committed file always parses.
+        Self::from_json(
+            ORIGIN,
+            include_str!("../../fixtures/scenarios/30-faults.json"),
+        )
+        .map(|faults| faults.rules)
+        .unwrap_or_default()
     }
 
     /// Finds a model by the name a client sent: case-insensitive, `name` ≡ `name:latest`.
@@ -562,6 +580,30 @@ mod tests {
         assert!(scenario.model("llama3.2:latest").is_some());
         assert!(scenario.model("qwen3").is_none());
         assert!(scenario.model("Qwen3:0.6B").is_some());
+    }
+
+    #[test]
+    fn the_builtin_scenario_answers_every_fault_prompt() {
+        let names: Vec<String> = Scenario::builtin()
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(index, rule)| rule.display_name(index))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "fault-429",
+                "fault-503-busy",
+                "fault-499-canceled",
+                "fault-error-mid-stream",
+                "fault-eof",
+                "fault-malformed",
+                "fault-truncated",
+                "fault-stall",
+                "fault-drip"
+            ]
+        );
     }
 
     #[test]
