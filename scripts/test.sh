@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: one shared build, the Rust suites (cargo nextest, or cargo test
-# where nextest is missing), doc tests, then the interop suites that drive our binaries with real
-# third-party clients (Python venv from scripts/interop-venv.sh, npm packages in interop/node).
+# where nextest is missing), doc tests, the example crate outside the workspace
+# (examples/rust-gateway, its own build in target/outside), then the interop suites that drive our
+# binaries with real third-party clients (Python venv from scripts/interop-venv.sh, npm packages in
+# interop/node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +17,9 @@ else
   cargo test --workspace --locked --no-fail-fast --lib --bins --tests
 fi
 cargo test --workspace --locked --doc
+
+echo "==> examples/rust-gateway: a crate of its own, outside this workspace, judged by the toolkit"
+CARGO_TARGET_DIR=target/outside cargo test --locked --manifest-path examples/rust-gateway/Cargo.toml
 
 echo "==> the gateway builds without its embedded mock (a production build)"
 cargo check -p gateway --no-default-features --bins --locked

@@ -1,9 +1,10 @@
-//! `conformance`: checks any OpenAI-compatible endpoint and reports where it deviates.
+//! The `conformance` command line, as a library function: the crate's own binary and the Python
+//! wheel's (`python/`) are this one call.
 
 use std::{path::PathBuf, process::ExitCode, time::Duration};
 
+use crate::{Conformance, FaultPrompts, Profile, Trust, report};
 use clap::Parser;
-use conformance::{Profile, Target, Trust, probes::FaultPrompts, report, run};
 
 /// Checks an OpenAI-compatible /v1 endpoint against 79 numbered checks (HTTP, non-stream, SSE
 /// framing, streaming chunks, usage, tool calls, errors, request validation, models).
@@ -85,6 +86,12 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     capability_repeats: usize,
 
+    /// The target stands in front of mock-ollama, whose built-in fault rules answer
+    /// '[fault:mid-stream-error]', '[fault:429]' and '[fault:503]': use them as --fault-prompt,
+    /// --rate-limit-prompt and --overload-prompt (which, given, still win)
+    #[arg(long)]
+    mock_faults: bool,
+
     /// A prompt that makes the target fail after streaming began (enables ERR-009/ERR-010)
     #[arg(long)]
     fault_prompt: Option<String>,
@@ -156,8 +163,9 @@ fn read_report(path: &std::path::Path) -> Result<(String, serde_json::Value), St
     Ok((name, report))
 }
 
+/// Parses the command line, runs it, and says how it ended: `conformance --help` tells the rest.
 #[tokio::main]
-async fn main() -> ExitCode {
+pub async fn main() -> ExitCode {
     // Only the runner's own warnings by default: a TLS failure is reported once, in the error,
     // not logged again by the certificate verifier for every probe.
     tracing_subscriber::fmt()
@@ -239,40 +247,44 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
     if args.expect_auth && args.api_key.is_none() && headers.is_empty() {
         return Err("--expect-auth needs the key: give --api-key or --header".to_owned());
     }
-    let target = Target {
-        expect_auth: args.expect_auth,
-        api_key: args.api_key,
-        timeout: Duration::from_millis(args.timeout_ms),
-        max_body: args.max_body_bytes,
-        context_tokens: args.context_tokens,
-        origin: args.origin,
-        embedding_model: args.embedding_model,
-        oversized_body_bytes: args.oversized_body_bytes,
-        headers,
-        trust: Trust {
-            ca_cert,
-            insecure: args.insecure,
-        },
-        ..Target::new(
-            args.base_url.unwrap_or_default(),
-            args.model.unwrap_or_default(),
-        )
+    let mock = if args.mock_faults {
+        FaultPrompts::mock_ollama()
+    } else {
+        FaultPrompts::default()
     };
     let faults = FaultPrompts {
-        mid_stream: args.fault_prompt,
-        rate_limit: args.rate_limit_prompt,
+        mid_stream: args.fault_prompt.or(mock.mid_stream),
+        // A real limit's burst replaces the scripted 429.
+        rate_limit: args
+            .rate_limit_prompt
+            .or(mock.rate_limit.filter(|_| args.rate_limit_burst.is_none())),
         rate_limit_burst: args.rate_limit_burst,
-        overload: args.overload_prompt,
+        overload: args.overload_prompt.or(mock.overload),
     };
-    let report = run(
-        &target,
-        args.profile,
-        args.checks.as_deref(),
-        &faults,
-        args.capability_repeats,
-    )
-    .await
-    .map_err(|err| err.to_string())?;
+    let mut conformance = Conformance::new(args.base_url.unwrap_or_default())
+        .model(args.model.unwrap_or_default())
+        .profile(args.profile)
+        .fault_prompts(faults)
+        .capability_repeats(args.capability_repeats)
+        .timeout(Duration::from_millis(args.timeout_ms))
+        .configure(|target| {
+            target.api_key = args.api_key;
+            target.expect_auth = args.expect_auth;
+            target.max_body = args.max_body_bytes;
+            target.context_tokens = args.context_tokens;
+            target.origin = args.origin;
+            target.embedding_model = args.embedding_model;
+            target.oversized_body_bytes = args.oversized_body_bytes;
+            target.headers = headers;
+            target.trust = Trust {
+                ca_cert,
+                insecure: args.insecure,
+            };
+        });
+    if let Some(checks) = args.checks {
+        conformance = conformance.checks(checks);
+    }
+    let report = conformance.run().await.map_err(|err| err.to_string())?;
     #[allow(clippy::print_stdout)]
     {
         print!("{}", report::table(&report));

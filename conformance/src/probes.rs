@@ -192,6 +192,19 @@ pub struct FaultPrompts {
     pub overload: Option<String>,
 }
 
+impl FaultPrompts {
+    /// The prompts mock-ollama's built-in fault rules answer (`fixtures/scenarios/30-faults.json`):
+    /// for a target standing in front of mock-ollama, whose faults it must pass on.
+    pub fn mock_ollama() -> Self {
+        Self {
+            mid_stream: Some("[fault:mid-stream-error]".to_owned()),
+            rate_limit: Some("[fault:429]".to_owned()),
+            rate_limit_burst: None,
+            overload: Some("[fault:503]".to_owned()),
+        }
+    }
+}
+
 /// A parsed stream.
 #[derive(Debug, Clone)]
 pub struct StreamView {

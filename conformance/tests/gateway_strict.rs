@@ -5,7 +5,7 @@
 
 mod fixture_target;
 
-use conformance::{Profile, Status, capability::Score, run};
+use conformance::{FaultPrompts, Profile, Status, capability::Score};
 use gateway::{Config, Gateway};
 use mock_ollama::{MockOllama, Scenario};
 use sha2::Digest;
@@ -36,12 +36,11 @@ const BROWSER_ORIGIN: &str = "https://chat.example";
 #[tokio::test]
 async fn the_gateway_passes_the_strict_profile() {
     let (_mock, gateway) = gateway_over_mock().await;
-    let target = conformance::Target {
-        origin: Some(BROWSER_ORIGIN.to_owned()),
-        ..fixture_target::target(format!("{}/v1", gateway.url()))
-    };
-    let faults = fixture_target::fault_prompts();
-    let report = run(&target, Profile::Strict, None, &faults, 2)
+    let report = fixture_target::conformance(format!("{}/v1", gateway.url()))
+        .profile(Profile::Strict)
+        .configure(|target| target.origin = Some(BROWSER_ORIGIN.to_owned()))
+        .capability_repeats(2)
+        .run()
         .await
         .unwrap();
     let verdicts: Vec<(String, Status)> = report
@@ -102,18 +101,17 @@ async fn with_a_key_and_a_real_limit_auth_and_429_are_judged_for_real() {
     );
     let auth = Config::from_toml("auth.toml", &auth).unwrap().auth;
     let (mock, gateway) = gateway_over_mock_with(|config| config.auth = auth).await;
-    let target = conformance::Target {
-        origin: Some(BROWSER_ORIGIN.to_owned()),
-        api_key: Some(KEY.to_owned()),
-        expect_auth: true,
-        ..fixture_target::target(format!("{}/v1", gateway.url()))
-    };
-    let faults = conformance::probes::FaultPrompts {
-        rate_limit: None,
-        rate_limit_burst: Some(REQUESTS_PER_MINUTE),
-        ..fixture_target::fault_prompts()
-    };
-    let report = run(&target, Profile::Strict, None, &faults, 2)
+    let report = fixture_target::conformance(format!("{}/v1", gateway.url()))
+        .configure(|target| target.origin = Some(BROWSER_ORIGIN.to_owned()))
+        .api_key(KEY)
+        .expect_auth()
+        .fault_prompts(FaultPrompts {
+            rate_limit: None,
+            rate_limit_burst: Some(REQUESTS_PER_MINUTE),
+            ..FaultPrompts::mock_ollama()
+        })
+        .capability_repeats(2)
+        .run()
         .await
         .unwrap();
     let table = conformance::report::table(&report);

@@ -7,7 +7,7 @@
 
 mod fixture_target;
 
-use conformance::{Profile, Report, Status, run};
+use conformance::{Profile, Report, Status};
 use gateway::{Config, Gateway, config::BackendKind};
 use mock_ollama::{Flavor, MockOllama, Scenario};
 
@@ -24,8 +24,10 @@ async fn mock(flavor: Flavor) -> MockOllama {
 }
 
 async fn judge(base_url: String, profile: Profile) -> Report {
-    let target = fixture_target::target(base_url);
-    run(&target, profile, None, &fixture_target::fault_prompts(), 1)
+    fixture_target::conformance(base_url)
+        .profile(profile)
+        .capability_repeats(1)
+        .run()
         .await
         .unwrap()
 }
