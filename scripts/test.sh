@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: one shared build, the Rust suites (cargo nextest, or cargo test
 # where nextest is missing), doc tests, the example crate outside the workspace
-# (examples/rust-gateway, its own build in target/outside), then the interop suites that drive our
+# (examples/rust-gateway, its own build in target/outside), the Python wheel and its pytest plugin
+# in a fresh venv (scripts/python-wheel.sh), then the interop suites that drive our
 # binaries with real third-party clients (Python venv from scripts/interop-venv.sh, npm packages in
 # interop/node).
 set -euo pipefail
@@ -20,6 +21,9 @@ cargo test --workspace --locked --doc
 
 echo "==> examples/rust-gateway: a crate of its own, outside this workspace, judged by the toolkit"
 CARGO_TARGET_DIR=target/outside cargo test --locked --manifest-path examples/rust-gateway/Cargo.toml
+
+echo "==> python/: the wheel (mock-ollama, conformance, pytest plugin) in a fresh venv"
+scripts/python-wheel.sh
 
 echo "==> the gateway builds without its embedded mock (a production build)"
 cargo check -p gateway --no-default-features --bins --locked

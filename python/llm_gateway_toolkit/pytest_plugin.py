@@ -1,0 +1,50 @@
+"""pytest fixtures for gateways under test: ``mock_ollama`` and ``conformance``.
+
+Loaded automatically once the wheel is installed (entry point ``pytest11``)::
+
+    @pytest.mark.mock_ollama(flavor="openai")
+    def test_my_gateway_speaks_openai(mock_ollama, conformance):
+        with start_my_gateway(upstream=mock_ollama.url) as gateway:
+            conformance(gateway.url + "/v1", mock_faults=True).assert_conformant()
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterator
+
+import pytest
+
+from ._conformance import ConformanceReport, run_conformance
+from ._mock import MockOllama
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "mock_ollama(**options): how the mock_ollama fixture starts the mock: fixtures=[paths], "
+        "scenario={...}, flavor='ollama'|'openai'|'llamacpp'|'vllm', strict=, time_scale=, seed=",
+    )
+
+
+@pytest.fixture
+def mock_ollama(request: pytest.FixtureRequest) -> Iterator[MockOllama]:
+    """A ``mock-ollama`` on a free loopback port for one test, stopped after it.
+
+    Options come from the test's ``@pytest.mark.mock_ollama(...)`` marker and, for indirect
+    parametrization, from ``request.param`` (a dict); see :class:`MockOllama`.
+    """
+    options: Dict[str, Any] = {}
+    marker = request.node.get_closest_marker("mock_ollama")
+    if marker is not None:
+        options.update(marker.kwargs)
+    options.update(getattr(request, "param", None) or {})
+    with MockOllama(**options) as mock:
+        yield mock
+
+
+@pytest.fixture
+def conformance() -> Callable[..., ConformanceReport]:
+    """The conformance runner: ``conformance(base_url, profile="compat", mock_faults=True)``
+    returns a :class:`ConformanceReport`; its ``assert_conformant()`` fails the test with the
+    table. Arguments as :func:`llm_gateway_toolkit.run_conformance`."""
+    return run_conformance
