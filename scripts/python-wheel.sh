@@ -22,8 +22,10 @@ CARGO_TARGET_DIR=target/outside "$maturin" build --locked --manifest-path python
 venv=target/wheel-venv
 rm -rf "$venv"
 python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check target/wheels/*.whl pytest mypy
-# The package's types, as a user's type checker reads them.
+"$venv/bin/pip" install --quiet --disable-pip-version-check target/wheels/*.whl pytest mypy \
+  -r examples/fastapi-gateway/requirements.txt
+# The package's types, as a user's type checker reads them, and the example's.
 "$venv/bin/python" -m mypy --strict --no-incremental python/llm_gateway_toolkit python/tests
+"$venv/bin/python" -m mypy --strict --no-incremental examples/fastapi-gateway
 # From the repository's root, so that `llm_gateway_toolkit` is the installed package, not python/.
-"$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
+"$venv/bin/python" -m pytest -q -p no:cacheprovider python/tests examples/fastapi-gateway
