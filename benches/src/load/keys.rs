@@ -9,7 +9,7 @@
 use std::{path::Path, time::Duration};
 
 use super::{
-    generator::Measured,
+    generator::{Measured, closed_loop, open_loop},
     plan::Plan,
     probe::{Api, ChatEndpoint},
     process::Server,
@@ -17,8 +17,6 @@ use super::{
     run::{LoadError, counting_cpu, free_port, gateway_config, progress, start_gateway},
     scenario::{INSTANT_PROMPT, MODEL},
 };
-
-use super::generator::open_loop;
 
 /// The key every request presents, to the gateways with `[auth]` and without.
 const KEY: &str = "sk-load-keys";
@@ -105,7 +103,7 @@ pub(crate) async fn measure(
             let (name, endpoint) = (stores[at].name(), &endpoints[at]);
             let whole = endpoint.whole(INSTANT_PROMPT);
             progress(&format!("keys, {name}: warming up"));
-            super::generator::closed_loop(8, Duration::from_secs(1), whole.clone()).await;
+            closed_loop(8, Duration::from_secs(1), whole.clone()).await;
             let throughput = counting_cpu(
                 plan,
                 &format!("keys, {name}: non-stream"),

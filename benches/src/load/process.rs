@@ -67,17 +67,7 @@ impl Server {
         env: &[(&str, &str)],
         deadline: Duration,
     ) -> Result<Self, StartError> {
-        let mut child = Command::new(program)
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| StartError::Spawn {
-                path: program.to_owned(),
-                source,
-            })?;
+        let mut child = spawn(program, args, env, Stdio::piped)?;
         let (lines, found) = mpsc::channel::<String>();
         for pipe in [
             child
@@ -135,16 +125,7 @@ impl Server {
         url: &str,
         deadline: Duration,
     ) -> Result<Self, StartError> {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|source| StartError::Spawn {
-                path: program.to_owned(),
-                source,
-            })?;
+        let mut child = spawn(program, args, &[], Stdio::null)?;
         let address = url.split_once("://").map_or(url, |(_, address)| address);
         let started = std::time::Instant::now();
         let mut exited = String::new();
@@ -192,6 +173,27 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `program args…` with `env` besides this process's, no stdin, and its stdout and stderr
+/// as `output` makes them.
+fn spawn(
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    output: fn() -> Stdio,
+) -> Result<Child, StartError> {
+    Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .map_err(|source| StartError::Spawn {
+            path: program.to_owned(),
+            source,
+        })
 }
 
 /// The CPU time (user and system, all threads) process `pid` has used so far, from
