@@ -10,6 +10,8 @@ Loaded automatically once the wheel is installed (entry point ``pytest11``)::
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
 from typing import Any, Callable, Dict, Iterator
 
 import pytest
@@ -43,8 +45,16 @@ def mock_ollama(request: pytest.FixtureRequest) -> Iterator[MockOllama]:
 
 
 @pytest.fixture
-def conformance() -> Callable[..., ConformanceReport]:
+def conformance(tmp_path: Path) -> Callable[..., ConformanceReport]:
     """The conformance runner: ``conformance(base_url, profile="compat", mock_faults=True)``
     returns a :class:`ConformanceReport`; its ``assert_conformant()`` fails the test with the
-    table. Arguments as :func:`llm_gateway_toolkit.run_conformance`."""
-    return run_conformance
+    table. Arguments as :func:`llm_gateway_toolkit.run_conformance`; the reports (``junit.xml``
+    among them) go to the test's ``tmp_path``, one directory per run, unless ``report_dir`` says
+    otherwise."""
+    runs = itertools.count(1)
+
+    def run(base_url: str, **options: Any) -> ConformanceReport:
+        options.setdefault("report_dir", tmp_path / f"conformance-{next(runs)}")
+        return run_conformance(base_url, **options)
+
+    return run

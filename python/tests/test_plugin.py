@@ -92,6 +92,7 @@ def test_an_exactly_openai_endpoint_passes_strict(mock_ollama: MockOllama, confo
     for check in ("ERR-007", "ERR-008", "ERR-009", "ERR-010"):
         assert report.verdict(check).status == "pass", report.verdict(check)
     assert (report.report_dir / "junit.xml").is_file()
+    assert report.report_dir.name == "conformance-1", "the reports are kept in the test's tmp_path"
 
 
 def test_a_deviating_endpoint_fails_with_the_table(mock_ollama: MockOllama, conformance: Any) -> None:
