@@ -98,13 +98,20 @@ class MockOllama:
         found: "queue.Queue[str]" = queue.Queue()
         threading.Thread(target=self._drain, args=(process, found), daemon=True).start()
         try:
-            self._url = found.get(timeout=self._startup_timeout)
+            url = found.get(timeout=self._startup_timeout)
         except queue.Empty:
+            url = None
+        if not url:
+            # No address: it exited (its log ended), or it is still silent at the deadline.
+            exit_status = process.poll()
             self.stop()
-            raise MockOllamaError(
-                f"mock-ollama did not start within {self._startup_timeout} s "
-                f"(exit status {process.poll()}); its log:\n{self.log}"
-            ) from None
+            why = (
+                f"it exited with status {exit_status}"
+                if exit_status is not None
+                else f"it said nothing of listening within {self._startup_timeout} s"
+            )
+            raise MockOllamaError(f"mock-ollama did not start: {why}; its log:\n{self.log}")
+        self._url = url
         return self
 
     def _drain(self, process: "subprocess.Popen[str]", found: "queue.Queue[str]") -> None:
@@ -114,6 +121,9 @@ class MockOllama:
             match = _LISTENING.search(line)
             if match:
                 found.put(match.group(1))
+        # The log ended: the process is gone. A start still waiting learns it now.
+        process.wait()
+        found.put("")
 
     def stop(self) -> None:
         """Stops the process (SIGTERM, then SIGKILL after 5 s). Safe to call twice."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sysconfig
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict
@@ -79,9 +80,14 @@ def test_indirect_parametrization_picks_the_flavour(mock_ollama: MockOllama) -> 
     assert {model["owned_by"] for model in models} == {"vllm"}
 
 
-def test_a_mock_that_cannot_start_says_why() -> None:
-    with pytest.raises(MockOllamaError, match="did not start"):
-        MockOllama(fixtures=["/nonexistent/scenario.json"], startup_timeout=5).start()
+def test_a_mock_that_cannot_start_says_why_at_once() -> None:
+    started = time.monotonic()
+    with pytest.raises(MockOllamaError) as caught:
+        MockOllama(fixtures=["/nonexistent/scenario.json"], startup_timeout=30).start()
+    assert time.monotonic() - started < 10, "it failed when the mock exited, not at the deadline"
+    message = str(caught.value)
+    assert "it exited with status 1" in message, message
+    assert "/nonexistent/scenario.json" in message, "its log tells why"
 
 
 @pytest.mark.mock_ollama(flavor="openai")
