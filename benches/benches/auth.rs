@@ -4,12 +4,9 @@
 //! variant is left out, with a note, when `redis-server` is not installed). The limits are set
 //! high enough never to refuse: what is measured is the admission and the settlement.
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::path::Path;
 
-use benches::{chat_body, mock_with_replies};
+use benches::{chat_body, load::process::start_redis, mock_with_replies};
 use criterion::{Criterion, criterion_group, criterion_main};
 use gateway::{Config, Gateway};
 use mock_ollama::MockOllama;
@@ -19,47 +16,6 @@ const KEY: &str = "sk-bench-key";
 fn digest() -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(KEY.as_bytes()))
-}
-
-/// A `redis-server` on a free port, stopped when dropped.
-struct Redis(Child, u16);
-
-impl Redis {
-    fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .ok()?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Some(Self(child, port))
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// The gateway over `mock` with `auth` (TOML of an `[auth]` section, or none).
@@ -76,9 +32,9 @@ async fn gateway(mock: &MockOllama, auth: Option<String>) -> Gateway {
         .unwrap_or_else(|err| panic!("gateway starts: {err}"))
 }
 
-fn keyed(limits: &str, redis: Option<u16>) -> String {
-    let redis = redis
-        .map(|port| format!("redis_url = \"redis://127.0.0.1:{port}\"\n"))
+fn keyed(limits: &str, redis_url: Option<&str>) -> String {
+    let redis = redis_url
+        .map(|url| format!("redis_url = \"{url}\"\n"))
         .unwrap_or_default();
     format!(
         "[auth]\n{redis}[[auth.keys]]\nname = \"bench\"\nkey = \"sha256:{}\"\n{limits}\n",
@@ -91,10 +47,9 @@ fn auth_cost(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap_or_else(|err| panic!("runtime: {err}"));
-    let redis = Redis::start();
-    if redis.is_none() {
-        eprintln!("redis-server is not installed: the Redis variant is left out");
-    }
+    let redis = start_redis(Path::new("redis-server"))
+        .inspect_err(|error| eprintln!("{error}: the Redis variant is left out"))
+        .ok();
     let limits = "requests_per_minute = 1000000000\ntokens_per_minute = 1000000000000";
     let (mock, variants) = rt.block_on(async {
         let mock = mock_with_replies(&[16]).await;
@@ -113,10 +68,10 @@ fn auth_cost(c: &mut Criterion) {
                 gateway(&mock, Some(keyed("requests_per_minute = 1000000000", None))).await,
             ),
         ];
-        if let Some(Redis(_, port)) = &redis {
+        if let Some(redis) = &redis {
             variants.push((
                 "with a key and limits in Redis",
-                gateway(&mock, Some(keyed(limits, Some(*port)))).await,
+                gateway(&mock, Some(keyed(limits, Some(redis.url())))).await,
             ));
         }
         (mock, variants)

@@ -6,6 +6,17 @@ use conformance::{Conformance, FaultPrompts, Profile};
 use gateway::{Config, Gateway};
 use mock_ollama::{Flavor, MockOllama};
 
+/// The out-of-the-box mock with `/v1` in `flavor`'s dialect, its clock real (NS-002 compares
+/// `created` with the runner's).
+async fn mock_speaking(flavor: Flavor) -> MockOllama {
+    MockOllama::builder()
+        .flavor(flavor)
+        .real_clock(true)
+        .start()
+        .await
+        .unwrap()
+}
+
 /// conformance/README.md's example, with this project's gateway as "your gateway".
 #[tokio::test]
 async fn a_gateway_in_front_of_the_out_of_the_box_mock_is_judged_in_a_few_lines() {
@@ -35,12 +46,7 @@ async fn a_gateway_in_front_of_the_out_of_the_box_mock_is_judged_in_a_few_lines(
 #[tokio::test]
 async fn a_deviating_endpoint_fails_the_assertion_with_the_table_and_each_failure() {
     // mock-ollama's `ollama` flavour is Ollama's own OpenAI layer, deviations included.
-    let mock = MockOllama::builder()
-        .flavor(Flavor::Ollama)
-        .real_clock(true)
-        .start()
-        .await
-        .unwrap();
+    let mock = mock_speaking(Flavor::Ollama).await;
     let report = Conformance::new(format!("{}/v1", mock.url()))
         .profile(Profile::Strict)
         .capability_repeats(0)
@@ -72,12 +78,7 @@ async fn a_deviating_endpoint_fails_the_assertion_with_the_table_and_each_failur
 
 #[tokio::test]
 async fn only_the_chosen_checks_are_judged() {
-    let mock = MockOllama::builder()
-        .flavor(Flavor::Openai)
-        .real_clock(true)
-        .start()
-        .await
-        .unwrap();
+    let mock = mock_speaking(Flavor::Openai).await;
     let report = Conformance::new(format!("{}/v1", mock.url()))
         .checks("STREAM-00,ERR-007")
         .capability_repeats(0)

@@ -199,14 +199,10 @@ class MockOllama:
 
     def verify(self) -> None:
         """Raises :class:`MockOllamaError` when a rule's ``expect`` count was not met."""
-        request = urllib.request.Request(self.url + "/_mock/expectations")
         try:
-            with urllib.request.urlopen(request, timeout=10):
-                return
-        except urllib.error.HTTPError as error:
-            raise MockOllamaError(
-                f"expectations not met: {error.read().decode(errors='replace')}"
-            ) from None
+            self._control("GET", "/_mock/expectations")
+        except MockOllamaError as error:
+            raise MockOllamaError(f"expectations not met: {error}") from None
 
     def _control(self, method: str, path: str, body: Optional[Mapping[str, Any]] = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None

@@ -73,6 +73,16 @@ def test_rules_added_at_run_time_answer_until_reset(mock_ollama: MockOllama) -> 
     assert chat(mock_ollama, "marco") != "polo"
 
 
+def test_verify_holds_the_mock_to_each_rules_expected_count(mock_ollama: MockOllama) -> None:
+    mock_ollama.add_rule(
+        {"match": {"last_user_contains": "once"}, "reply": {"text": "done"}, "expect": 1}
+    )
+    with pytest.raises(MockOllamaError, match="expectations not met"):
+        mock_ollama.verify()
+    assert chat(mock_ollama, "once") == "done"
+    mock_ollama.verify()
+
+
 @pytest.mark.parametrize("mock_ollama", [{"flavor": "vllm"}], indirect=True)
 def test_indirect_parametrization_picks_the_flavour(mock_ollama: MockOllama) -> None:
     # vLLM's /v1/models names its owner "vllm".

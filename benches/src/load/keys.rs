@@ -12,9 +12,9 @@ use super::{
     generator::{Measured, closed_loop, open_loop},
     plan::Plan,
     probe::{Api, ChatEndpoint},
-    process::Server,
+    process::start_redis,
     report::Spread,
-    run::{LoadError, counting_cpu, free_port, gateway_config, progress, start_gateway},
+    run::{LoadError, counting_cpu, gateway_config, progress, start_gateway},
     scenario::{INSTANT_PROMPT, MODEL},
 };
 
@@ -75,7 +75,7 @@ pub(crate) async fn measure(
     work: &Path,
     client: &reqwest::Client,
 ) -> Result<String, LoadError> {
-    let redis = start_redis(plan);
+    let redis = start_redis(&plan.redis_server).map_err(|error| error.to_string());
     let redis_url = redis.as_ref().map_or(String::new(), |r| r.url().to_owned());
     let stores: Vec<Store> = [Store::Open, Store::Memory, Store::Redis]
         .into_iter()
@@ -124,29 +124,6 @@ pub(crate) async fn measure(
         Err(why) => format!("the Redis variant is left out: {why}"),
     };
     Ok(render(plan, &stores, &samples, &note))
-}
-
-/// `redis-server` on a free loopback port, without persistence.
-fn start_redis(plan: &Plan) -> Result<Server, String> {
-    let port = free_port().map_err(|error| error.to_string())?;
-    let port = port.to_string();
-    Server::start_at(
-        "redis-server",
-        &plan.redis_server,
-        &[
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        &format!("redis://127.0.0.1:{port}"),
-        Duration::from_secs(10),
-    )
-    .map_err(|error| error.to_string())
 }
 
 /// The section: per variant, the medians of the rounds with their ranges, and what the variant

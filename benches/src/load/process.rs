@@ -35,6 +35,9 @@ pub enum StartError {
         /// What it logged.
         log: String,
     },
+    /// No free loopback port could be found for a server that must be given one.
+    #[error("no free loopback port: {0}")]
+    NoPort(std::io::Error),
     /// A server that says nothing of its address never accepted a connection at the one it
     /// was given.
     #[error("{name} did not accept connections at {address} within {seconds} s{exited}")]
@@ -173,6 +176,35 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `redis-server` (`program`) on a free loopback port, without persistence, at
+/// `redis://127.0.0.1:<port>`; stopped when dropped.
+pub fn start_redis(program: &Path) -> Result<Server, StartError> {
+    let port = free_port().map_err(StartError::NoPort)?.to_string();
+    Server::start_at(
+        "redis-server",
+        program,
+        &[
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        &format!("redis://127.0.0.1:{port}"),
+        Duration::from_secs(10),
+    )
+}
+
+/// A free loopback port, for servers that do not say which one they took.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Runs `program args…` with `env` besides this process's, no stdin, and its stdout and stderr

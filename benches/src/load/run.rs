@@ -14,7 +14,7 @@ use super::{
     generator::{Measured, Probe, closed_loop, open_loop},
     plan::{Part, Plan, Upstream},
     probe::{Api, ChatEndpoint},
-    process::{Server, cpu_time},
+    process::{Server, cpu_time, free_port},
     report::Environment,
     scenario::{self, HELD_PROMPT, INSTANT_PROMPT, LONG_PROMPT, MODEL},
     summary::{Held, Measurements, Round, render},
@@ -410,13 +410,6 @@ fn upstream_base(plan: &Plan, mock_url: &str) -> String {
         Upstream::Ollama => mock_url.to_owned(),
         Upstream::Openai => format!("{mock_url}/v1"),
     }
-}
-
-/// A free loopback port, for servers that do not say which one they took.
-pub(crate) fn free_port() -> Result<u16, LoadError> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// crabllm relaying to the mock's OpenAI layer, on a free loopback port, key `sk-load`.

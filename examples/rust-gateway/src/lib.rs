@@ -62,8 +62,9 @@ pub async fn spawn(upstream: &str, behaviour: Behaviour) -> std::io::Result<Sock
     Ok(address)
 }
 
-/// Headers that describe one connection, not the message: never relayed (RFC 9110 §7.6.1).
-fn hop_by_hop(name: &HeaderName) -> bool {
+/// Headers never relayed: those that describe one connection, not the message (RFC 9110
+/// §7.6.1), and `host`, which names this gateway, not the upstream.
+fn never_relayed(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
         "connection"
@@ -78,7 +79,7 @@ fn hop_by_hop(name: &HeaderName) -> bool {
 }
 
 fn end_to_end(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, &header::HeaderValue)> {
-    headers.iter().filter(|(name, _)| !hop_by_hop(name))
+    headers.iter().filter(|(name, _)| !never_relayed(name))
 }
 
 async fn relay(State(relay): State<Relay>, request: Request) -> Response {
