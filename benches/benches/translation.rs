@@ -5,12 +5,10 @@ use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use gateway::{
     sse,
-    translate::{
-        ReplyHead, ollama_extensions::OllamaExtensions, ollama_request::to_ollama,
-        ollama_stream::StreamTranslator,
-    },
+    translate::{ReplyHead, StreamTranslator, to_ollama},
 };
 use std::hint::black_box;
+use wire::ollama::OllamaExtensions;
 use wire::openai::validate;
 
 fn native_line(content: &str) -> Vec<u8> {

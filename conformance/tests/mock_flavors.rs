@@ -8,7 +8,7 @@
 mod fixture_target;
 
 use conformance::{Profile, Report, Status};
-use gateway::{Config, Gateway, config::BackendKind};
+use gateway::{BackendKind, Config, Gateway};
 use mock_ollama::{Flavor, MockOllama, Scenario};
 
 async fn mock(flavor: Flavor) -> MockOllama {

@@ -72,7 +72,7 @@ pub fn router(state: AppState) -> Router {
     if let Some(cors) = cors {
         router = router.layer(cors);
     }
-    let request_id = HeaderName::from_static(crate::backend::REQUEST_ID);
+    let request_id = HeaderName::from_static(crate::ids::REQUEST_ID);
     router
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
@@ -80,7 +80,7 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(|request: &Request| {
                     let id = request
                         .headers()
-                        .get(crate::backend::REQUEST_ID)
+                        .get(crate::ids::REQUEST_ID)
                         .and_then(|value| value.to_str().ok())
                         .unwrap_or("");
                     // Chat requests fill in the last three (routes::chat), so the one line logged per
@@ -129,7 +129,7 @@ fn cors_layer(state: &AppState) -> Option<CorsLayer> {
         // Whatever the browser asks to send: the OpenAI SDKs add a changing set of
         // `x-stainless-*` headers, and a missing one fails the whole preflight.
         .allow_headers(AllowHeaders::mirror_request())
-        .expose_headers([HeaderName::from_static(crate::backend::REQUEST_ID)]);
+        .expose_headers([HeaderName::from_static(crate::ids::REQUEST_ID)]);
     Some(if cors.allow_credentials {
         layer.allow_credentials(true)
     } else {

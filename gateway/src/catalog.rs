@@ -29,7 +29,7 @@ impl Catalog {
             backends,
             cache,
             ttl,
-            started: crate::routes::now(),
+            started: crate::ids::unix_seconds(),
         }
     }
 

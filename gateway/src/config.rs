@@ -1,5 +1,5 @@
-//! The gateway's configuration: a TOML file (path by `--config` or `GATEWAY_CONFIG`), or defaults
-//! derived from the environment when there is none.
+//! The gateway's configuration: a TOML file (path by `--config` or `GATEWAY_CONFIG`), or, when
+//! there is none, one Ollama backend at `OLLAMA_HOST` ([`Config::resolve`] reads both).
 //!
 //! ```toml
 //! listen = "127.0.0.1:8080"
@@ -46,7 +46,7 @@ use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use serde::Deserialize;
 
-use crate::translate::ollama_extensions::OllamaExtensions;
+use wire::{ollama::OllamaExtensions, ollama_host::OllamaHost};
 
 /// Everything the gateway needs to start.
 #[derive(Debug, Clone, Deserialize)]
@@ -442,6 +442,32 @@ impl Config {
         Ok(config)
     }
 
+    /// The configuration a gateway started from the environment runs with: the TOML file at
+    /// `file` (the binary's `--config`), else at `GATEWAY_CONFIG`; else one Ollama backend at
+    /// `OLLAMA_HOST`, read as Ollama reads it; else `None`: no backend is configured.
+    pub fn resolve(file: Option<&Path>) -> Result<Option<Self>, ConfigError> {
+        Self::resolve_with(file, |name| std::env::var(name).ok())
+    }
+
+    /// [`Config::resolve`] with the environment read through `variable`.
+    pub fn resolve_with(
+        file: Option<&Path>,
+        variable: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let set = |name| variable(name).filter(|value: &String| !value.trim().is_empty());
+        if let Some(file) = file {
+            return Self::load(file).map(Some);
+        }
+        if let Some(file) = set("GATEWAY_CONFIG") {
+            return Self::load(Path::new(&file)).map(Some);
+        }
+        Ok(set("OLLAMA_HOST").map(|host| {
+            let url = OllamaHost::parse(&host).base_url();
+            tracing::info!(%url, "no configuration file: using the Ollama at OLLAMA_HOST");
+            Self::single_ollama("ollama", url)
+        }))
+    }
+
     /// One Ollama backend at `base_url` serving whatever it has.
     pub fn single_ollama(name: &str, base_url: String) -> Self {
         Self {
@@ -494,8 +520,8 @@ impl Config {
             return invalid("server.max_concurrent_requests must be at least 1".to_owned());
         }
         for (model, defaults) in &self.models {
-            if let Err((message, param)) = defaults.check() {
-                return invalid(format!("models.{model:?}: {param}: {message}"));
+            if let Err(error) = defaults.check() {
+                return invalid(format!("models.{model:?}: {}: {error}", error.param()));
             }
         }
         if let Some(auth) = &self.auth {

@@ -8,7 +8,7 @@ use axum::{
 };
 use wire::openai::{ErrorEnvelope, ErrorObject};
 
-use crate::limits::{Measure, Refusal, duration_text};
+use crate::limits::refusal::{Measure, Refusal, duration_text};
 
 /// The wait in milliseconds, beside `Retry-After` (the OpenAI SDKs prefer it).
 pub const RETRY_AFTER_MS: &str = "retry-after-ms";

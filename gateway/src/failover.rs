@@ -22,7 +22,7 @@ use wire::openai::ChatCompletionRequest;
 
 use crate::{
     backend::Backend,
-    chat::{ChatCall, ChatReply},
+    call::{ChatCall, ChatReply},
     config::RetryPolicy,
     error::{GatewayError, TimeoutPhase},
     metrics::Metrics,

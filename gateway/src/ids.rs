@@ -1,4 +1,10 @@
-//! Identifiers the gateway mints: high-entropy, so ids never collide (Ollama's `chatcmpl-NNN` did).
+//! What the gateway stamps on requests and replies: high-entropy identifiers (so ids never
+//! collide, as Ollama's `chatcmpl-NNN` did), the request-id header they travel in, and the clock
+//! that dates replies.
+
+/// The header carrying a request's id: set by the request-id layer when the client sent none,
+/// forwarded upstream, and echoed to the client.
+pub const REQUEST_ID: &str = "x-request-id";
 
 /// `chatcmpl-` + 32 hex digits.
 pub fn completion_id() -> String {
@@ -11,7 +17,14 @@ pub fn tool_call_id() -> String {
     format!("call_{}", &hex[..24])
 }
 
-/// A request id for requests that arrive without `x-request-id`.
-pub fn request_id() -> String {
+/// A fresh request id, for requests that arrive without [`REQUEST_ID`].
+pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// Unix seconds now: `created` of replies is the gateway's clock at arrival, not the upstream's.
+pub fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
 }

@@ -1,12 +1,10 @@
 //! `gateway`: the OpenAI-compatible gateway as a server.
 
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::Parser;
-use gateway::{AppState, Config, serve};
-use tokio::net::TcpListener;
+use gateway::Config;
 use tracing_subscriber::EnvFilter;
-use wire::ollama_host::OllamaHost;
 
 // Every request allocates its headers, bodies and JSON trees; mimalloc's thread-local free lists
 // cost less per allocation than glibc's arenas (see docs/benchmarks.md).
@@ -22,7 +20,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "gateway", version)]
 struct Args {
     /// TOML configuration file
-    #[arg(long, env = "GATEWAY_CONFIG", value_name = "FILE")]
+    /// [env: GATEWAY_CONFIG]
+    #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
 
     /// Listen address [default: the config's `listen`, else 127.0.0.1:8080]
@@ -57,49 +56,20 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), String> {
     // Kept alive until the server stops (when `run` returns).
     let mut _embedded_mock = None;
-    let mut config = match &args.config {
-        Some(path) => Config::load(path).map_err(|err| err.to_string())?,
-        None => match std::env::var("OLLAMA_HOST")
-            .ok()
-            .filter(|h| !h.trim().is_empty())
-        {
-            Some(host) => {
-                let url = OllamaHost::parse(&host).base_url();
-                tracing::info!(%url, "no --config: using the Ollama at OLLAMA_HOST");
-                Config::single_ollama("ollama", url)
-            }
-            None => {
-                let (mock, config) = embedded::start(&args).await?;
-                _embedded_mock = Some(mock);
-                config
-            }
-        },
+    let mut config = match Config::resolve(args.config.as_deref()).map_err(|e| e.to_string())? {
+        Some(config) => config,
+        None => {
+            let (mock, config) = embedded::start(&args).await?;
+            _embedded_mock = Some(mock);
+            config
+        }
     };
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
-    let grace = Duration::from_millis(config.shutdown_grace_ms);
-    let listener = TcpListener::bind(&config.listen)
+    gateway::run(config, wire::shutdown::signal())
         .await
-        .map_err(|err| format!("cannot listen on {}: {err}", config.listen))?;
-    let address = listener.local_addr().map_err(|err| err.to_string())?;
-    let backends: Vec<String> = config
-        .backends
-        .iter()
-        .map(|b| format!("{} ({:?} at {})", b.name, b.kind, b.base_url))
-        .collect();
-    let state = AppState::new(config).map_err(|err| err.to_string())?;
-    tracing::info!(%address, backends = ?backends, "gateway listening on http://{address}");
-    if state.keyring.is_none() && !address.ip().is_loopback() {
-        tracing::warn!(
-            %address,
-            "no [auth] section: every route is open to whoever reaches {address}; add API keys (gateway/README.md, \"API keys and rate limits\")"
-        );
-    }
-    serve(listener, state, wire::shutdown::signal(), grace)
-        .await
-        .map_err(|err| format!("server error: {err}"))?;
-    Ok(())
+        .map_err(|err| err.to_string())
 }
 
 /// The in-process mock Ollama served when no backend is configured.

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use wire::openai::ChatCompletionChunk;
 
 use crate::{
-    chat::Batch,
+    call::Batch,
     error::{GatewayError, TimeoutPhase},
     translate::StreamTranslate,
 };

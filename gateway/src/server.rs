@@ -16,14 +16,71 @@ use hyper_util::{
 };
 use tokio::{
     net::{TcpListener, TcpStream},
-    sync::oneshot,
-    task::{JoinHandle, JoinSet},
+    task::JoinSet,
 };
+use wire::shutdown::Running;
 
-use crate::{app, config::Config, state::AppState};
+use crate::{
+    app,
+    config::{Config, ConfigError},
+    state::AppState,
+};
 
 /// The client connection preface of HTTP/2 with prior knowledge.
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Why a gateway could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration cannot be served (a `ca_cert` that cannot be read, a bad Redis URL).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The listen address cannot be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// `listen` as configured.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server failed.
+    #[error("server error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Runs the gateway `config` describes on its `listen` address until `shutdown` completes, then
+/// lets open requests end within `shutdown_grace_ms`; what the binary does once it has a
+/// configuration.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let grace = Duration::from_millis(config.shutdown_grace_ms);
+    let listen_error = |source| RunError::Listen {
+        address: config.listen.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(listen_error)?;
+    let address = listener.local_addr().map_err(listen_error)?;
+    let backends: Vec<String> = config
+        .backends
+        .iter()
+        .map(|b| format!("{} ({:?} at {})", b.name, b.kind, b.base_url))
+        .collect();
+    let state = AppState::new(config)?;
+    tracing::info!(%address, backends = ?backends, "gateway listening on http://{address}");
+    if state.keyring.is_none() && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "no [auth] section: every route is open to whoever reaches {address}; add API keys (gateway/README.md, \"API keys and rate limits\")"
+        );
+    }
+    serve(listener, state, shutdown, grace)
+        .await
+        .map_err(RunError::Serve)
+}
 
 /// Serves until `shutdown` completes, then waits up to `grace` for open requests to end and
 /// closes whatever is still open.
@@ -131,8 +188,7 @@ async fn pause_after_accept_error(error: &std::io::Error) {
 #[derive(Debug)]
 pub struct Gateway {
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    running: Running,
 }
 
 impl Gateway {
@@ -141,20 +197,9 @@ impl Gateway {
         let state = AppState::new(config).map_err(std::io::Error::other)?;
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(
-            listener,
-            state,
-            async {
-                let _ = stopped.await;
-            },
-            Duration::from_secs(5),
-        ));
-        Ok(Self {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        })
+        let running =
+            Running::spawn(|stopped| serve(listener, state, stopped, Duration::from_secs(5)));
+        Ok(Self { addr, running })
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -169,19 +214,6 @@ impl Gateway {
 
     /// Stops and waits for open requests.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.running.shutdown().await;
     }
 }

@@ -15,7 +15,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use serde::Serialize;
 
-use crate::chat::Batch;
+use crate::call::Batch;
 
 /// The terminating frame.
 pub const DONE: &[u8] = b"data: [DONE]\n\n";

@@ -7,11 +7,11 @@ use axum::extract::FromRef;
 use crate::{
     auth::Keyring,
     backend::Backend,
+    bound::Bound,
     catalog::Catalog,
     config::{Config, ConfigError},
     limits::Limiter,
     metrics::Metrics,
-    overload::Bound,
 };
 
 /// Shared, immutable after start-up (the catalog caches internally).

@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Harness, chat, harness_with};
-use gateway::config::{BackendConfig, RetryPolicy};
+use gateway::{BackendConfig, RetryPolicy};
 use serde_json::json;
 
 const SCENARIO: &str = r#"{"rules": [

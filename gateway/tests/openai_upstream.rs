@@ -7,10 +7,7 @@
 mod common;
 
 use common::redacted;
-use gateway::{
-    Config, Gateway,
-    config::{BackendConfig, BackendKind, Timeouts},
-};
+use gateway::{BackendConfig, BackendKind, Config, Gateway, Timeouts};
 use serde_json::{Value, json};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Harness, chat};
-use gateway::{Config, Gateway, config::BackendKind};
+use gateway::{BackendKind, Config, Gateway};
 use mock_ollama::{Flavor, MockOllama, Scenario, TlsIdentity};
 use serde_json::json;
 

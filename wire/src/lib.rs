@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 
 pub mod error_chain;
+pub mod go_duration;
 pub mod go_json;
+pub mod ndjson;
 pub mod ollama;
 pub mod ollama_host;
 pub mod openai;

@@ -4,6 +4,10 @@
 //! of these structs with [`crate::go_json`] yields the bytes a real Ollama server writes. Requests
 //! accept (and ignore) unknown fields, as Ollama does.
 
+pub mod knobs;
+
+pub use knobs::OllamaExtensions;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 

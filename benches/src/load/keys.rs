@@ -210,7 +210,7 @@ fn render(plan: &Plan, stores: &[Store], samples: &[Vec<Sample>], note: &str) ->
 #[cfg(test)]
 mod tests {
     use clap::Parser;
-    use gateway::config::Config;
+    use gateway::Config;
 
     use super::*;
 

@@ -9,8 +9,8 @@ use std::{
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use gateway::ndjson::{LineSplitter, LineTooLong};
 use serde_json::Value;
+use wire::ndjson::{LineSplitter, LineTooLong};
 
 use super::generator::{Answer, Probe};
 

@@ -14,17 +14,14 @@ use tokio::time::Instant;
 use wire::openai::{ChatCompletionRequest, Model};
 
 use crate::{
-    chat::{ChatCall, ChatReply},
+    bound::Bound,
+    call::{ChatCall, ChatReply},
     config::{BackendConfig, BackendKind, ConfigError},
     error::{GatewayError, TimeoutPhase},
-    overload::Bound,
     relay::Deadlines,
     translate::error_body::error_message,
 };
 use transport::{Outgoing, Transport, UpstreamResponse};
-
-/// Header carrying the request id, forwarded upstream.
-pub const REQUEST_ID: &str = "x-request-id";
 
 /// One configured upstream and its connections.
 #[derive(Debug)]

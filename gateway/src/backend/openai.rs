@@ -11,7 +11,7 @@ use wire::{
 
 use super::{Backend, Routes};
 use crate::{
-    chat::{ChatCall, ChatReply},
+    call::{ChatCall, ChatReply},
     error::GatewayError,
     relay::relay,
     translate::{

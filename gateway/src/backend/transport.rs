@@ -113,7 +113,7 @@ impl Transport {
                     request = request.header(header::AUTHORIZATION, authorization);
                 }
                 if let Some(id) = outgoing.request_id {
-                    request = request.header(super::REQUEST_ID, id);
+                    request = request.header(crate::ids::REQUEST_ID, id);
                 }
                 if outgoing.json.is_some() {
                     request = request.header(
@@ -137,7 +137,7 @@ impl Transport {
                     request = request.header(header::AUTHORIZATION, authorization);
                 }
                 if let Some(id) = outgoing.request_id {
-                    request = request.header(super::REQUEST_ID, id);
+                    request = request.header(crate::ids::REQUEST_ID, id);
                 }
                 if let Some(json) = outgoing.json {
                     request = request

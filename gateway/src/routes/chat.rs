@@ -2,34 +2,28 @@
 //! JSON object or an SSE stream.
 
 use axum::{
-    Extension, Json,
+    Json,
     body::Body,
     extract::State,
-    http::HeaderMap,
     response::{IntoResponse, Response},
 };
 use futures_util::StreamExt;
 use wire::openai::{ChatCompletionRequest, validate};
 
-use super::{now, read_body, request_id};
+use super::{Incoming, read_body};
 use crate::{
     auth::Caller,
-    chat::{ChatCall, ChatReply},
+    call::{ChatCall, ChatReply},
     error::GatewayError,
     failover, ids,
     limits::{Allowance, Demand, Quota},
-    overhead::UpstreamClock,
-    overload::Admission,
     sse,
     state::AppState,
 };
 
 pub async fn completions(
     State(state): State<AppState>,
-    admission: Admission,
-    clock: UpstreamClock,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    incoming: Incoming,
     body: Body,
 ) -> Result<Response, GatewayError> {
     let bytes = read_body(body, &state.config).await?;
@@ -37,10 +31,8 @@ pub async fn completions(
     let asked = Asked {
         request: &request,
         body_bytes: bytes.len(),
-        caller: caller.map(|Extension(caller)| caller),
-        headers: &headers,
     };
-    let (reply, quota) = dispatch(&state, asked, clock, admission).await?;
+    let (reply, quota) = dispatch(&state, asked, incoming).await?;
     let mut response = match reply {
         ChatReply::Whole(completion) => Json(completion).into_response(),
         ChatReply::Stream(batches) => sse::response(batches.map(sse::encode)),
@@ -49,17 +41,13 @@ pub async fn completions(
     Ok(response)
 }
 
-/// A validated chat request, and who asked it how.
+/// A validated chat request, and how long its body was.
 #[derive(Debug)]
 pub struct Asked<'a> {
     /// The request.
     pub request: &'a ChatCompletionRequest,
     /// Its body's length (for the token estimate).
     pub body_bytes: usize,
-    /// The key it came with, when the gateway asks for keys.
-    pub caller: Option<Caller>,
-    /// Its headers.
-    pub headers: &'a HeaderMap,
 }
 
 /// Checks the caller's access to the model and its rate limits, routes the request to the
@@ -69,15 +57,18 @@ pub struct Asked<'a> {
 pub async fn dispatch(
     state: &AppState,
     asked: Asked<'_>,
-    upstream: UpstreamClock,
-    admission: Admission,
+    incoming: Incoming,
 ) -> Result<(ChatReply, Quota), GatewayError> {
     let Asked {
         request,
         body_bytes,
-        caller,
-        headers,
     } = asked;
+    let Incoming {
+        admission,
+        clock: upstream,
+        caller,
+        request_id,
+    } = incoming;
     let model = request.model.clone().unwrap_or_default();
     if let Some(Caller(key)) = &caller
         && !key.may_use(&model)
@@ -92,7 +83,6 @@ pub async fn dispatch(
         }
         None => None,
     };
-    let request_id = request_id(headers);
     // One log line per request (the response's, from the trace layer) carries these; a line of
     // its own cost ~5 µs of CPU per request.
     let span = tracing::Span::current();
@@ -104,7 +94,7 @@ pub async fn dispatch(
         request_id,
         model,
         completion_id: ids::completion_id(),
-        created: now(),
+        created: ids::unix_seconds(),
         upstream,
         ollama,
     };

@@ -2,16 +2,19 @@
 
 pub mod chat;
 pub mod health;
+mod incoming;
 pub mod models;
 pub mod tutorial;
 
+pub use incoming::Incoming;
+
 use std::time::Duration;
 
-use axum::{body::Body, http::HeaderMap};
+use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 
-use crate::{backend::REQUEST_ID, config::Config, error::GatewayError, ids};
+use crate::{config::Config, error::GatewayError};
 
 /// How much of an oversized body is still read (and dropped) before the 413 goes out.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
@@ -57,19 +60,4 @@ async fn drain<E>(mut stream: impl Stream<Item = Result<Bytes, E>> + Unpin, mut 
         }
     })
     .await;
-}
-
-/// The request id set by the request-id layer (or a fresh one).
-pub fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .map_or_else(ids::request_id, str::to_owned)
-}
-
-/// Unix seconds now: `created` of replies is the gateway's clock at arrival, not the upstream's.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
 }

@@ -4,10 +4,9 @@
 //! `POST /stream` (SSE `event: message` with `data: {"content", "done"}`).
 
 use axum::{
-    Extension, Json,
+    Json,
     body::Body,
     extract::State,
-    http::HeaderMap,
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -16,11 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use wire::openai::{ChatCompletionRequest, ChatMessage, validate};
 
-use super::{chat::Asked, read_body};
-use crate::{
-    auth::Caller, chat::ChatReply, error::GatewayError, limits::Quota, overhead::UpstreamClock,
-    overload::Admission, sse, state::AppState,
-};
+use super::{Incoming, chat::Asked, read_body};
+use crate::{call::ChatReply, error::GatewayError, limits::Quota, sse, state::AppState};
 
 #[derive(Debug, Serialize)]
 pub struct About {
@@ -46,26 +42,12 @@ struct TutorialReply {
     response: String,
 }
 
-/// What the tutorial's routes take from a request besides its body.
-struct Incoming {
-    headers: HeaderMap,
-    caller: Option<Extension<Caller>>,
-    clock: UpstreamClock,
-    admission: Admission,
-}
-
 async fn call(
     state: &AppState,
     incoming: Incoming,
     body: Body,
     stream: bool,
 ) -> Result<(ChatReply, Quota), GatewayError> {
-    let Incoming {
-        headers,
-        caller,
-        clock,
-        admission,
-    } = incoming;
     let bytes = read_body(body, &state.config).await?;
     let tutorial: TutorialRequest = validate::parse(&bytes)?;
     let message = tutorial
@@ -103,26 +85,15 @@ async fn call(
     let asked = Asked {
         request: &request,
         body_bytes: bytes.len(),
-        caller: caller.map(|Extension(caller)| caller),
-        headers: &headers,
     };
-    super::chat::dispatch(state, asked, clock, admission).await
+    super::chat::dispatch(state, asked, incoming).await
 }
 
 pub async fn chat(
     State(state): State<AppState>,
-    admission: Admission,
-    clock: UpstreamClock,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    incoming: Incoming,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let incoming = Incoming {
-        headers,
-        caller,
-        clock,
-        admission,
-    };
     let (reply, quota) = call(&state, incoming, body, false).await?;
     let ChatReply::Whole(completion) = reply else {
         return unreachable_stream();
@@ -149,18 +120,9 @@ fn unreachable_stream() -> Result<Response, GatewayError> {
 /// `done: true` at a clean end, one `error` event when the stream failed.
 pub async fn stream(
     State(state): State<AppState>,
-    admission: Admission,
-    clock: UpstreamClock,
-    caller: Option<Extension<Caller>>,
-    headers: HeaderMap,
+    incoming: Incoming,
     body: Body,
 ) -> Result<Response, GatewayError> {
-    let incoming = Incoming {
-        headers,
-        caller,
-        clock,
-        admission,
-    };
     let (ChatReply::Stream(batches), quota) = call(&state, incoming, body, true).await? else {
         return unreachable_stream();
     };

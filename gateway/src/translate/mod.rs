@@ -2,18 +2,23 @@
 //! `/api/chat` and OpenAI-compatible servers — as pure functions and stream state machines: no
 //! sockets, testable with plain values.
 //!
-//! Requests: [`ollama_request`] (with [`ollama_extensions`]), [`openai_request`]. Whole replies:
-//! [`ollama_reply`], [`openai_reply`]. Streams, one upstream item at a time into chunks:
-//! [`ollama_stream`] (NDJSON), [`openai_stream`] (SSE events). Error bodies: [`error_body`].
+//! Requests: `ollama_request` (with `ollama_extensions`), `openai_request`. Whole replies:
+//! `ollama_reply`, `openai_reply`. Streams, one upstream item at a time into chunks:
+//! `ollama_stream` (NDJSON), `openai_stream` (SSE events). Error bodies: `error_body`. Public:
+//! [`to_ollama`] and [`StreamTranslator`] (Ollama's leg, which the benchmarks measure), and
+//! [`ReplyHead`].
 
-pub mod error_body;
-pub mod ollama_extensions;
-pub mod ollama_reply;
-pub mod ollama_request;
-pub mod ollama_stream;
-pub mod openai_reply;
-pub mod openai_request;
-pub mod openai_stream;
+pub(crate) mod error_body;
+pub(crate) mod ollama_extensions;
+pub(crate) mod ollama_reply;
+pub(crate) mod ollama_request;
+pub(crate) mod ollama_stream;
+pub(crate) mod openai_reply;
+pub(crate) mod openai_request;
+pub(crate) mod openai_stream;
+
+pub use ollama_request::to_ollama;
+pub use ollama_stream::StreamTranslator;
 
 use wire::openai::{ChatCompletionChunk, ChunkChoice, FinishReason, Usage};
 

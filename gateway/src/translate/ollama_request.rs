@@ -7,7 +7,9 @@ use wire::{
     openai::{ChatCompletionRequest, ChatMessage},
 };
 
-use super::ollama_extensions::OllamaExtensions;
+use wire::ollama::OllamaExtensions;
+
+use super::ollama_extensions;
 use crate::error::GatewayError;
 
 /// Builds the native request; `stream` is always explicit (Ollama defaults to streaming).
@@ -17,7 +19,7 @@ pub fn to_ollama(
     model: &str,
     defaults: &OllamaExtensions,
 ) -> Result<ollama::ChatRequest, GatewayError> {
-    let extensions = OllamaExtensions::of_request(request)?.over(defaults);
+    let extensions = ollama_extensions::requested(request)?.over(defaults);
     let source = request.messages.as_deref().unwrap_or_default();
     let mut messages = Vec::with_capacity(source.len());
     for (index, message) in source.iter().enumerate() {

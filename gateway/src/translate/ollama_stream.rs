@@ -11,16 +11,13 @@
 
 use bytes::Bytes;
 use wire::{
+    ndjson::{LineSplitter, LineTooLong},
     ollama::{ChatResponse, ErrorBody, Message, ToolCall},
     openai::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, Usage},
 };
 
 use super::{ASSISTANT, ReplyHead, StreamTranslate, finish_reason};
-use crate::{
-    error::GatewayError,
-    ids,
-    ndjson::{LineSplitter, LineTooLong},
-};
+use crate::{error::GatewayError, ids};
 
 /// The translation state of one stream.
 #[derive(Debug)]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use gateway::{Config, Gateway, config::Timeouts};
+use gateway::{Config, Gateway, Timeouts};
 use mock_ollama::{MockOllama, Scenario};
 use serde_json::{Value, json};
 
@@ -251,7 +251,7 @@ pub async fn recorded_upstream_harness(set: &str) -> Harness {
 async fn behind_gateway_as_openai(mock: MockOllama) -> Harness {
     let mut config = Config::single_ollama("upstream", format!("{}/v1", mock.url()));
     let backend = &mut config.backends[0];
-    backend.kind = gateway::config::BackendKind::Openai;
+    backend.kind = gateway::BackendKind::Openai;
     backend.api_key = Some("sk-upstream".to_owned());
     let gateway = Gateway::start(config).await.unwrap();
     Harness {

@@ -1,14 +1,12 @@
-//! Bounds on what is in flight, answered at once instead of queued: the gateway's
-//! `server.max_concurrent_requests` and each backend's `max_concurrent_requests`. A request over
-//! a bound gets a 503 envelope with `Retry-After: 1` (the OpenAI SDKs wait, then retry); a stream
-//! holds its place until its last frame is sent or its client hangs up.
+//! A bound on what is in flight, answered at once instead of queued: the primitive behind the
+//! gateway's `server.max_concurrent_requests` (taken by [`crate::routes`]) and each backend's
+//! `max_concurrent_requests` (taken by [`crate::backend`]). A request over a bound gets a 503
+//! envelope with `Retry-After: 1` (the OpenAI SDKs wait, then retry); a stream holds its place
+//! until its last frame is sent or its client hangs up.
 
 use std::sync::Arc;
 
-use axum::{extract::FromRequestParts, http::request::Parts};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
-
-use crate::{error::GatewayError, state::AppState};
 
 /// A bound on requests in flight.
 #[derive(Debug, Clone)]
@@ -42,27 +40,6 @@ impl Bound {
         match self.places.clone().try_acquire_owned() {
             Ok(permit) => Some(Place { _permit: permit }),
             Err(TryAcquireError::NoPermits | TryAcquireError::Closed) => None,
-        }
-    }
-}
-
-/// The gateway-wide place of one chat request, as an extractor: handlers that take it are
-/// answered 503 when the gateway is full, before their body is read.
-#[derive(Debug)]
-pub struct Admission(pub Place);
-
-impl FromRequestParts<AppState> for Admission {
-    type Rejection = GatewayError;
-
-    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, GatewayError> {
-        match state.admission.try_take() {
-            Some(place) => Ok(Admission(place)),
-            None => {
-                state.metrics.count_shed("gateway");
-                Err(GatewayError::Overloaded {
-                    limit: state.admission.limit(),
-                })
-            }
         }
     }
 }

@@ -3,12 +3,12 @@
 //! ([`crate::sse`]) encodes once.
 
 use futures_util::{StreamExt, stream::BoxStream};
-use wire::openai::{ChatCompletion, ChatCompletionChunk, Usage};
-
-use crate::{
-    error::GatewayError, limits::Ticket, overhead::UpstreamClock,
-    translate::ollama_extensions::OllamaExtensions,
+use wire::{
+    ollama::OllamaExtensions,
+    openai::{ChatCompletion, ChatCompletionChunk, Usage},
 };
+
+use crate::{error::GatewayError, limits::Ticket, overhead::UpstreamClock};
 
 /// What a chat call needs besides the OpenAI request.
 #[derive(Debug, Clone)]
