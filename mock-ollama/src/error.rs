@@ -8,7 +8,7 @@ use axum::{
 use serde::de::DeserializeOwned;
 use wire::ollama::ErrorBody;
 
-use crate::respond::json_response;
+use crate::gin::json_response;
 
 /// A request the mock refuses, with Ollama's wording.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -20,44 +20,76 @@
 //! mock.verify()?;
 //! # Ok(()) }
 //! ```
+//!
+//! # Public surface
+//!
+//! The mock itself ([`MockOllama`], [`MockBuilder`]), what scripts it ([`Scenario`] and its
+//! parts), records and replays real servers ([`Recorder`], [`Exchange`], [`drift()`]), and the
+//! command line as a library function ([`cli::main`]). Four renderer modules are public so that
+//! property tests, and tools of their own, can render a scripted turn to bytes with no server:
+//! [`turn`] (a reply made concrete), [`ndjson`] (Ollama's lines), [`respond`] (timing and faults
+//! applied to a body) and [`openai`] (the `/v1` dialects).
+//!
+//! # Rooms
+//!
+//! Imports run from the top of this list down, never back up (a check in `scripts/` fails the
+//! tests when a circle appears):
+//!
+//! - `cli.rs`, `server.rs` (the in-process handle and its builder) → `routes/` (one file per
+//!   group of Ollama's routes, `openai.rs` for `/v1`, `control.rs` for the `/_mock` API) →
+//!   `record.rs`, `replay.rs`, `drift.rs` (real servers recorded, replayed, compared).
+//! - `openai/` (each `/v1` dialect: `request.rs` reads a body as that server does, `refusal.rs`
+//!   refuses it in that server's words, `conversion.rs` turns it into native messages, `chat.rs`
+//!   and `completion.rs` write the reply, `encode.rs` makes its bytes, `flavor.rs` says what
+//!   each server does differently) → `respond.rs` (a body's timing and faults) → `ndjson.rs`
+//!   (Ollama's lines) → `turn.rs` (a reply made concrete: tokens, tool-call ids, metrics) →
+//!   `unscripted.rs` (the reply a request gets when no rule matches).
+//! - `state.rs` (the mock's shared state) → `matching.rs` (which rule answers) → `scenario.rs`
+//!   (scenario files loaded and checked) → `reply.rs` (what a scripted reply is made of),
+//!   `fault.rs`, `timing.rs`, `exchange.rs` (one recorded exchange), `journal.rs`.
+//! - Floors: `error.rs` (Ollama's errors, in its words and statuses), `gin.rs` (how Ollama's
+//!   HTTP framework writes a response), `validate.rs`, `shape.rs`, `schema.rs`, `seed.rs`,
+//!   `tls.rs`, `transfer.rs`.
 #![forbid(unsafe_code)]
 
 pub mod cli;
-pub mod drift;
-pub mod error;
-pub mod exchange;
-pub mod fault;
-pub mod generated;
-pub mod journal;
-pub mod matching;
+mod drift;
+mod error;
+mod exchange;
+mod fault;
+mod gin;
+mod journal;
+mod matching;
 pub mod ndjson;
 pub mod openai;
-pub mod record;
-pub mod replay;
+mod record;
+mod replay;
+mod reply;
 pub mod respond;
-pub mod routes;
-pub mod scenario;
-pub mod schema;
-pub mod seed;
-pub mod server;
-pub mod shape;
-pub mod state;
-pub mod timing;
-pub mod tls;
-pub mod transfer;
+mod routes;
+mod scenario;
+mod schema;
+mod seed;
+mod server;
+mod shape;
+mod state;
+mod timing;
+mod tls;
+mod transfer;
 pub mod turn;
-pub mod validate;
+mod unscripted;
+mod validate;
 
+pub use drift::{DriftReport, FixtureDrift, drift};
 pub use error::OllamaError;
 pub use exchange::Exchange;
 pub use fault::Fault;
 pub use journal::JournalEntry;
 pub use openai::Flavor;
-pub use record::{RecordError, RecordMode, Recorder};
-pub use scenario::{
-    Capability, ChunkSpec, Match, ModelSpec, Reply, Rule, Scenario, ScenarioError, Stats,
-};
+pub use record::{RecordError, RecordMode, Recorder, upstream_client};
+pub use reply::{ChunkSpec, Reply, Stats};
+pub use scenario::{Capability, Endpoint, Match, ModelSpec, Rule, Scenario, ScenarioError};
 pub use server::{ExpectationError, MockBuilder, MockOllama};
 pub use state::{ExpectationReport, MockConfig};
 pub use timing::Timing;
-pub use tls::TlsIdentity;
+pub use tls::{TlsError, TlsIdentity, TlsListener};

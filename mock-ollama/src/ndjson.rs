@@ -10,7 +10,7 @@ use wire::{
     ollama::{ChatResponse, GenerateResponse, Message},
 };
 
-use crate::{scenario::ChunkSpec, turn::Turn};
+use crate::{reply::ChunkSpec, turn::Turn};
 
 /// One line to write, with the virtual delay before it.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,7 +11,6 @@ use axum::{
 };
 use bytes::Bytes;
 use futures_util::stream;
-use serde::Serialize;
 use wire::{go_json, ollama::ErrorBody};
 
 use crate::{
@@ -21,22 +20,6 @@ use crate::{
     ndjson::Line,
     timing::{millis, scaled},
 };
-
-/// Content type of Ollama's streams (no charset).
-pub const NDJSON: &str = "application/x-ndjson";
-/// Content type Gin's `c.JSON` writes.
-pub const JSON: &str = "application/json; charset=utf-8";
-
-/// A JSON response encoded as Go would, with Gin's content type.
-pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    let body = go_json::to_vec(value).unwrap_or_default();
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(JSON))],
-        body,
-    )
-        .into_response()
-}
 
 /// How a dialect writes the faults that put bytes of their own into a stream.
 pub trait Framing {

@@ -4,7 +4,8 @@ use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use axum::serve::ListenerExt;
 use chrono::{DateTime, Utc};
-use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tokio::net::TcpListener;
+use wire::shutdown::{Running, Stopped};
 
 use crate::{
     journal::JournalEntry,
@@ -146,7 +147,7 @@ impl MockBuilder {
     pub fn start_on(self, listener: TcpListener) -> std::io::Result<MockOllama> {
         let addr = listener.local_addr()?;
         Ok(self.launch(addr, "http", |state, stopped| {
-            tokio::spawn(serve(listener, state, stopped))
+            serve(listener, state, stopped)
         }))
     }
 
@@ -157,34 +158,27 @@ impl MockBuilder {
         let addr = tcp.local_addr()?;
         let listener = TlsListener::new(tcp, identity).map_err(std::io::Error::other)?;
         Ok(self.launch(addr, "https", |state, stopped| {
-            tokio::spawn(serve_tls(listener, state, stopped))
+            serve_tls(listener, state, stopped)
         }))
     }
 
-    fn launch(
+    fn launch<F>(
         self,
         addr: SocketAddr,
         scheme: &'static str,
-        spawn: impl FnOnce(
-            Arc<MockState>,
-            std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
-        ) -> JoinHandle<std::io::Result<()>>,
-    ) -> MockOllama {
+        serve: impl FnOnce(Arc<MockState>, Stopped) -> F,
+    ) -> MockOllama
+    where
+        F: Future<Output = std::io::Result<()>> + Send + 'static,
+    {
         let verify_on_drop = self.verify_on_drop;
         let state = self.into_state();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = spawn(
-            state.clone(),
-            Box::pin(async {
-                let _ = stopped.await;
-            }),
-        );
+        let running = Running::spawn(|stopped| serve(state.clone(), stopped));
         MockOllama {
             addr,
             scheme,
             state,
-            stop: Some(stop),
-            task: Some(task),
+            running,
             verify_on_drop,
         }
     }
@@ -226,8 +220,7 @@ pub struct MockOllama {
     addr: SocketAddr,
     scheme: &'static str,
     state: Arc<MockState>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    running: Running,
     verify_on_drop: bool,
 }
 
@@ -298,20 +291,13 @@ impl MockOllama {
 
     /// Stops accepting connections and waits for open responses to end.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        self.running.shutdown().await;
     }
 }
 
 impl Drop for MockOllama {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.running.stop();
         if self.verify_on_drop
             && !std::thread::panicking()
             && let Err(error) = self.verify()

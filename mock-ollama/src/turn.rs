@@ -8,7 +8,7 @@ use std::time::Duration;
 use wire::ollama::{Metrics, ToolCall};
 
 use crate::{
-    scenario::{ChunkSpec, Reply},
+    reply::{ChunkSpec, Reply},
     seed::DetRng,
     timing::{Timing, millis},
 };

@@ -2,20 +2,19 @@
 //! and the types inside the free-form `options` map, with Ollama's messages and statuses.
 
 use serde_json::{Map, Value};
+use wire::ollama::knobs::{self, OptionType};
 
 use crate::{
     error::OllamaError,
     scenario::{Capability, ModelSpec},
 };
 
-const THINK_LEVELS: &[&str] = &["low", "medium", "high", "max"];
-
 /// Checks `think` at decode time: a boolean or a known level.
 pub fn think(value: &Value) -> Result<&Value, OllamaError> {
-    match value {
-        Value::Bool(_) | Value::Null => Ok(value),
-        Value::String(level) if THINK_LEVELS.contains(&level.as_str()) => Ok(value),
-        other => Err(OllamaError::InvalidThink(other.to_string())),
+    if knobs::is_think(value) {
+        Ok(value)
+    } else {
+        Err(OllamaError::InvalidThink(value.to_string()))
     }
 }
 
@@ -42,71 +41,18 @@ pub fn thinking(
 
 /// Checks `keep_alive`: seconds as a number, or a Go duration string.
 pub fn keep_alive(value: Option<&Value>) -> Result<(), OllamaError> {
-    match value {
-        None | Some(Value::Null | Value::Number(_)) => Ok(()),
-        Some(Value::String(text)) => parse_go_duration(text).map(|_| ()),
-        Some(other) => Err(OllamaError::InvalidKeepAlive(format!(
-            "Unsupported type: '{}'",
-            go_type_name(other)
-        ))),
-    }
+    knobs::keep_alive_nanos(value)
+        .map(|_| ())
+        .map_err(|error| OllamaError::InvalidKeepAlive(error.to_string()))
 }
 
 /// True when `keep_alive` asks to unload now (`0`, `"0"`, `"0s"`, …).
 pub fn keep_alive_is_zero(value: Option<&Value>) -> bool {
     match value {
         Some(Value::Number(seconds)) => seconds.as_f64().is_some_and(|s| (0.0..1.0).contains(&s)),
-        Some(Value::String(text)) => parse_go_duration(text).is_ok_and(|nanos| nanos == 0.0),
+        Some(Value::String(_)) => matches!(knobs::keep_alive_nanos(value), Ok(Some(0))),
         _ => false,
     }
-}
-
-/// Parses a Go duration (`"300ms"`, `"1h30m"`, `"-1.5h"`, `"0"`) into nanoseconds.
-fn parse_go_duration(text: &str) -> Result<f64, OllamaError> {
-    let invalid = || OllamaError::InvalidKeepAlive(format!("time: invalid duration {text:?}"));
-    let (sign, mut rest) = match text.as_bytes().first() {
-        Some(b'-') => (-1.0, &text[1..]),
-        Some(b'+') => (1.0, &text[1..]),
-        _ => (1.0, text),
-    };
-    if rest == "0" {
-        return Ok(0.0);
-    }
-    if rest.is_empty() {
-        return Err(invalid());
-    }
-    let mut total = 0.0;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            "" => {
-                return Err(OllamaError::InvalidKeepAlive(format!(
-                    "time: missing unit in duration {text:?}"
-                )));
-            }
-            unit => {
-                return Err(OllamaError::InvalidKeepAlive(format!(
-                    "time: unknown unit {unit:?} in duration {text:?}"
-                )));
-            }
-        };
-        total += number * scale;
-        rest = &rest[unit_len..];
-    }
-    Ok(sign * total)
 }
 
 /// Checks `format`: unset, `""`, `"json"` or a JSON Schema object. Ollama fails this in the
@@ -119,79 +65,29 @@ pub fn format(value: Option<&Value>) -> Result<(), OllamaError> {
     }
 }
 
-#[derive(Clone, Copy)]
-enum OptionType {
-    Integer,
-    Float,
-    Boolean,
-    StringArray,
-}
-
-fn option_type(name: &str) -> Option<OptionType> {
-    use OptionType::*;
-    Some(match name {
-        "num_keep" | "seed" | "num_predict" | "top_k" | "repeat_last_n" | "mirostat"
-        | "num_ctx" | "num_batch" | "num_gpu" | "main_gpu" | "num_thread" | "draft_num_predict" => {
-            Integer
-        }
-        "top_p" | "min_p" | "typical_p" | "tfs_z" | "temperature" | "repeat_penalty"
-        | "presence_penalty" | "frequency_penalty" | "mirostat_tau" | "mirostat_eta" => Float,
-        "use_mmap" | "use_mlock" | "numa" | "low_vram" | "f16_kv" | "vocab_only"
-        | "penalize_newline" => Boolean,
-        "stop" => StringArray,
-        _ => return None,
-    })
-}
-
 /// Checks option types like Ollama's `Options.FromMap`: unknown keys and `null`s are ignored,
 /// a wrong type is a 500 naming the option.
 pub fn options(options: Option<&Map<String, Value>>) -> Result<(), OllamaError> {
     let Some(options) = options else {
         return Ok(());
     };
-    for (name, value) in options {
-        let Some(kind) = option_type(name) else {
+    for name in options.keys() {
+        if OptionType::of(name).is_none() {
             tracing::warn!(option = %name, "invalid option provided");
-            continue;
-        };
-        let problem = match (kind, value) {
-            (_, Value::Null) => None,
-            (OptionType::Integer, Value::Number(_)) => None,
-            (OptionType::Float, Value::Number(_)) => None,
-            (OptionType::Boolean, Value::Bool(_)) => None,
-            (OptionType::StringArray, Value::Array(items)) => items
-                .iter()
-                .any(|item| !item.is_string())
-                .then_some("must be of an array of strings"),
-            (OptionType::Integer, _) => Some("must be of type integer"),
-            (OptionType::Float, _) => Some("must be of type float32"),
-            (OptionType::Boolean, _) => Some("must be of type boolean"),
-            (OptionType::StringArray, _) => Some("must be of type array"),
-        };
-        if let Some(problem) = problem {
-            return Err(OllamaError::InvalidOption(format!(
-                "option {name:?} {problem}"
-            )));
         }
     }
-    Ok(())
+    match knobs::mistyped_option(options) {
+        Some((name, problem)) => Err(OllamaError::InvalidOption(format!(
+            "option {name:?} {problem}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `options.num_predict` when it limits the reply (positive).
 pub fn num_predict(options: Option<&Map<String, Value>>) -> Option<u64> {
     let limit = options?.get("num_predict")?.as_f64()? as i64;
     u64::try_from(limit).ok().filter(|limit| *limit > 0)
-}
-
-fn go_type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Bool(_) => "bool",
-        Value::Array(_) => "[]interface {}",
-        Value::Object(_) => "map[string]interface {}",
-        Value::Number(_) => "float64",
-        Value::String(_) => "string",
-        Value::Null => "<nil>",
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{DIALECT_RULES, chat, flavored_mock, post, post_chat, raw};
-use mock_ollama::{Flavor, MockOllama, Recorder, Scenario, drift::drift};
+use mock_ollama::{Flavor, MockOllama, Recorder, Scenario, drift};
 use serde_json::json;
 
 /// Records a native stream, an SSE stream with usage, a JSON reply, a 429 and a model list from
@@ -42,7 +42,7 @@ async fn record_from(upstream: &MockOllama) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn client() -> reqwest::Client {
-    mock_ollama::record::upstream_client(None).unwrap()
+    mock_ollama::upstream_client(None).unwrap()
 }
 
 fn exchanges(dir: &Path) -> Vec<mock_ollama::Exchange> {

@@ -50,7 +50,7 @@ pub async fn start(deviation: &'static str) -> String {
 pub async fn start_tls(deviation: &'static str, identity: &mock_ollama::TlsIdentity) -> String {
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}/v1", tcp.local_addr().unwrap());
-    let listener = mock_ollama::tls::TlsListener::new(tcp, identity).unwrap();
+    let listener = mock_ollama::TlsListener::new(tcp, identity).unwrap();
     tokio::spawn(async move { axum::serve(listener, app(deviation)).await });
     url
 }

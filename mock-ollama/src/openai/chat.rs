@@ -17,8 +17,8 @@ use super::{
 };
 use crate::{
     ndjson::{Clock, Line},
+    reply::ChunkSpec,
     respond::Framing,
-    scenario::ChunkSpec,
     seed::DetRng,
     turn::Turn,
 };

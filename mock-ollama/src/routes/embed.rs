@@ -10,7 +10,7 @@ use wire::ollama::{EmbedRequest, EmbedResponse, EmbeddingsRequest, EmbeddingsRes
 
 use crate::{
     error::{OllamaError, parse_body},
-    respond::json_response,
+    gin::json_response,
     scenario::canonical_model_name,
     seed::{DetRng, hash_parts},
     state::MockState,

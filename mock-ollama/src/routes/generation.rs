@@ -14,15 +14,15 @@ use super::RequestSeq;
 use crate::{
     error::{OllamaError, parse_body},
     fault::Fault,
-    generated,
+    gin::{JSON, NDJSON, json_response},
     matching::RequestView,
     ndjson::{self, Clock, Shape},
-    respond::{self, JSON, NDJSON, NdjsonFraming, json_response},
+    respond::{self, NdjsonFraming},
     scenario::{Capability, Endpoint, ModelSpec, Scenario},
     seed::{self, DetRng},
     state::MockState,
     turn::{Turn, TurnContext},
-    validate,
+    unscripted, validate,
 };
 
 pub async fn chat(
@@ -331,7 +331,7 @@ impl Generation<'_> {
             None if state.config.strict => return Err(OllamaError::Unmatched(self.describe())),
             None => {
                 let mut rng = DetRng::new(seed.rotate_left(17));
-                generated_reply = generated::reply(&self.view, self.thinking, &mut rng);
+                generated_reply = unscripted::reply(&self.view, self.thinking, &mut rng);
                 (&generated_reply, scenario.timing, &[][..])
             }
         };

@@ -33,7 +33,7 @@ use axum::{
     routing::{delete, get, post},
 };
 
-use crate::{openai::ApiError, respond::json_response, state::MockState};
+use crate::{gin::json_response, openai::ApiError, state::MockState};
 
 /// Largest request body the mock reads (images make chat bodies large).
 pub const MAX_BODY: usize = 64 * 1024 * 1024;

@@ -11,7 +11,7 @@ use wire::ollama::{
 
 use crate::{
     error::{OllamaError, parse_body},
-    respond::json_response,
+    gin::json_response,
     scenario::ModelSpec,
     state::MockState,
 };

@@ -28,7 +28,7 @@ use crate::{
         chat::{self, ReplyContext},
         completion, encode,
         flavor::{ModelObjects, Validation},
-        request,
+        refusal, request,
     },
     respond,
     scenario::ModelSpec,
@@ -134,9 +134,9 @@ fn llama_cpp_python_embeddings(
         ),
     };
     if let Some(errors) = errors {
-        return Err(request::pydantic_refusal_of(
+        return Err(refusal::pydantic_refusal_of(
             dialect,
-            request::LlamaRoute::Embeddings,
+            refusal::LlamaRoute::Embeddings,
             errors,
         ));
     }

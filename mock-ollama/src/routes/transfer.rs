@@ -21,9 +21,10 @@ use super::RequestSeq;
 use crate::{
     error::{OllamaError, parse_body},
     fault::Fault,
+    gin::NDJSON,
     matching::RequestView,
     ndjson::Line,
-    respond::{self, NDJSON, NdjsonFraming},
+    respond::{self, NdjsonFraming},
     scenario::{Endpoint, ModelSpec, Scenario, canonical_model_name},
     seed::{self, DetRng},
     state::MockState,

@@ -14,7 +14,7 @@ use wire::ollama::{ToolCall, ToolCallFunction};
 
 use crate::{
     matching::RequestView,
-    scenario::{ChunkSpec, Reply},
+    reply::{ChunkSpec, Reply},
     schema,
     seed::DetRng,
 };
