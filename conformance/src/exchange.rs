@@ -2,6 +2,7 @@
 //! whether reading stopped early. Nothing here interprets the body; checks do.
 
 use std::time::{Duration, Instant};
+use wire::error_chain::error_chain;
 
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -101,7 +102,7 @@ impl Target {
             .tls_danger_accept_invalid_certs(self.trust.insecure);
         if let Some(pem) = &self.trust.ca_cert {
             let certificates = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|error| format!("--ca-cert: {}", describe(&error)))?;
+                .map_err(|error| format!("--ca-cert: {}", error_chain(&error)))?;
             if certificates.is_empty() {
                 return Err("--ca-cert: no PEM certificate in the file".to_owned());
             }
@@ -109,7 +110,7 @@ impl Target {
                 builder = builder.add_root_certificate(certificate);
             }
         }
-        builder.build().map_err(|error| describe(&error))
+        builder.build().map_err(|error| error_chain(&error))
     }
 }
 
@@ -338,7 +339,7 @@ pub async fn send(client: &reqwest::Client, target: &Target, sent: ProbeRequest)
             return exchange;
         }
         Ok(Err(error)) => {
-            exchange.error = Some(describe(&error));
+            exchange.error = Some(error_chain(&error));
             exchange.total_ms = elapsed_ms(started);
             return exchange;
         }
@@ -365,7 +366,7 @@ pub async fn send(client: &reqwest::Client, target: &Target, sent: ProbeRequest)
             }
             Ok(None) => break,
             Ok(Some(Err(error))) => {
-                exchange.error = Some(describe(&error));
+                exchange.error = Some(error_chain(&error));
                 break;
             }
             Ok(Some(Ok(bytes))) => {
@@ -386,17 +387,6 @@ pub async fn send(client: &reqwest::Client, target: &Target, sent: ProbeRequest)
 
 fn elapsed_ms(started: Instant) -> f64 {
     started.elapsed().as_secs_f64() * 1000.0
-}
-
-/// reqwest's message plus its causes (where "connection refused" or the TLS reason lives).
-pub fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text = format!("{text}: {cause}");
-        source = cause.source();
-    }
-    text
 }
 
 /// `text` cut to at most `max` bytes on a character boundary, with `…` when cut: evidence stays

@@ -3,8 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use conformance::{
-    Profile, Report,
-    exchange::Exchange,
+    Exchange, Profile, Report,
     probes::{Observations, name},
     report, runner,
     transcript::Transcript,

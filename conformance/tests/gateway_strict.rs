@@ -5,7 +5,7 @@
 
 mod fixture_target;
 
-use conformance::{FaultPrompts, Profile, Status, capability::Score};
+use conformance::{FaultPrompts, Profile, Score, Status};
 use gateway::{Config, Gateway};
 use mock_ollama::{MockOllama, Scenario};
 use sha2::Digest;

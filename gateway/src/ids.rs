@@ -23,8 +23,4 @@ pub fn new_request_id() -> String {
 }
 
 /// Unix seconds now: `created` of replies is the gateway's clock at arrival, not the upstream's.
-pub fn unix_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
-}
+pub use wire::unix_time::unix_seconds;

@@ -16,3 +16,4 @@ pub mod py_json;
 #[cfg(feature = "shutdown")]
 pub mod shutdown;
 pub mod sse;
+pub mod unix_time;

@@ -145,9 +145,7 @@ async fn straddle(plan: &LimitsPlan) {
     if !plan.straddle_minute {
         return;
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = wire::unix_time::since_epoch();
     let into_minute = now.as_millis() % 60_000;
     let start = (60_000 - u128::from(plan.window_seconds) * 500) % 60_000;
     let wait = (start + 60_000 - into_minute) % 60_000;

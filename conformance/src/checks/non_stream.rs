@@ -176,11 +176,7 @@ fn ns_001(o: &Observations) -> Outcome {
     )
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+use wire::unix_time::unix_seconds as now;
 
 fn ns_002(o: &Observations) -> Outcome {
     let body = need!(success_json(o, name::NS_BASIC));

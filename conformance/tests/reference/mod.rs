@@ -452,12 +452,7 @@ fn logprobs(request: &Value, text: &str) -> Value {
     json!({"content": content, "refusal": null})
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use wire::unix_time::unix_seconds as now;
 
 fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Response {
     let include_usage = request["stream_options"]["include_usage"] == true;
