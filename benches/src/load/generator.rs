@@ -4,8 +4,6 @@
 //! request when the last one answers; that finds the most a server can serve.
 
 use std::{
-    future::Future,
-    pin::Pin,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -13,19 +11,7 @@ use std::{
 use hdrhistogram::Histogram;
 use tokio::sync::mpsc;
 
-use super::probe::ProbeError;
-
-/// One request in flight: resolves to what it measured.
-pub type Probe = Pin<Box<dyn Future<Output = Result<Answer, ProbeError>> + Send>>;
-
-/// What a correct answer measured.
-#[derive(Debug, Clone, Copy)]
-pub struct Answer {
-    /// The moment it measures: the end of the reply, or the first content of a stream.
-    pub at: Instant,
-    /// The time the server says it spent itself (the gateway's `Server-Timing: gateway;dur=…`).
-    pub server_time: Option<Duration>,
-}
+use super::answer::{Answer, Probe, ProbeError};
 
 /// What a run measured.
 #[derive(Debug, Clone)]

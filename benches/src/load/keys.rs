@@ -14,8 +14,8 @@ use super::{
     probe::{Api, ChatEndpoint},
     process::start_redis,
     report::Spread,
-    run::{LoadError, counting_cpu, gateway_config, progress, start_gateway},
     scenario::{INSTANT_PROMPT, MODEL},
+    setup::{LoadError, counting_cpu, gateway_config, progress, start_gateway},
 };
 
 /// The key every request presents, to the gateways with `[auth]` and without.

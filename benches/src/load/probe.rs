@@ -10,41 +10,9 @@ use std::{
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
-use wire::ndjson::{LineSplitter, LineTooLong};
+use wire::ndjson::LineSplitter;
 
-use super::generator::{Answer, Probe};
-
-/// Why a request did not count.
-#[derive(Debug, thiserror::Error)]
-pub enum ProbeError {
-    /// The request never got an answer.
-    #[error("transport: {0}")]
-    Transport(String),
-    /// The answer was not 200.
-    #[error("HTTP {0}")]
-    Status(u16),
-    /// The body was not the reply it should be.
-    #[error("protocol: {0}")]
-    Protocol(String),
-    /// The stream carried an error.
-    #[error("error in stream: {0}")]
-    InStream(String),
-    /// The stream ended before its terminator.
-    #[error("stream ended without its terminator")]
-    Unterminated,
-}
-
-impl From<LineTooLong> for ProbeError {
-    fn from(error: LineTooLong) -> Self {
-        ProbeError::Protocol(error.to_string())
-    }
-}
-
-impl From<reqwest::Error> for ProbeError {
-    fn from(error: reqwest::Error) -> Self {
-        ProbeError::Transport(wire::error_chain::error_chain(&error))
-    }
-}
+use super::answer::{Answer, Probe, ProbeError};
 
 /// The API a server speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
