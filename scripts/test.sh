@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: one shared build, the Rust suites (cargo nextest, or cargo test
+# Runs every test of the workspace: the house's own checks (import circles, unused dependencies,
+# rustdoc warnings), one shared build, the Rust suites (cargo nextest, or cargo test
 # where nextest is missing), doc tests, the example crate outside the workspace
 # (examples/rust-gateway, its own build in target/outside), the Python wheel and its pytest plugin
 # in a fresh venv (scripts/python-wheel.sh), then the interop suites that drive our
@@ -7,6 +8,15 @@
 # interop/node).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "==> the house: no import circle in any crate, no unused dependency, docs without warnings"
+python3 scripts/import-circles.py --self-test
+python3 scripts/import-circles.py
+if ! cargo machete --version >/dev/null 2>&1; then
+  cargo install cargo-machete --locked
+fi
+cargo machete
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 echo "==> build (one build shared by every suite)"
 cargo build --workspace --all-targets --locked

@@ -85,7 +85,7 @@ pub struct Config {
     pub auth: Option<AuthConfig>,
 }
 
-/// Who may call the gateway, and how much (see [`crate::auth`] and [`crate::limits`]).
+/// Who may call the gateway, and how much (see the "API keys and rate limits" section of the README).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
@@ -235,7 +235,7 @@ pub struct BackendConfig {
     pub retry: RetryPolicy,
 }
 
-/// Retries before the first byte (see [`crate::failover`]): how often this backend is tried for
+/// Retries before the first byte (the failover between backends): how often this backend is tried for
 /// one request, and how long to wait before trying it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]

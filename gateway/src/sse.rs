@@ -3,7 +3,7 @@
 //! becomes one `data: {"error": {...}}` frame and the stream ends there — deliberately without
 //! `[DONE]`, so no client mistakes a failed stream for a finished one.
 //!
-//! This is the one place a reply's chunks become bytes: each [`Batch`] is encoded into one
+//! This is the one place a reply's chunks become bytes: each `Batch` is encoded into one
 //! buffer, so that what the upstream delivered together leaves in one write.
 
 use axum::{
@@ -29,7 +29,7 @@ pub fn write_frame<T: Serialize>(out: &mut BytesMut, value: &T) {
 }
 
 /// A batch's frames: its chunks, then `[DONE]` or the error frame when it is the last.
-pub fn encode(batch: Batch) -> Bytes {
+pub(crate) fn encode(batch: Batch) -> Bytes {
     // A content chunk's frame is ~150–250 bytes; this rarely grows.
     let mut out = BytesMut::with_capacity(256 * batch.chunks.len() + 32);
     for chunk in &batch.chunks {
@@ -44,7 +44,7 @@ pub fn encode(batch: Batch) -> Bytes {
 }
 
 /// A `200 text/event-stream` response over a stream of encoded frames.
-pub fn response<S>(frames: S) -> Response
+pub(crate) fn response<S>(frames: S) -> Response
 where
     S: Stream<Item = Bytes> + Send + 'static,
 {

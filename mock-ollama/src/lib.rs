@@ -82,7 +82,7 @@ mod validate;
 
 pub use drift::{DriftReport, FixtureDrift, drift};
 pub use error::OllamaError;
-pub use exchange::Exchange;
+pub use exchange::{DEFAULT_MATCH_KEYS, Exchange};
 pub use fault::Fault;
 pub use journal::JournalEntry;
 pub use openai::Flavor;

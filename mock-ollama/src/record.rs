@@ -128,7 +128,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// A recorder forwarding to `upstream` (`http://` or `https://`, system roots) and writing to
-    /// `out`, in `record` mode, matching on [`DEFAULT_MATCH_KEYS`].
+    /// `out`, in `record` mode, matching on [`crate::DEFAULT_MATCH_KEYS`].
     pub fn new(upstream: &str, out: impl Into<PathBuf>) -> Result<Self, RecordError> {
         let upstream = upstream.trim_end_matches('/').to_owned();
         let parsed =

@@ -1,7 +1,7 @@
 //! The requests the runner sends, and what it keeps of the replies. Every check reads these
 //! observations; no check sends anything itself, so one run costs a fixed, small number of calls.
 //!
-//! [`registry`] defines every probe once, name and request; [`observe`] sends them in order and
+//! `registry.rs` defines every probe once, name and request; [`observe`] sends them in order and
 //! keeps each reply in [`Observations`], streamed ones read into a [`StreamView`].
 
 mod observations;

@@ -1,5 +1,5 @@
 //! Every probe, defined once: its name and the request it sends, in the order they are sent. The
-//! [`probes!`] table makes the names ([`name`]), the send order ([`name::ALL`]) and the requests
+//! `probes!` table makes the names ([`name`]), the send order ([`name::ALL`]) and the requests
 //! from the same rows, so a probe cannot be named without being sent, nor sent unnamed. A row
 //! whose request depends on what the operator stated (a context size, fault prompts) yields
 //! `None` when that was not stated.
