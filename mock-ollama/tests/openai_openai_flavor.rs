@@ -223,3 +223,29 @@ async fn models_are_listed_by_the_names_clients_send_and_a_scenario_can_pick_the
     let list = raw(mock.addr(), "GET", "/v1/models", "").await.json();
     assert_eq!(list["data"][0]["id"], "llama3.2:latest");
 }
+
+#[tokio::test]
+async fn a_model_is_retrieved_only_by_the_id_the_list_gives_it() {
+    let mock = mock().await;
+    let list = raw(mock.addr(), "GET", "/v1/models", "").await.json();
+    let listed: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|model| model["id"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&"llama3.2"), "{listed:?}");
+    let found = raw(mock.addr(), "GET", "/v1/models/llama3.2", "").await;
+    assert_eq!(found.status, 200);
+    assert_eq!(found.json()["id"], "llama3.2");
+    for alias in ["llama3.2:latest", "LLAMA3.2"] {
+        let missing = raw(mock.addr(), "GET", &format!("/v1/models/{alias}"), "").await;
+        assert_eq!(missing.status, 404, "{alias}");
+        let envelope: ErrorEnvelope = serde_json::from_value(missing.json()).unwrap();
+        assert_eq!(
+            envelope.error.code.as_deref(),
+            Some("model_not_found"),
+            "{alias}"
+        );
+    }
+}

@@ -311,21 +311,24 @@ fn model_object(dialect: &Dialect, model: &ModelSpec, id: &str) -> Value {
     }
 }
 
+/// A model's id in the dialect's `/v1/models` list: Ollama's full name, or the name as clients
+/// send it (without `:latest`).
+fn listed_id<'a>(dialect: &Dialect, model: &'a ModelSpec) -> &'a str {
+    match dialect.models {
+        ModelObjects::Ollama => model.name.as_str(),
+        ModelObjects::Openai | ModelObjects::LlamaCppPython | ModelObjects::Vllm => {
+            model.name.strip_suffix(":latest").unwrap_or(&model.name)
+        }
+    }
+}
+
 pub async fn list_models(State(state): State<Arc<MockState>>) -> Response {
     let dialect = state.dialect();
     let data: Vec<Value> = state
         .scenario()
         .models
         .iter()
-        .map(|model| {
-            let id = match dialect.models {
-                ModelObjects::Ollama => model.name.as_str(),
-                ModelObjects::Openai | ModelObjects::LlamaCppPython | ModelObjects::Vllm => {
-                    model.name.strip_suffix(":latest").unwrap_or(&model.name)
-                }
-            };
-            model_object(dialect, model, id)
-        })
+        .map(|model| model_object(dialect, model, listed_id(dialect, model)))
         .collect();
     let data = if data.is_empty() && dialect.models == ModelObjects::Ollama {
         // Go's nil slice.
@@ -355,9 +358,17 @@ pub async fn retrieve_model(
         ));
     }
     let scenario = state.scenario();
-    let model = scenario.model(&requested).ok_or_else(|| {
-        ApiError::from_native(dialect, OllamaError::ModelNotFound(requested.clone()))
-    })?;
+    let not_found =
+        || ApiError::from_native(dialect, OllamaError::ModelNotFound(requested.clone()));
+    let model = match dialect.models {
+        // Ollama resolves any spelling of a name it has; OpenAI knows only the ids it lists.
+        ModelObjects::Openai => scenario
+            .models
+            .iter()
+            .find(|model| listed_id(dialect, model) == requested),
+        _ => scenario.model(&requested),
+    }
+    .ok_or_else(not_found)?;
     Ok(encode::json_response(
         dialect,
         StatusCode::OK,
