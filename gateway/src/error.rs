@@ -34,6 +34,39 @@ impl std::fmt::Display for TimeoutPhase {
     }
 }
 
+/// Why an upstream could not be reached, in words that name no address and quote no library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreachable {
+    /// Nothing listens there.
+    Refused,
+    /// No connection within the connect timeout.
+    ConnectTimeout,
+    /// The connection was reset or closed before an answer.
+    Closed,
+    /// Its TLS certificate is not one the gateway trusts (`ca_cert`).
+    CertificateNotTrusted,
+    /// The TLS handshake failed for another reason.
+    Tls,
+    /// Its host name does not resolve.
+    NameNotResolved,
+    /// Any other connection failure.
+    Failed,
+}
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Unreachable::Refused => "connection refused",
+            Unreachable::ConnectTimeout => "connection timed out",
+            Unreachable::Closed => "connection closed before an answer",
+            Unreachable::CertificateNotTrusted => "TLS certificate not trusted",
+            Unreachable::Tls => "TLS handshake failed",
+            Unreachable::NameNotResolved => "host name not resolved",
+            Unreachable::Failed => "connection failed",
+        })
+    }
+}
+
 /// A failed gateway request.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GatewayError {
@@ -79,13 +112,14 @@ pub enum GatewayError {
         /// `Retry-After` passed on from a 429.
         retry_after: Option<String>,
     },
-    /// The upstream could not be reached (502).
-    #[error("The upstream {backend} could not be reached: {detail}")]
+    /// The upstream could not be reached (502). The client learns the backend and a stable
+    /// reason; the transport's own error (addresses, URLs, library text) is only logged.
+    #[error("The upstream {backend} could not be reached: {reason}.")]
     UpstreamUnavailable {
         /// Backend name.
         backend: String,
-        /// Connection error.
-        detail: String,
+        /// Why, as a client may be told it.
+        reason: Unreachable,
     },
     /// An upstream deadline passed (504 before streaming).
     #[error("The upstream {backend} timed out ({phase}).")]

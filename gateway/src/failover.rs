@@ -181,6 +181,7 @@ pub async fn chat(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Unreachable;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
@@ -205,7 +206,7 @@ mod tests {
         let retried = |error: GatewayError| classify(&error, &policy).map(|(retry, _)| retry);
         let unreachable = GatewayError::UpstreamUnavailable {
             backend: "b".to_owned(),
-            detail: "connection refused".to_owned(),
+            reason: Unreachable::Refused,
         };
         assert_eq!(retried(unreachable), Some(Retry::AfterBackoff));
         let slow = |phase| GatewayError::Timeout {

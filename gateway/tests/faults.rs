@@ -136,7 +136,7 @@ async fn stall_mid_stream_is_an_idle_timeout_event() {
 }
 
 #[tokio::test]
-async fn unreachable_upstream_is_502() {
+async fn unreachable_upstream_is_502_saying_why_without_its_address() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
@@ -153,6 +153,11 @@ async fn unreachable_upstream_is_502() {
         let reply = transcript(&h, stream).await;
         assert_eq!(reply["status"], 502, "{reply}");
         assert_eq!(reply["body"]["error"]["code"], "upstream_unavailable");
+        let message = reply["body"]["error"]["message"].as_str().unwrap();
+        assert_eq!(
+            message,
+            "The upstream mock could not be reached: connection refused."
+        );
     }
 }
 

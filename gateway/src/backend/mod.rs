@@ -6,6 +6,7 @@ pub mod http1;
 pub mod ollama;
 pub mod openai;
 pub mod transport;
+mod unreachable;
 
 use axum::http::{HeaderMap, Method};
 use bytes::{Bytes, BytesMut};
@@ -123,9 +124,14 @@ impl Backend {
         let response = tokio::time::timeout(timeouts.first_byte().min(timeouts.total()), sent)
             .await
             .map_err(|_| self.timeout(TimeoutPhase::FirstByte))?
-            .map_err(|error| GatewayError::UpstreamUnavailable {
-                backend: self.name().to_owned(),
-                detail: wire::error_chain::error_chain(&*error),
+            .map_err(|error| {
+                let reason = unreachable::reason(&*error);
+                let detail = wire::error_chain::error_chain(&*error);
+                tracing::warn!(backend = self.name(), %reason, %detail, "upstream unreachable");
+                GatewayError::UpstreamUnavailable {
+                    backend: self.name().to_owned(),
+                    reason,
+                }
             })?;
         if (200..300).contains(&response.status) {
             return Ok(response);
@@ -173,9 +179,12 @@ impl Backend {
                     backend: self.name().to_owned(),
                 }
             })?;
-        serde_json::from_slice(&bytes).map_err(|err| GatewayError::UpstreamProtocol {
-            backend: self.name().to_owned(),
-            detail: format!("invalid JSON body ({err})"),
+        serde_json::from_slice(&bytes).map_err(|err| {
+            tracing::warn!(backend = self.name(), error = %err, "upstream body is not JSON");
+            GatewayError::UpstreamProtocol {
+                backend: self.name().to_owned(),
+                detail: "invalid JSON body".to_owned(),
+            }
         })
     }
 

@@ -78,10 +78,13 @@ impl StreamTranslator {
             Err(parse_error) => {
                 return Err(match serde_json::from_slice::<ErrorBody>(line) {
                     Ok(ErrorBody { error }) => GatewayError::UpstreamStream { message: error },
-                    Err(_) => GatewayError::UpstreamProtocol {
-                        backend: self.backend.clone(),
-                        detail: format!("malformed NDJSON line ({parse_error})"),
-                    },
+                    Err(_) => {
+                        tracing::warn!(backend = %self.backend, error = %parse_error, "upstream NDJSON line is not JSON");
+                        GatewayError::UpstreamProtocol {
+                            backend: self.backend.clone(),
+                            detail: "malformed NDJSON line".to_owned(),
+                        }
+                    }
                 });
             }
         };

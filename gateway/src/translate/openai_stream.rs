@@ -218,11 +218,13 @@ impl StreamTranslate<Event> for OpenaiStream {
             self.done = true;
             return Ok(());
         }
-        let value: Value =
-            serde_json::from_str(data).map_err(|err| GatewayError::UpstreamProtocol {
+        let value: Value = serde_json::from_str(data).map_err(|err| {
+            tracing::warn!(backend = %self.backend, error = %err, "upstream SSE event is not JSON");
+            GatewayError::UpstreamProtocol {
                 backend: self.backend.clone(),
-                detail: format!("an SSE event is not JSON ({err})"),
-            })?;
+                detail: "an SSE event is not JSON".to_owned(),
+            }
+        })?;
         if let Some(error) = upstream_error(&value) {
             return Err(error);
         }
