@@ -97,18 +97,14 @@ impl Target {
     /// The HTTP client every probe goes through: `http://` or `https://` (rustls, the system's
     /// roots plus `trust.ca_cert`), proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
     pub fn client(&self) -> Result<reqwest::Client, String> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .tls_danger_accept_invalid_certs(self.trust.insecure);
-        if let Some(pem) = &self.trust.ca_cert {
-            let certificates = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|error| format!("--ca-cert: {}", error_chain(&error)))?;
-            if certificates.is_empty() {
-                return Err("--ca-cert: no PEM certificate in the file".to_owned());
-            }
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
+        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+        if self.trust.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        } else if let Some(pem) = &self.trust.ca_cert {
+            // Its certificates are anchors, and pinned: a self-signed `CA:TRUE` one works too.
+            let config = wire::trust::client_config(Some(pem))
+                .map_err(|error| format!("--ca-cert: {error}"))?;
+            builder = builder.tls_backend_preconfigured(config);
         }
         builder.build().map_err(|error| error_chain(&error))
     }

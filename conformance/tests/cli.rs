@@ -228,6 +228,19 @@ async fn an_https_target_is_judged_when_its_certificate_is_trusted_and_refused_o
 }
 
 #[tokio::test]
+async fn an_openssl_made_self_signed_certificate_works_as_ca_cert() {
+    let identity = mock_ollama::TlsIdentity::openssl_style().unwrap();
+    let url = reference::start_tls("", &identity).await;
+    let (_scratch, dir) = scratch("openssl-tls");
+    let ca = dir.join("self-signed.pem");
+    std::fs::write(&ca, &identity.certificate_pem).unwrap();
+    let trusted = runner(&url, &["--ca-cert", ca.to_str().unwrap()]).await;
+    let stdout = String::from_utf8_lossy(&trusted.stdout);
+    assert_eq!(trusted.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("94 pass, 0 fail"), "{stdout}");
+}
+
+#[tokio::test]
 async fn extra_headers_reach_the_target_but_never_a_report() {
     let mock = mock_ollama::MockOllama::builder()
         .flavor(mock_ollama::Flavor::Openai)

@@ -13,7 +13,15 @@ use serde_json::json;
 /// A mock over TLS with a fresh self-signed certificate, behind a gateway whose one backend of
 /// `kind` trusts it through `ca_cert` when `trusted`.
 async fn harness(kind: BackendKind, trusted: bool) -> (Harness, tempfile::TempDir) {
-    let identity = TlsIdentity::localhost().unwrap();
+    harness_with(TlsIdentity::localhost().unwrap(), kind, trusted).await
+}
+
+/// [`harness`] with the upstream presenting `identity`.
+async fn harness_with(
+    identity: TlsIdentity,
+    kind: BackendKind,
+    trusted: bool,
+) -> (Harness, tempfile::TempDir) {
     let mock = MockOllama::builder()
         .scenario(Scenario::builtin())
         .flavor(Flavor::Openai)
@@ -69,6 +77,27 @@ async fn a_backend_whose_certificate_is_its_ca_cert_answers_whole_and_streamed()
             2,
             "{kind:?}: both reached the mock"
         );
+    }
+}
+
+#[tokio::test]
+async fn an_openssl_made_self_signed_certificate_is_trusted_as_ca_cert() {
+    for kind in [BackendKind::Ollama, BackendKind::Openai] {
+        let identity = TlsIdentity::openssl_style().unwrap();
+        let (h, _dir) = harness_with(identity, kind, true).await;
+        for stream in [false, true] {
+            let reply = h
+                .post(
+                    "/v1/chat/completions",
+                    &chat("llama3.2", "hello", json!({"stream": stream})),
+                )
+                .await;
+            assert_eq!(
+                reply.status, 200,
+                "{kind:?} stream={stream}: {}",
+                reply.body
+            );
+        }
     }
 }
 

@@ -98,6 +98,9 @@ pub enum RecordError {
     /// The HTTP client could not be built (TLS set-up).
     #[error("cannot build the upstream client: {0}")]
     Client(#[from] reqwest::Error),
+    /// The `--ca-cert` file cannot be trusted.
+    #[error("--ca-cert: {0}")]
+    Trust(#[from] wire::trust::TrustError),
     /// The fixture directory could not be created.
     #[error("{path}: {source}")]
     Directory {
@@ -343,9 +346,8 @@ pub fn upstream_client(ca_cert: Option<&[u8]>) -> Result<reqwest::Client, Record
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(std::time::Duration::from_secs(10));
     if let Some(pem) = ca_cert {
-        for certificate in reqwest::Certificate::from_pem_bundle(pem)? {
-            builder = builder.add_root_certificate(certificate);
-        }
+        // Its certificates are anchors, and pinned: a self-signed `CA:TRUE` one works too.
+        builder = builder.tls_backend_preconfigured(wire::trust::client_config(Some(pem))?);
     }
     Ok(builder.build()?)
 }

@@ -59,6 +59,25 @@ impl TlsIdentity {
         })
     }
 
+    /// A self-signed certificate as most people make one, and as OpenSSL 3 marks it:
+    /// `openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -addext
+    /// "subjectAltName=IP:127.0.0.1,DNS:localhost"` — an RSA key, `CN=localhost`, both names,
+    /// and `CA:TRUE`, which webpki refuses as the end entity unless the client pins it.
+    pub fn openssl_style() -> Result<Self, TlsError> {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "localhost");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256)?;
+        let certificate = params.self_signed(&key)?;
+        Ok(Self {
+            certificate_pem: certificate.pem(),
+            key_pem: key.serialize_pem(),
+        })
+    }
+
     /// A self-signed certificate for `127.0.0.1` and `localhost`, where tests listen.
     pub fn localhost() -> Result<Self, TlsError> {
         Self::self_signed(&["127.0.0.1", "localhost"])

@@ -325,6 +325,29 @@ async fn each_flavour_replays_through_its_own_dialect() {
 }
 
 #[tokio::test]
+async fn an_openssl_made_self_signed_certificate_is_trusted_as_the_recorders_ca_cert() {
+    let identity = TlsIdentity::openssl_style().unwrap();
+    let upstream = MockOllama::builder().start_tls(&identity).await.unwrap();
+    let (_temp, dir) = fixture_dir();
+    let recorder = Recorder::new(&upstream.url(), &dir)
+        .unwrap()
+        .ca_cert(identity.certificate_pem.as_bytes())
+        .unwrap();
+    let recording = MockOllama::builder()
+        .recorder(recorder)
+        .start()
+        .await
+        .unwrap();
+    let reply = common::post_chat(&recording, chat("llama3.2", "hello", json!({}))).await;
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.body)
+    );
+}
+
+#[tokio::test]
 async fn an_https_upstream_is_recorded_when_its_certificate_is_trusted() {
     let identity = TlsIdentity::localhost().unwrap();
     let upstream = MockOllama::builder().start_tls(&identity).await.unwrap();

@@ -27,4 +27,6 @@ pub mod py_json;
 #[cfg(feature = "shutdown")]
 pub mod shutdown;
 pub mod sse;
+#[cfg(feature = "tls")]
+pub mod trust;
 pub mod unix_time;

@@ -231,22 +231,10 @@ fn pooled_client(config: &BackendConfig) -> Result<reqwest::Client, String> {
     if let Some(path) = &config.ca_cert {
         let pem =
             std::fs::read(path).map_err(|error| format!("ca_cert {}: {error}", path.display()))?;
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
-            format!(
-                "ca_cert {}: {}",
-                path.display(),
-                wire::error_chain::error_chain(&error)
-            )
-        })?;
-        if certificates.is_empty() {
-            return Err(format!(
-                "ca_cert {}: no PEM certificate in the file",
-                path.display()
-            ));
-        }
-        for certificate in certificates {
-            builder = builder.add_root_certificate(certificate);
-        }
+        // Its certificates are anchors, and pinned: a self-signed `CA:TRUE` one works too.
+        let tls = wire::trust::client_config(Some(&pem))
+            .map_err(|error| format!("ca_cert {}: {error}", path.display()))?;
+        builder = builder.tls_backend_preconfigured(tls);
     }
     builder.build().map_err(|error| {
         format!(
