@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace: the house's own checks (import circles, unused dependencies,
+# Runs every test of the workspace on a machine with the Rust toolchain and Python 3: what else it
+# needs (cargo-nextest, cargo-machete, redis-server, Node.js) is installed first when missing
+# (scripts/prerequisites.sh), then come the house's own checks (import circles, unused dependencies,
 # rustdoc warnings), one shared build, the Rust suites (cargo nextest, or cargo test
 # where nextest is missing), doc tests, the example crate outside the workspace
 # (examples/rust-gateway, its own build in target/outside), the Python wheel and its pytest plugin
@@ -9,12 +11,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+echo "==> prerequisites (installed when missing and possible, else named with their install command)"
+scripts/prerequisites.sh
+scripts/prerequisites-test.sh
+
 echo "==> the house: no import circle in any crate, no unused dependency, docs without warnings"
 python3 scripts/import-circles.py --self-test
 python3 scripts/import-circles.py
-if ! cargo machete --version >/dev/null 2>&1; then
-  cargo install cargo-machete --locked
-fi
 cargo machete
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
@@ -22,11 +25,7 @@ echo "==> build (one build shared by every suite)"
 cargo build --workspace --all-targets --locked
 
 echo "==> Rust tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-else
-  cargo test --workspace --locked --no-fail-fast --lib --bins --tests
-fi
+cargo nextest run --workspace --locked --no-fail-fast
 cargo test --workspace --locked --doc
 
 echo "==> examples/rust-gateway: a crate of its own, outside this workspace, judged by the toolkit"

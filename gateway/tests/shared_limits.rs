@@ -41,7 +41,9 @@ impl Redis {
             .args(["--save", "", "--appendonly", "no"])
             .stdout(Stdio::null())
             .spawn()
-            .expect("redis-server runs (the Debian package, installed by .ci/run)");
+            .expect(
+                "redis-server runs (the Debian package, installed by scripts/prerequisites.sh)",
+            );
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
