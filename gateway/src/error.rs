@@ -137,6 +137,14 @@ pub enum GatewayError {
         /// What was wrong.
         detail: String,
     },
+    /// A whole upstream body was longer than the backend's `max_body_bytes` (502).
+    #[error("The upstream {backend} sent a body longer than its limit of {limit} bytes.")]
+    UpstreamTooLarge {
+        /// Backend name.
+        backend: String,
+        /// Its `max_body_bytes`.
+        limit: usize,
+    },
     /// The upstream reported an error in the middle of its stream.
     #[error("{message}")]
     UpstreamStream {
@@ -253,6 +261,7 @@ impl GatewayError {
             GatewayError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             GatewayError::UpstreamUnavailable { .. }
             | GatewayError::UpstreamProtocol { .. }
+            | GatewayError::UpstreamTooLarge { .. }
             | GatewayError::UpstreamStream { .. }
             | GatewayError::UpstreamIncomplete { .. } => StatusCode::BAD_GATEWAY,
         }
@@ -303,6 +312,7 @@ impl GatewayError {
             GatewayError::UpstreamUnavailable { .. } => Some("upstream_unavailable"),
             GatewayError::Timeout { .. } => Some("upstream_timeout"),
             GatewayError::UpstreamProtocol { .. } => Some("upstream_protocol_error"),
+            GatewayError::UpstreamTooLarge { .. } => Some("upstream_too_large"),
             GatewayError::UpstreamStream { .. } => Some("upstream_error"),
             GatewayError::UpstreamIncomplete { .. } => Some("upstream_incomplete"),
             GatewayError::Unauthorized { .. } => Some("invalid_api_key"),

@@ -41,6 +41,7 @@ async fn gateway_for(server: &MockServer) -> Gateway {
             ca_cert: None,
             max_concurrent_requests: None,
             retry: Default::default(),
+            max_body_bytes: 1 << 24,
         }],
         ..Config::default()
     };

@@ -10,7 +10,7 @@ mod unreachable;
 
 use axum::http::{HeaderMap, Method};
 use bytes::{Bytes, BytesMut};
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 use tokio::time::Instant;
 use wire::openai::{ChatCompletionRequest, Model};
 
@@ -158,27 +158,55 @@ impl Backend {
         }
     }
 
-    /// Reads a whole JSON body within the total deadline.
+    /// Reads a whole JSON body, at most `max_body_bytes` of it, by the total deadline of the
+    /// exchange that `started` then.
     async fn json<T: serde::de::DeserializeOwned>(
         &self,
         response: UpstreamResponse,
+        started: Instant,
     ) -> Result<T, GatewayError> {
-        let whole = response
-            .body
-            .try_fold(BytesMut::new(), |mut whole, piece| async move {
-                whole.extend_from_slice(&piece);
-                Ok(whole)
-            });
-        let bytes = tokio::time::timeout(self.config.timeouts.total(), whole)
-            .await
-            .map_err(|_| self.timeout(TimeoutPhase::Total))?
-            .map_err(|err| {
-                // The head arrived, so the upstream was reachable: the body broke off.
-                tracing::warn!(backend = self.name(), error = %err, "upstream body broke off");
-                GatewayError::UpstreamIncomplete {
-                    backend: self.name().to_owned(),
+        let limit = self.config.max_body_bytes;
+        let too_large = || {
+            tracing::warn!(
+                backend = self.name(),
+                limit,
+                "upstream body over max_body_bytes"
+            );
+            GatewayError::UpstreamTooLarge {
+                backend: self.name().to_owned(),
+                limit,
+            }
+        };
+        let announced = response
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok());
+        if announced.is_some_and(|length| length > limit as u64) {
+            // Dropping the body drops its connection: nothing of it is read.
+            return Err(too_large());
+        }
+        let mut body = response.body;
+        let whole = async {
+            let mut whole = BytesMut::new();
+            while let Some(piece) = body.next().await {
+                let piece = piece.map_err(|err| {
+                    // The head arrived, so the upstream was reachable: the body broke off.
+                    tracing::warn!(backend = self.name(), error = %err, "upstream body broke off");
+                    GatewayError::UpstreamIncomplete {
+                        backend: self.name().to_owned(),
+                    }
+                })?;
+                if whole.len() + piece.len() > limit {
+                    return Err(too_large());
                 }
-            })?;
+                whole.extend_from_slice(&piece);
+            }
+            Ok(whole)
+        };
+        let deadline = started + self.config.timeouts.total();
+        let bytes = tokio::time::timeout_at(deadline, whole)
+            .await
+            .map_err(|_| self.timeout(TimeoutPhase::Total))??;
         serde_json::from_slice(&bytes).map_err(|err| {
             tracing::warn!(backend = self.name(), error = %err, "upstream body is not JSON");
             GatewayError::UpstreamProtocol {

@@ -52,7 +52,7 @@ pub async fn chat(
         .time(backend.post_json(ROUTES.chat, &call.request_id, &native))
         .await?;
     if !request.is_streaming() {
-        let reply: ChatResponse = call.upstream.time(backend.json(response)).await?;
+        let reply: ChatResponse = call.upstream.time(backend.json(response, started)).await?;
         return Ok(ChatReply::Whole(Box::new(to_completion(
             reply,
             call.completion_id,
@@ -75,7 +75,8 @@ pub async fn chat(
 
 /// The models Ollama has (`/api/tags`).
 pub async fn list_models(backend: &Backend) -> Result<Vec<Model>, GatewayError> {
+    let started = Instant::now();
     let response = backend.get(ROUTES.models).await?;
-    let tags: ListResponse = backend.json(response).await?;
+    let tags: ListResponse = backend.json(response, started).await?;
     Ok(models(tags))
 }

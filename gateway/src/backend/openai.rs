@@ -54,7 +54,7 @@ pub async fn chat(
         include_usage: request.wants_stream_usage(),
     };
     if !request.is_streaming() {
-        let body: Value = call.upstream.time(backend.json(response)).await?;
+        let body: Value = call.upstream.time(backend.json(response, started)).await?;
         return normalize_completion(body, &head, backend.name())
             .map(|completion| ChatReply::Whole(Box::new(completion)));
     }
@@ -67,7 +67,8 @@ pub async fn chat(
 
 /// The upstream's `/v1/models`.
 pub async fn list_models(backend: &Backend) -> Result<Vec<Model>, GatewayError> {
+    let started = Instant::now();
     let response = backend.get(ROUTES.models).await?;
-    let body: Value = backend.json(response).await?;
+    let body: Value = backend.json(response, started).await?;
     Ok(models(&body, backend.name()))
 }
