@@ -53,16 +53,7 @@ pub fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TrustErr
 pub fn client_config(pem: Option<&[u8]>) -> Result<rustls::ClientConfig, TrustError> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let pinned = pem.map(certificates).transpose()?.unwrap_or_default();
-    let roots = rustls_platform_verifier::Verifier::new_with_extra_roots(
-        pinned.iter().cloned(),
-        Arc::clone(&provider),
-    )
-    .map_err(|error| TrustError::Verifier(error.to_string()))?;
-    let verifier = PinnedOrVerified {
-        roots: Arc::new(roots),
-        pinned,
-        provider: Arc::clone(&provider),
-    };
+    let verifier = PinnedOrVerified::new(pinned, Arc::clone(&provider))?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| TrustError::Verifier(error.to_string()))?
@@ -144,6 +135,23 @@ impl ServerCertVerifier for PinnedOrVerified {
 }
 
 impl PinnedOrVerified {
+    /// The platform's verification with `pinned` as extra roots, and `pinned` as pins.
+    fn new(
+        pinned: Vec<CertificateDer<'static>>,
+        provider: Arc<CryptoProvider>,
+    ) -> Result<Self, TrustError> {
+        let roots = rustls_platform_verifier::Verifier::new_with_extra_roots(
+            pinned.iter().cloned(),
+            Arc::clone(&provider),
+        )
+        .map_err(|error| TrustError::Verifier(error.to_string()))?;
+        Ok(Self {
+            roots: Arc::new(roots),
+            pinned,
+            provider,
+        })
+    }
+
     fn is_pinned(&self, presented: &CertificateDer<'_>) -> bool {
         self.pinned
             .iter()
@@ -170,16 +178,7 @@ mod tests {
 
     fn verifier(pinned: CertificateDer<'static>) -> PinnedOrVerified {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let roots = rustls_platform_verifier::Verifier::new_with_extra_roots(
-            [pinned.clone()],
-            Arc::clone(&provider),
-        )
-        .expect("verifier");
-        PinnedOrVerified {
-            roots: Arc::new(roots),
-            pinned: vec![pinned],
-            provider,
-        }
+        PinnedOrVerified::new(vec![pinned], provider).expect("verifier")
     }
 
     #[test]

@@ -56,7 +56,7 @@ impl<'a> Prober<'a> {
     }
 
     /// A short, deterministic chat, with `extra` merged over it.
-    pub(super) fn chat_body(&self, extra: Value) -> Body {
+    fn chat_body(&self, extra: Value) -> Body {
         let base = json!({"model": self.model(), "messages": user("Say hello in one short sentence."), "max_tokens": 32, "temperature": 0});
         Body::Json(merged(base, extra))
     }

@@ -22,6 +22,7 @@ use crate::{
     relay::Deadlines,
     translate::error_body::error_message,
 };
+use http1::TransportError;
 use transport::{Outgoing, Transport, UpstreamResponse};
 
 /// One configured upstream and its connections.
@@ -149,7 +150,8 @@ impl Backend {
     async fn upstream_error(&self, response: UpstreamResponse) -> GatewayError {
         let status = response.status;
         let retry_after = retry_after(&response.headers);
-        let body = read_capped(response, 64 * 1024).await;
+        // An error body is read for its message: its first 64 KiB, however it ends.
+        let (body, _) = read_up_to(response, 64 * 1024).await;
         GatewayError::Upstream {
             status,
             message: error_message(&body)
@@ -185,28 +187,21 @@ impl Backend {
             // Dropping the body drops its connection: nothing of it is read.
             return Err(too_large());
         }
-        let mut body = response.body;
-        let whole = async {
-            let mut whole = BytesMut::new();
-            while let Some(piece) = body.next().await {
-                let piece = piece.map_err(|err| {
-                    // The head arrived, so the upstream was reachable: the body broke off.
-                    tracing::warn!(backend = self.name(), error = %err, "upstream body broke off");
-                    GatewayError::UpstreamIncomplete {
-                        backend: self.name().to_owned(),
-                    }
-                })?;
-                if whole.len() + piece.len() > limit {
-                    return Err(too_large());
-                }
-                whole.extend_from_slice(&piece);
-            }
-            Ok(whole)
-        };
         let deadline = started + self.config.timeouts.total();
-        let bytes = tokio::time::timeout_at(deadline, whole)
+        let (bytes, ending) = tokio::time::timeout_at(deadline, read_up_to(response, limit))
             .await
-            .map_err(|_| self.timeout(TimeoutPhase::Total))??;
+            .map_err(|_| self.timeout(TimeoutPhase::Total))?;
+        match ending {
+            Ending::Whole => {}
+            Ending::Over => return Err(too_large()),
+            Ending::Broke(err) => {
+                // The head arrived, so the upstream was reachable: the body broke off.
+                tracing::warn!(backend = self.name(), error = %err, "upstream body broke off");
+                return Err(GatewayError::UpstreamIncomplete {
+                    backend: self.name().to_owned(),
+                });
+            }
+        }
         serde_json::from_slice(&bytes).map_err(|err| {
             tracing::warn!(backend = self.name(), error = %err, "upstream body is not JSON");
             GatewayError::UpstreamProtocol {
@@ -261,15 +256,31 @@ fn retry_after(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The body's first `cap` bytes, or what arrived before it broke.
-async fn read_capped(mut response: UpstreamResponse, cap: usize) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Some(Ok(piece)) = response.body.next().await {
-        body.extend_from_slice(&piece);
-        if body.len() >= cap {
-            body.truncate(cap);
-            break;
+/// How reading a body up to a limit ended.
+#[derive(Debug)]
+enum Ending {
+    /// The body ended within the limit.
+    Whole,
+    /// The body went past the limit; what was read stops at it.
+    Over,
+    /// The body broke off.
+    Broke(TransportError),
+}
+
+/// The body's bytes up to `limit` (at most that many are kept), and how it ended. Reading
+/// stops at the limit: the rest is never read, and dropping the body drops its connection.
+async fn read_up_to(mut response: UpstreamResponse, limit: usize) -> (BytesMut, Ending) {
+    let mut body = BytesMut::new();
+    while let Some(piece) = response.body.next().await {
+        let piece = match piece {
+            Ok(piece) => piece,
+            Err(error) => return (body, Ending::Broke(error)),
+        };
+        if body.len() + piece.len() > limit {
+            body.extend_from_slice(&piece[..limit - body.len()]);
+            return (body, Ending::Over);
         }
+        body.extend_from_slice(&piece);
     }
-    body
+    (body, Ending::Whole)
 }
