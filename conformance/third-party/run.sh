@@ -132,7 +132,7 @@ drift_status=0
   --explained conformance/third-party/llamacpp-drift.txt | tee "$OUT/drift-llamacpp.md" || drift_status=$?
 
 echo "==> record and replay"
-PY="$T/venv/bin/python"
+PY="$(scripts/interop-venv.sh)/bin/python" # the same venv the interop suites use
 start_mock() { # log name, mock-ollama args...; sets MOCK_URL and MOCK_PID
   local log=$1 port; shift
   port=$(free_port)
