@@ -48,17 +48,25 @@ where
         let mut upstream = std::pin::pin!(upstream);
         loop {
             let mut chunks = Vec::new();
-            let wait = deadlines
-                .idle
-                .min(deadlines.until.saturating_duration_since(Instant::now()));
-            let mut outcome = match tokio::time::timeout(wait, upstream.next()).await {
-                Err(_) => Err(GatewayError::Timeout {
-                    backend: deadlines.backend.clone(),
-                    phase: if Instant::now() >= deadlines.until {
+            let now = Instant::now();
+            let wait = deadlines.idle.min(deadlines.until.saturating_duration_since(now));
+            // A timeout polls its future before its clock: an upstream that always has bytes
+            // ready would never see a lapsed deadline, so the total one is checked first.
+            let next = if now >= deadlines.until {
+                Err(TimeoutPhase::Total)
+            } else {
+                tokio::time::timeout(wait, upstream.next()).await.map_err(|_| {
+                    if Instant::now() >= deadlines.until {
                         TimeoutPhase::Total
                     } else {
                         TimeoutPhase::Idle
-                    },
+                    }
+                })
+            };
+            let mut outcome = match next {
+                Err(phase) => Err(GatewayError::Timeout {
+                    backend: deadlines.backend.clone(),
+                    phase,
                 }),
                 Ok(next) => translate_next(next, &mut translate, &mut chunks, &deadlines.backend),
             };
@@ -146,6 +154,14 @@ mod tests {
     async fn batches(
         upstream: impl Stream<Item = Result<&'static str, String>> + Send + 'static,
     ) -> (Vec<Vec<String>>, Option<Result<(), GatewayError>>) {
+        batches_within(upstream, Duration::from_secs(5)).await
+    }
+
+    /// [`batches`], the whole exchange due within `total`.
+    async fn batches_within(
+        upstream: impl Stream<Item = Result<&'static str, String>> + Send + 'static,
+        total: Duration,
+    ) -> (Vec<Vec<String>>, Option<Result<(), GatewayError>>) {
         let head = ReplyHead {
             id: String::new(),
             created: 0,
@@ -155,7 +171,7 @@ mod tests {
         let deadlines = Deadlines {
             backend: "test".to_owned(),
             idle: Duration::from_secs(5),
-            until: Instant::now() + Duration::from_secs(5),
+            until: Instant::now() + total,
         };
         let mut end = None;
         let mut items = Vec::new();
@@ -165,6 +181,20 @@ mod tests {
             end = batch.end;
         }
         (items, end)
+    }
+
+    #[tokio::test]
+    async fn an_upstream_that_always_has_more_still_ends_at_the_total_deadline() {
+        let endless = futures_util::stream::repeat(Ok("x"));
+        let (items, end) = batches_within(endless, Duration::from_millis(50)).await;
+        assert!(items.len() > 1, "relayed until the deadline");
+        assert_eq!(
+            end,
+            Some(Err(GatewayError::Timeout {
+                backend: "test".to_owned(),
+                phase: TimeoutPhase::Total
+            }))
+        );
     }
 
     #[tokio::test]
