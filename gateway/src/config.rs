@@ -22,7 +22,7 @@
 //! timeouts = { connect_ms = 2000, first_byte_ms = 60000, idle_ms = 30000, total_ms = 600000 }
 //! ca_cert = "/etc/gateway/private-ca.pem" # https:// upstreams: trusted besides the system roots
 //! max_concurrent_requests = 64     # in flight on this backend; beyond, the next backend or 503
-//! max_body_bytes = 16777216        # a whole upstream body longer than this is a 502
+//! max_body_bytes = 16777216        # a longer whole body is a 502; a longer stream line or event, an error event
 //! retry = { attempts = 2, backoff_ms = 100, max_backoff_ms = 2000, max_retry_after_ms = 10000 }
 //!
 //! [models."llama3.2"]              # what only Ollama understands; a request's own values win
@@ -234,9 +234,10 @@ pub struct BackendConfig {
     /// How failures before the first byte are retried here.
     #[serde(default)]
     pub retry: RetryPolicy,
-    /// The largest whole (non-streamed) body read from this upstream, in bytes; a longer one is
-    /// a 502 `upstream_too_large` and its connection is dropped. 16 MiB by default: far above
-    /// the largest completion (a 128k-token reply with logprobs is a few MiB).
+    /// The most bytes read into memory from one upstream body: a whole (non-streamed) body
+    /// longer than this is a 502 `upstream_too_large` and its connection is dropped; a stream's
+    /// NDJSON line or SSE event longer than this ends the stream with an error event. 16 MiB by
+    /// default: far above the largest completion (a 128k-token reply with logprobs is a few MiB).
     #[serde(default = "default_max_body_bytes")]
     pub max_body_bytes: usize,
 }

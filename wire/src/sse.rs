@@ -4,14 +4,12 @@
 //! the colon stripped, an event dispatched at a blank line only when it carried data, and an event
 //! without its blank line at the end discarded.
 //!
+//! What one event may hold is bounded ([`MAX_EVENT`] by default): a stream whose line or event
+//! never ends is an error, not a buffer that grows until the process dies.
+//!
 //! Written here rather than taken from `eventsource-stream` 0.2, which panics on a stream that
-//! starts with a BOM, fails on invalid UTF-8 and never dispatches an event ended by CRs at the
-//! end of the body.
-
-use std::collections::VecDeque;
-
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt, stream};
+//! starts with a BOM, fails on invalid UTF-8, never dispatches an event ended by CRs at the end
+//! of the body, and buffers a line without limit.
 
 /// One dispatched event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,9 +24,19 @@ pub struct Event {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The most bytes one event may buffer (its unfinished line plus its data so far) by default:
+/// as much as an NDJSON line may hold ([`crate::ndjson::MAX_LINE`]).
+pub const MAX_EVENT: usize = crate::ndjson::MAX_LINE;
+
+/// An event went past its decoder's limit before its blank line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an SSE event exceeded {0} bytes")]
+pub struct EventTooLong(pub usize);
+
 /// An incremental event-stream reader: feed it bytes as they arrive, collect the events.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Decoder {
+    max_event: usize,
     /// The first bytes, held until they show whether the stream starts with a BOM.
     head: Vec<u8>,
     started: bool,
@@ -40,32 +48,59 @@ pub struct Decoder {
     last_id: String,
 }
 
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::with_max_event(MAX_EVENT)
+    }
+}
+
 impl Decoder {
-    /// A reader at the start of a stream.
+    /// A reader at the start of a stream, with the default limit.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Reads `bytes`, appending the events they complete to `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
-        if self.started {
-            self.read(bytes, out);
-            return;
+    /// A reader whose events may buffer at most `max_event` bytes.
+    pub fn with_max_event(max_event: usize) -> Self {
+        Self {
+            max_event,
+            head: Vec::new(),
+            started: false,
+            line: Vec::new(),
+            after_cr: false,
+            data: String::new(),
+            has_data: false,
+            event: String::new(),
+            last_id: String::new(),
         }
-        self.head.extend_from_slice(bytes);
-        if self.head.len() < BOM.len() && BOM.starts_with(&self.head) {
-            return; // maybe a BOM still arriving
-        }
-        self.started = true;
-        let head = std::mem::take(&mut self.head);
-        let rest = head.strip_prefix(BOM).unwrap_or(&head);
-        self.read(rest, out);
     }
 
-    /// Reads a whole body at once.
+    /// Reads `bytes`, appending the events they complete to `out`; an error once the event
+    /// being read holds more than the limit (the reader is then spent).
+    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), EventTooLong> {
+        if self.started {
+            self.read(bytes, out);
+        } else {
+            self.head.extend_from_slice(bytes);
+            if self.head.len() < BOM.len() && BOM.starts_with(&self.head) {
+                return Ok(()); // maybe a BOM still arriving
+            }
+            self.started = true;
+            let head = std::mem::take(&mut self.head);
+            let rest = head.strip_prefix(BOM).unwrap_or(&head);
+            self.read(rest, out);
+        }
+        if self.line.len() + self.data.len() + self.event.len() > self.max_event {
+            return Err(EventTooLong(self.max_event));
+        }
+        Ok(())
+    }
+
+    /// Reads a whole body at once; it is in memory already, so no limit applies.
     pub fn decode_all(body: &[u8]) -> Vec<Event> {
         let mut out = Vec::new();
-        Decoder::new().feed(body, &mut out);
+        let whole = Decoder::with_max_event(usize::MAX).feed(body, &mut out);
+        debug_assert!(whole.is_ok(), "no limit");
         out
     }
 
@@ -133,48 +168,6 @@ impl Decoder {
     }
 }
 
-/// The events of a byte stream, each as soon as its blank line arrives; a transport error is
-/// passed on and ends the stream.
-pub fn events<S, E>(bytes: S) -> impl Stream<Item = Result<Event, E>>
-where
-    S: Stream<Item = Result<Bytes, E>>,
-{
-    struct Reading<S> {
-        bytes: S,
-        decoder: Decoder,
-        ready: VecDeque<Event>,
-        scratch: Vec<Event>,
-        failed: bool,
-    }
-    let reading = Reading {
-        bytes: Box::pin(bytes),
-        decoder: Decoder::new(),
-        ready: VecDeque::new(),
-        scratch: Vec::new(),
-        failed: false,
-    };
-    stream::unfold(reading, |mut reading| async move {
-        loop {
-            if let Some(event) = reading.ready.pop_front() {
-                return Some((Ok(event), reading));
-            }
-            if reading.failed {
-                return None;
-            }
-            match reading.bytes.next().await? {
-                Ok(bytes) => {
-                    reading.decoder.feed(&bytes, &mut reading.scratch);
-                    reading.ready.extend(reading.scratch.drain(..));
-                }
-                Err(error) => {
-                    reading.failed = true;
-                    return Some((Err(error), reading));
-                }
-            }
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,7 +201,7 @@ mod tests {
         let mut decoder = Decoder::new();
         let mut out = Vec::new();
         for byte in b"\xEF\xBB\xBFdata: a\n\n" {
-            decoder.feed(std::slice::from_ref(byte), &mut out);
+            assert_eq!(decoder.feed(std::slice::from_ref(byte), &mut out), Ok(()));
         }
         assert_eq!(out, [message("a")]);
     }
@@ -242,16 +235,21 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn events_arrive_as_their_blank_lines_do_and_an_error_ends_the_stream() {
-        let chunks: Vec<Result<Bytes, &str>> = vec![
-            Ok(Bytes::from_static(b"data: a\r")),
-            Ok(Bytes::from_static(b"\n\r\ndata: b\n")),
-            Err("reset"),
-            Ok(Bytes::from_static(b"\ndata: never\n\n")),
-        ];
-        let seen: Vec<Result<Event, &str>> = events(stream::iter(chunks)).collect().await;
-        assert_eq!(seen, [Ok(message("a")), Err("reset")]);
+    #[test]
+    fn an_event_that_never_ends_is_refused_at_the_limit() {
+        let mut decoder = Decoder::with_max_event(16);
+        let mut out = Vec::new();
+        assert_eq!(decoder.feed(b"data: short\n\n", &mut out), Ok(()));
+        assert_eq!(out, [message("short")]);
+        // Many data lines, no blank line: the event's data is what grows.
+        assert_eq!(decoder.feed(b"data: 12345\ndata: 6789\n", &mut out), Ok(()));
+        assert_eq!(
+            decoder.feed(b"data: abcdef\n", &mut out),
+            Err(EventTooLong(16))
+        );
+        // One line that never ends.
+        let mut decoder = Decoder::with_max_event(16);
+        assert_eq!(decoder.feed(&[b'a'; 17], &mut out), Err(EventTooLong(16)));
     }
 
     proptest! {
@@ -271,7 +269,7 @@ mod tests {
             let mut pieces = Vec::new();
             let mut start = 0;
             for cut in cuts.into_iter().chain([body.len()]) {
-                decoder.feed(&body[start..cut], &mut pieces);
+                prop_assert!(decoder.feed(&body[start..cut], &mut pieces).is_ok());
                 start = cut;
             }
             prop_assert_eq!(pieces, whole);

@@ -10,7 +10,7 @@ use std::{
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use serde_json::Value;
-use wire::ndjson::LineSplitter;
+use wire::{ndjson::LineSplitter, sse::Decoder};
 
 use super::answer::{Answer, Probe, ProbeError};
 
@@ -236,23 +236,29 @@ async fn read_sse(
     bytes: impl Stream<Item = reqwest::Result<Bytes>>,
     on_first: impl FnOnce(Instant),
 ) -> Result<Instant, ProbeError> {
-    let mut events = std::pin::pin!(wire::sse::events(bytes));
+    let mut bytes = std::pin::pin!(bytes);
     let mut first = FirstContent::new(on_first);
-    while let Some(event) = events.next().await {
-        let event = event.map_err(|err| ProbeError::Protocol(format!("SSE: {err}")))?;
-        if event.data == "[DONE]" {
-            return first.at();
+    let mut decoder = Decoder::new();
+    let mut events = Vec::new();
+    while let Some(piece) = bytes.next().await {
+        decoder
+            .feed(&piece?, &mut events)
+            .map_err(|err| ProbeError::Protocol(format!("SSE: {err}")))?;
+        for event in events.drain(..) {
+            if event.data == "[DONE]" {
+                return first.at();
+            }
+            let chunk: Value = serde_json::from_str(&event.data)
+                .map_err(|err| ProbeError::Protocol(format!("SSE data: {err}")))?;
+            if let Some(error) = chunk.get("error") {
+                return Err(ProbeError::InStream(error.to_string()));
+            }
+            first.saw(
+                chunk
+                    .pointer("/choices/0/delta/content")
+                    .and_then(Value::as_str),
+            );
         }
-        let chunk: Value = serde_json::from_str(&event.data)
-            .map_err(|err| ProbeError::Protocol(format!("SSE data: {err}")))?;
-        if let Some(error) = chunk.get("error") {
-            return Err(ProbeError::InStream(error.to_string()));
-        }
-        first.saw(
-            chunk
-                .pointer("/choices/0/delta/content")
-                .and_then(Value::as_str),
-        );
     }
     Err(ProbeError::Unterminated)
 }

@@ -79,6 +79,12 @@ impl Backend {
         &self.config.name
     }
 
+    /// The most bytes one upstream body is read into memory: a whole reply, or one line or event
+    /// of a stream.
+    fn max_body_bytes(&self) -> usize {
+        self.config.max_body_bytes
+    }
+
     /// The deadlines of a stream whose request was sent at `started`.
     fn stream_deadlines(&self, started: Instant) -> Deadlines {
         Deadlines {

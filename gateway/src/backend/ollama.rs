@@ -68,7 +68,7 @@ pub async fn chat(
     };
     Ok(ChatReply::Stream(relay(
         response.body,
-        OllamaStream::new(head, backend.name()),
+        OllamaStream::new(head, backend.name(), backend.max_body_bytes()),
         backend.stream_deadlines(started),
     )))
 }

@@ -4,10 +4,7 @@
 
 use serde_json::Value;
 use tokio::time::Instant;
-use wire::{
-    openai::{ChatCompletionRequest, Model, StreamOptions},
-    sse::events,
-};
+use wire::openai::{ChatCompletionRequest, Model, StreamOptions};
 
 use super::{Backend, Routes};
 use crate::{
@@ -59,8 +56,8 @@ pub async fn chat(
             .map(|completion| ChatReply::Whole(Box::new(completion)));
     }
     Ok(ChatReply::Stream(relay(
-        events(response.body),
-        OpenaiStream::new(head, backend.name()),
+        response.body,
+        OpenaiStream::new(head, backend.name(), backend.max_body_bytes()),
         backend.stream_deadlines(started),
     )))
 }

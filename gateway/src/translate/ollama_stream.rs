@@ -199,14 +199,11 @@ pub struct OllamaStream {
 }
 
 impl OllamaStream {
-    /// A translator for one stream from `backend`.
-    pub fn new(head: ReplyHead, backend: &str) -> Self {
-        Self::with_lines(head, backend, LineSplitter::new())
-    }
-
-    fn with_lines(head: ReplyHead, backend: &str, lines: LineSplitter) -> Self {
+    /// A translator for one stream from `backend`, whose lines may hold at most `max_line`
+    /// bytes.
+    pub fn new(head: ReplyHead, backend: &str, max_line: usize) -> Self {
         Self {
-            lines,
+            lines: LineSplitter::with_max_line(max_line),
             translator: StreamTranslator::new(head, backend),
             backend: backend.to_owned(),
         }
@@ -403,19 +400,19 @@ mod tests {
         assert_eq!(chunks[1]["choices"][0]["finish_reason"], "length");
     }
 
-    fn ollama_stream(backend: &str, lines: LineSplitter) -> OllamaStream {
+    fn ollama_stream(backend: &str, max_line: usize) -> OllamaStream {
         let head = ReplyHead {
             id: "c".into(),
             created: 1,
             model: "m".into(),
             include_usage: false,
         };
-        OllamaStream::with_lines(head, backend, lines)
+        OllamaStream::new(head, backend, max_line)
     }
 
     #[test]
     fn an_over_long_line_is_a_protocol_error_naming_the_backend() {
-        let mut translate = ollama_stream("big-ollama", LineSplitter::with_max_line(16));
+        let mut translate = ollama_stream("big-ollama", 16);
         let error = translate
             .push(
                 Bytes::from_static(b"{\"model\":\"0123456789abcdef"),
@@ -441,7 +438,7 @@ mod tests {
         )
         .as_bytes();
         let frames = |cut: usize| {
-            let mut translate = ollama_stream("b", LineSplitter::new());
+            let mut translate = ollama_stream("b", wire::ndjson::MAX_LINE);
             let mut out = Vec::new();
             translate
                 .push(Bytes::copy_from_slice(&native[..cut]), &mut out)

@@ -2,13 +2,15 @@
 //! quirks: our own stable `id`/`created` and the requested `model` on every chunk, `role` exactly
 //! once and first, `finish_reason` from the schema's enum, tool-call fragments with `index` always
 //! and `id`/`type`/`name` only on the first, arguments as strings, usage only when asked for.
+//! The body is read with a bounded SSE decoder: an event that never ends is a protocol error.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use bytes::Bytes;
 use serde_json::Value;
 use wire::{
     openai::{ChatCompletionChunk, ChunkChoice, Delta, FunctionCallDelta, ToolCallDelta, Usage},
-    sse::Event,
+    sse::{Decoder, Event},
 };
 
 use super::{
@@ -20,6 +22,8 @@ use crate::{error::GatewayError, ids};
 /// The translation state of one upstream SSE stream.
 #[derive(Debug)]
 pub struct OpenaiStream {
+    decoder: Decoder,
+    events: Vec<Event>,
     head: ReplyHead,
     backend: String,
     opened: BTreeSet<u32>,
@@ -31,9 +35,12 @@ pub struct OpenaiStream {
 }
 
 impl OpenaiStream {
-    /// A translator for one stream from `backend`.
-    pub fn new(head: ReplyHead, backend: &str) -> Self {
+    /// A translator for one stream from `backend`, whose events may hold at most `max_event`
+    /// bytes.
+    pub fn new(head: ReplyHead, backend: &str, max_event: usize) -> Self {
         Self {
+            decoder: Decoder::with_max_event(max_event),
+            events: Vec::new(),
             head,
             backend: backend.to_owned(),
             opened: BTreeSet::new(),
@@ -204,10 +211,11 @@ impl OpenaiStream {
     }
 }
 
-impl StreamTranslate<Event> for OpenaiStream {
-    fn push(
+impl OpenaiStream {
+    /// Translates one dispatched event.
+    fn push_event(
         &mut self,
-        event: Event,
+        event: &Event,
         out: &mut Vec<ChatCompletionChunk>,
     ) -> Result<(), GatewayError> {
         let data = event.data.trim();
@@ -241,6 +249,30 @@ impl StreamTranslate<Event> for OpenaiStream {
         }
         Ok(())
     }
+}
+
+impl StreamTranslate<Bytes> for OpenaiStream {
+    fn push(
+        &mut self,
+        bytes: Bytes,
+        out: &mut Vec<ChatCompletionChunk>,
+    ) -> Result<(), GatewayError> {
+        let mut events = std::mem::take(&mut self.events);
+        let decoded = self.decoder.feed(&bytes, &mut events);
+        let mut result = Ok(());
+        for event in events.drain(..) {
+            result = self.push_event(&event, out);
+            if result.is_err() {
+                break;
+            }
+        }
+        self.events = events;
+        result?;
+        decoded.map_err(|error| GatewayError::UpstreamProtocol {
+            backend: self.backend.clone(),
+            detail: error.to_string(),
+        })
+    }
 
     fn finish(&mut self, out: &mut Vec<ChatCompletionChunk>) -> Result<(), GatewayError> {
         if self.opened.is_empty()
@@ -272,7 +304,9 @@ impl StreamTranslate<Event> for OpenaiStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+    use wire::sse::MAX_EVENT;
 
     fn head(include_usage: bool) -> ReplyHead {
         ReplyHead {
@@ -283,16 +317,34 @@ mod tests {
         }
     }
 
+    /// The SSE body of `events`, one `data:` line each.
+    fn body(events: &[&str]) -> Vec<u8> {
+        events
+            .iter()
+            .flat_map(|data| format!("data: {data}\n\n").into_bytes())
+            .collect()
+    }
+
     fn run(events: &[&str], include_usage: bool) -> (Vec<Value>, Result<(), GatewayError>) {
-        let mut normalizer = OpenaiStream::new(head(include_usage), "vllm");
+        run_split(&body(events), &[], include_usage, MAX_EVENT)
+    }
+
+    /// Feeds `body` cut at `cuts` (offsets, any order).
+    fn run_split(
+        body: &[u8],
+        cuts: &[usize],
+        include_usage: bool,
+        max_event: usize,
+    ) -> (Vec<Value>, Result<(), GatewayError>) {
+        let mut normalizer = OpenaiStream::new(head(include_usage), "vllm", max_event);
         let mut out = Vec::new();
         let mut result = Ok(());
-        for data in events {
-            let event = Event {
-                data: (*data).to_owned(),
-                ..Event::default()
-            };
-            result = normalizer.push(event, &mut out);
+        let mut cuts: Vec<usize> = cuts.iter().map(|&cut| cut.min(body.len())).collect();
+        cuts.sort_unstable();
+        let mut start = 0;
+        for cut in cuts.into_iter().chain([body.len()]) {
+            result = normalizer.push(Bytes::copy_from_slice(&body[start..cut]), &mut out);
+            start = cut;
             if result.is_err() {
                 break;
             }
@@ -375,5 +427,36 @@ mod tests {
             result,
             Err(GatewayError::UpstreamIncomplete { .. })
         ));
+    }
+
+    #[test]
+    fn an_event_that_never_ends_is_a_protocol_error() {
+        let endless = [b"data: {\"choices\":[".as_slice(), &[b' '; 4096]].concat();
+        let (_, result) = run_split(&endless, &[100, 2000], false, 1024);
+        assert_eq!(
+            result,
+            Err(GatewayError::UpstreamProtocol {
+                backend: "vllm".into(),
+                detail: "an SSE event exceeded 1024 bytes".into()
+            })
+        );
+    }
+
+    proptest! {
+        /// However the upstream's bytes are split between reads, the same chunks come out.
+        #[test]
+        fn any_split_of_the_body_gives_the_same_chunks(
+            cuts in proptest::collection::vec(0usize..400, 0..8),
+        ) {
+            let body = body(&[
+                r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}"#,
+                r#"{"choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}"#,
+                r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+                "[DONE]",
+            ]);
+            let whole = run_split(&body, &[], true, MAX_EVENT);
+            prop_assert!(whole.1.is_ok());
+            prop_assert_eq!(run_split(&body, &cuts, true, MAX_EVENT), whole);
+        }
     }
 }
