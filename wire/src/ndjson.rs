@@ -13,10 +13,16 @@ pub const MAX_LINE: usize = 8 * 1024 * 1024;
 pub struct LineTooLong(pub usize);
 
 /// Incremental line splitter.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LineSplitter {
     pending: BytesMut,
     max_line: usize,
+}
+
+impl Default for LineSplitter {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl LineSplitter {
@@ -49,22 +55,21 @@ impl LineSplitter {
                 bytes = &bytes[end + 1..];
             }
         } else if let Some(end) = bytes.iter().position(|b| *b == b'\n') {
-            self.pending.extend_from_slice(&bytes[..end]);
-            self.check()?;
+            self.keep(&bytes[..end])?;
             let line = self.pending.split();
             emit(&line, &mut on_line)?;
             return self.push(&bytes[end + 1..], on_line);
         }
-        self.pending.extend_from_slice(bytes);
-        Ok(self.check()?)
+        Ok(self.keep(bytes)?)
     }
 
-    fn check(&self) -> Result<(), LineTooLong> {
-        if self.pending.len() > self.max_line {
-            Err(LineTooLong(self.max_line))
-        } else {
-            Ok(())
+    /// Adds `bytes` to the pending line, refused before the buffer grows past the cap.
+    fn keep(&mut self, bytes: &[u8]) -> Result<(), LineTooLong> {
+        if self.pending.len() + bytes.len() > self.max_line {
+            return Err(LineTooLong(self.max_line));
         }
+        self.pending.extend_from_slice(bytes);
+        Ok(())
     }
 
     /// At end of input: the unterminated remainder, if any.

@@ -79,21 +79,16 @@ impl Decoder {
     /// being read holds more than the limit (the reader is then spent).
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), EventTooLong> {
         if self.started {
-            self.read(bytes, out);
-        } else {
-            self.head.extend_from_slice(bytes);
-            if self.head.len() < BOM.len() && BOM.starts_with(&self.head) {
-                return Ok(()); // maybe a BOM still arriving
-            }
-            self.started = true;
-            let head = std::mem::take(&mut self.head);
-            let rest = head.strip_prefix(BOM).unwrap_or(&head);
-            self.read(rest, out);
+            return self.read(bytes, out);
         }
-        if self.line.len() + self.data.len() + self.event.len() > self.max_event {
-            return Err(EventTooLong(self.max_event));
+        self.head.extend_from_slice(bytes);
+        if self.head.len() < BOM.len() && BOM.starts_with(&self.head) {
+            return Ok(()); // maybe a BOM still arriving
         }
-        Ok(())
+        self.started = true;
+        let head = std::mem::take(&mut self.head);
+        let rest = head.strip_prefix(BOM).unwrap_or(&head);
+        self.read(rest, out)
     }
 
     /// Reads a whole body at once; it is in memory already, so no limit applies.
@@ -104,7 +99,8 @@ impl Decoder {
         out
     }
 
-    fn read(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
+    /// Checked before each byte is kept, so no buffer grows past the limit.
+    fn read(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), EventTooLong> {
         for &byte in bytes {
             match byte {
                 b'\n' if self.after_cr => self.after_cr = false,
@@ -116,11 +112,15 @@ impl Decoder {
                     self.line.clear();
                 }
                 _ => {
+                    if self.line.len() + self.data.len() + self.event.len() >= self.max_event {
+                        return Err(EventTooLong(self.max_event));
+                    }
                     self.after_cr = false;
                     self.line.push(byte);
                 }
             }
         }
+        Ok(())
     }
 
     fn process(&mut self, line: &[u8], out: &mut Vec<Event>) {
