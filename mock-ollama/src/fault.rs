@@ -64,12 +64,36 @@ pub enum Fault {
         /// Pause length, real time.
         ms: u64,
     },
+    /// Never end: write `after` lines, then `shape` forever, `pause_ms` real milliseconds between
+    /// writes (none by default: as fast as the client reads). What a broken or hostile upstream
+    /// does to a client that buffers without a limit or trusts bytes to keep a deadline away.
+    Endless {
+        /// Lines written before the endless part.
+        after: usize,
+        /// What is written forever.
+        shape: EndlessShape,
+        /// Pause between writes, real time.
+        #[serde(default)]
+        pause_ms: u64,
+    },
     /// Send the body one byte per write, `byte_delay_ms` real milliseconds apart.
     Drip {
         /// Pause between bytes.
         #[serde(default = "default_byte_delay")]
         byte_delay_ms: f64,
     },
+}
+
+/// What an `endless` fault writes forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndlessShape {
+    /// Spaces and never a line end: in a stream, one NDJSON line or SSE event that never ends; in
+    /// a whole reply, a body that never ends.
+    Line,
+    /// The last line written, again and again: well-formed chunks of a reply that never finishes
+    /// (needs `after` ≥ 1).
+    Lines,
 }
 
 fn default_byte_delay() -> f64 {
@@ -118,6 +142,13 @@ impl Fault {
             {
                 Err("drip byte_delay_ms must be a non-negative number".to_owned())
             }
+            Fault::Endless {
+                after: 0,
+                shape: EndlessShape::Lines,
+                ..
+            } => {
+                Err("endless lines repeats the last line written: give after 1 or more".to_owned())
+            }
             _ => Ok(()),
         }
     }
@@ -134,5 +165,39 @@ pub fn default_message(status: u16) -> &'static str {
         _ => {
             "model runner has unexpectedly stopped, this may be due to resource limitations or an internal error, check ollama server logs for details"
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endless_lines_need_a_line_to_repeat() {
+        let fault = |after| Fault::Endless {
+            after,
+            shape: EndlessShape::Lines,
+            pause_ms: 0,
+        };
+        assert_eq!(
+            fault(0).validate(),
+            Err("endless lines repeats the last line written: give after 1 or more".to_owned())
+        );
+        assert_eq!(fault(1).validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_endless_fault_reads_as_scenarios_write_it() {
+        let fault: Fault =
+            serde_json::from_str(r#"{"kind": "endless", "after": 2, "shape": "line"}"#)
+                .unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            fault,
+            Fault::Endless {
+                after: 2,
+                shape: EndlessShape::Line,
+                pause_ms: 0
+            }
+        );
     }
 }

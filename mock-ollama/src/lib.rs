@@ -83,7 +83,7 @@ mod validate;
 pub use drift::{DriftReport, FixtureDrift, drift};
 pub use error::OllamaError;
 pub use exchange::{DEFAULT_MATCH_KEYS, Exchange};
-pub use fault::Fault;
+pub use fault::{EndlessShape, Fault};
 pub use journal::JournalEntry;
 pub use openai::Flavor;
 pub use record::{RecordError, RecordMode, Recorder, upstream_client};

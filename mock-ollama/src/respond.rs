@@ -15,7 +15,7 @@ use wire::{go_json, ollama::ErrorBody};
 
 use crate::{
     error::OllamaError,
-    fault::Fault,
+    fault::{EndlessShape, Fault},
     journal::{BodyGuard, Journal},
     ndjson::Line,
     timing::{millis, scaled},
@@ -59,13 +59,23 @@ pub struct Step {
 }
 
 /// How the body ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ending {
     /// Normal end of the chunked body.
     Finish,
     /// Connection aborted mid-body (no terminating chunk).
     Abort,
+    /// Never: `piece` written again and again, `pause` apart, until the client leaves.
+    Endless {
+        /// What each write sends.
+        piece: Bytes,
+        /// Real time between writes.
+        pause: Duration,
+    },
 }
+
+/// What an `endless` `line` fault writes each time: 64 KiB of spaces.
+const ENDLESS_LINE_PIECE: &[u8] = &[b' '; 64 * 1024];
 
 /// Every write of a body, and how it ends.
 #[derive(Debug, Clone, PartialEq)]
@@ -128,6 +138,22 @@ pub fn plan_stream(
                     }
                     break 'lines;
                 }
+                Fault::Endless {
+                    after,
+                    shape,
+                    pause_ms,
+                } if here(after, position) => {
+                    let last_written = position.checked_sub(1).and_then(|last| lines.get(last));
+                    let piece = match (shape, last_written) {
+                        (EndlessShape::Lines, Some(line)) => line.bytes.clone(),
+                        _ => Bytes::from_static(ENDLESS_LINE_PIECE),
+                    };
+                    ending = Ending::Endless {
+                        piece,
+                        pause: Duration::from_millis(*pause_ms),
+                    };
+                    break 'lines;
+                }
                 Fault::TruncatedLine { after } if here(after, position) => {
                     if let Some(line) = lines.get(position) {
                         steps.push(Step {
@@ -185,6 +211,14 @@ pub fn plan_whole(
             Fault::Disconnect { clean, .. } => Fault::Disconnect { after: 0, clean },
             Fault::TruncatedLine { .. } => Fault::TruncatedLine { after: 0 },
             Fault::Stall { ms, .. } => Fault::Stall { after: 0, ms },
+            // The object again and again, or spaces before it ever comes.
+            Fault::Endless {
+                shape, pause_ms, ..
+            } => Fault::Endless {
+                after: usize::from(shape == EndlessShape::Lines),
+                shape,
+                pause_ms,
+            },
             other => other,
         })
         .collect();
@@ -230,7 +264,7 @@ pub async fn send(
     journal: Arc<Journal>,
     seq: u64,
 ) -> Response {
-    if let ([only], Ending::Finish, false) = (plan.steps.as_slice(), plan.ending, streaming) {
+    if let ([only], Ending::Finish, false) = (plan.steps.as_slice(), &plan.ending, streaming) {
         let mut guard = BodyGuard::new(journal, seq);
         if !only.wait.is_zero() {
             tokio::time::sleep(only.wait).await;
@@ -285,10 +319,17 @@ pub fn planned_body(plan: Plan, journal: Arc<Journal>, seq: u64) -> Body {
                 Some((Ok::<Bytes, io::Error>(step.bytes), cursor))
             }
             None => {
+                if let Ending::Endless { piece, pause } = &cursor.ending {
+                    if !pause.is_zero() {
+                        tokio::time::sleep(*pause).await;
+                    }
+                    let piece = piece.clone();
+                    return Some((Ok(piece), cursor));
+                }
                 cursor.guard.finish();
                 cursor.done = true;
                 match cursor.ending {
-                    Ending::Finish => None,
+                    Ending::Finish | Ending::Endless { .. } => None,
                     Ending::Abort => {
                         // Let hyper flush what was written before the "crash", as a real
                         // server's kernel would have sent it before the connection died.
@@ -391,5 +432,74 @@ mod tests {
         )
         .expect_err("error");
         assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    fn endless(after: usize, shape: EndlessShape) -> Fault {
+        Fault::Endless {
+            after,
+            shape,
+            pause_ms: 3,
+        }
+    }
+
+    #[test]
+    fn endless_lines_repeat_the_last_line_written() {
+        let plan = plan_stream(
+            &lines(3),
+            &[endless(2, EndlessShape::Lines)],
+            0.0,
+            &NdjsonFraming,
+        );
+        assert_eq!(text(&plan), "{\"n\":0}\n{\"n\":1}\n");
+        assert_eq!(
+            plan.ending,
+            Ending::Endless {
+                piece: Bytes::from_static(b"{\"n\":1}\n"),
+                pause: Duration::from_millis(3)
+            }
+        );
+    }
+
+    #[test]
+    fn an_endless_line_is_spaces_without_a_line_end() {
+        let plan = plan_stream(
+            &lines(3),
+            &[endless(1, EndlessShape::Line)],
+            0.0,
+            &NdjsonFraming,
+        );
+        assert_eq!(text(&plan), "{\"n\":0}\n");
+        let Ending::Endless { piece, .. } = plan.ending else {
+            panic!("endless: {:?}", plan.ending)
+        };
+        assert!(piece.len() >= 64 * 1024 && piece.iter().all(|&byte| byte == b' '));
+    }
+
+    #[test]
+    fn a_whole_reply_repeats_its_object_or_never_starts_it() {
+        let object = Bytes::from_static(b"{}");
+        let plan = |shape| plan_whole(object.clone(), Duration::ZERO, &[endless(5, shape)], 0.0);
+        let lines = plan(EndlessShape::Lines).expect("a plan");
+        assert_eq!(text(&lines), "{}");
+        assert!(matches!(lines.ending, Ending::Endless { piece, .. } if piece == object));
+        let line = plan(EndlessShape::Line).expect("a plan");
+        assert_eq!(text(&line), "");
+        assert!(matches!(line.ending, Ending::Endless { .. }));
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_keeps_writing_until_the_client_leaves() {
+        use futures_util::StreamExt;
+        let plan = plan_stream(
+            &lines(1),
+            &[endless(1, EndlessShape::Lines)],
+            0.0,
+            &NdjsonFraming,
+        );
+        let mut body = planned_body(plan, Arc::new(Journal::new(1)), 0).into_data_stream();
+        for _ in 0..100 {
+            let frame = body.next().await.expect("more").expect("bytes");
+            assert_eq!(frame, Bytes::from_static(b"{\"n\":0}\n"));
+        }
     }
 }

@@ -185,8 +185,8 @@ impl Scenario {
 
     /// The rules of `fixtures/scenarios/30-faults.json`: a last user message containing
     /// `[fault:429]`, `[fault:503]`, `[fault:499]`, `[fault:mid-stream-error]`, `[fault:eof]`,
-    /// `[fault:malformed]`, `[fault:truncated]`, `[fault:stall]` or `[fault:drip]` gets that
-    /// fault, so a gateway's error paths can be driven by prompts alone (the conformance runner's
+    /// `[fault:malformed]`, `[fault:truncated]`, `[fault:stall]`, `[fault:drip]`,
+    /// `[fault:endless-line]` or `[fault:endless-chunks]` gets that fault, so a gateway's error paths can be driven by prompts alone (the conformance runner's
     /// `--mock-faults`).
     pub fn fault_rules() -> Vec<Rule> {
         const ORIGIN: &str = "fixtures/scenarios/30-faults.json";
@@ -508,7 +508,9 @@ mod tests {
                 "fault-malformed",
                 "fault-truncated",
                 "fault-stall",
-                "fault-drip"
+                "fault-drip",
+                "fault-endless-line",
+                "fault-endless-chunks"
             ]
         );
     }
