@@ -1,11 +1,12 @@
 //! What an upstream can make the gateway hold: a whole body is read up to the backend's
-//! `max_body_bytes` and no further, and the total deadline counts from the request, whatever the
-//! upstream keeps sending. The upstreams here are raw sockets on loopback that never stop.
+//! `max_body_bytes` and no further, one line or event of a stream likewise, and the total deadline
+//! counts from the request, whatever the upstream keeps sending. The upstreams here are raw
+//! sockets on loopback that never stop.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use gateway::{Config, Gateway, Timeouts};
+use gateway::{BackendKind, Config, Gateway, Timeouts};
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -85,7 +86,7 @@ async fn an_endless_chunked_body_is_cut_at_the_limit() {
     // One 64 KiB chunk after another, never the last.
     let url = endless(
         "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
-        const { &chunk() },
+        chunk(&[b' '; 65536]),
         Duration::ZERO,
     )
     .await;
@@ -121,16 +122,104 @@ async fn the_total_deadline_counts_from_the_request_while_bytes_keep_arriving() 
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
-/// `10000\r\n` + 64 KiB of spaces + `\r\n`: one chunk of chunked coding.
-const fn chunk() -> [u8; 65545] {
-    let mut chunk = [b' '; 65545];
-    let size = *b"10000\r\n";
-    let mut i = 0;
-    while i < size.len() {
-        chunk[i] = size[i];
-        i += 1;
-    }
-    chunk[65543] = b'\r';
-    chunk[65544] = b'\n';
-    chunk
+/// `piece` as one chunk of chunked coding, for [`endless`] to repeat.
+fn chunk(piece: &[u8]) -> &'static [u8] {
+    let mut chunk = format!("{:x}\r\n", piece.len()).into_bytes();
+    chunk.extend_from_slice(piece);
+    chunk.extend_from_slice(b"\r\n");
+    chunk.leak()
+}
+
+const CHUNKED_SSE: &str =
+    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+const CHUNKED_NDJSON: &str =
+    "HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n";
+
+/// A streamed chat through `gateway`: its status, and the `data:` payloads of its whole body,
+/// which must end within 20 s.
+async fn streamed_chat(gateway: &Gateway) -> (u16, Vec<String>) {
+    let body = json!({"model": "llama3.2", "stream": true,
+                      "messages": [{"role": "user", "content": "hi"}]});
+    let exchange = async {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/chat/completions", gateway.url()))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    };
+    let (status, text) = tokio::time::timeout(Duration::from_secs(20), exchange)
+        .await
+        .expect("the stream ended, not held");
+    let data = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(str::to_owned)
+        .collect();
+    (status, data)
+}
+
+/// The error object of a stream's last event, which must be an error and the stream's end.
+fn closing_error(data: &[String]) -> Value {
+    let last: Value = serde_json::from_str(data.last().expect("events")).unwrap();
+    assert!(
+        last["error"].is_object(),
+        "the stream ends with an error event: {data:?}"
+    );
+    last["error"].clone()
+}
+
+#[tokio::test]
+async fn an_sse_event_that_never_ends_ends_the_stream_with_an_error_event() {
+    // `data: xxxx…` with no line end, ever.
+    let url = endless(CHUNKED_SSE, chunk(&[b'x'; 65536]), Duration::ZERO).await;
+    let gateway = gateway_over(url, |backend| {
+        backend.kind = BackendKind::Openai;
+        backend.max_body_bytes = 1 << 20;
+    })
+    .await;
+    let (status, data) = streamed_chat(&gateway).await;
+    assert_eq!(status, 200);
+    let error = closing_error(&data);
+    assert_eq!(error["code"], "upstream_protocol_error");
+    assert_eq!(
+        error["message"],
+        "The upstream hostile sent an invalid response: an SSE event exceeded 1048576 bytes"
+    );
+}
+
+#[tokio::test]
+async fn an_ndjson_line_that_never_ends_ends_the_stream_with_an_error_event() {
+    let url = endless(CHUNKED_NDJSON, chunk(&[b' '; 65536]), Duration::ZERO).await;
+    let gateway = gateway_over(url, |backend| backend.max_body_bytes = 1 << 20).await;
+    let (status, data) = streamed_chat(&gateway).await;
+    assert_eq!(status, 200);
+    let error = closing_error(&data);
+    assert_eq!(error["code"], "upstream_protocol_error");
+    assert_eq!(
+        error["message"],
+        "The upstream hostile sent an invalid response: an NDJSON line exceeded 1048576 bytes"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_of_valid_chunks_that_never_ends_stops_at_the_total_deadline() {
+    // As fast as the socket takes them, each a well-formed Ollama chunk, never `done`.
+    let piece = br#"{"model":"llama3.2","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"x"},"done":false}
+"#;
+    let url = endless(CHUNKED_NDJSON, chunk(piece), Duration::ZERO).await;
+    let gateway = gateway_over(url, |backend| {
+        backend.timeouts.total_ms = 500;
+    })
+    .await;
+    let (status, data) = streamed_chat(&gateway).await;
+    assert_eq!(status, 200);
+    assert!(data.len() > 2, "content relayed until the deadline");
+    let error = closing_error(&data);
+    assert_eq!(error["code"], "upstream_timeout");
+    assert!(
+        !data.iter().any(|event| event == "[DONE]"),
+        "no [DONE] after an error"
+    );
 }

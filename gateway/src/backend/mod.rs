@@ -157,7 +157,7 @@ impl Backend {
         let status = response.status;
         let retry_after = retry_after(&response.headers);
         // An error body is read for its message: its first 64 KiB, however it ends.
-        let (body, _) = read_up_to(response, 64 * 1024).await;
+        let (body, _) = read_up_to(response, 0, 64 * 1024).await;
         GatewayError::Upstream {
             status,
             message: error_message(&body)
@@ -194,9 +194,12 @@ impl Backend {
             return Err(too_large());
         }
         let deadline = started + self.config.timeouts.total();
-        let (bytes, ending) = tokio::time::timeout_at(deadline, read_up_to(response, limit))
-            .await
-            .map_err(|_| self.timeout(TimeoutPhase::Total))?;
+        // An announced length is allocated once; a chunked body grows as it arrives.
+        let capacity = announced.map_or(0, |length| usize::try_from(length).unwrap_or(limit));
+        let (bytes, ending) =
+            tokio::time::timeout_at(deadline, read_up_to(response, capacity, limit))
+                .await
+                .map_err(|_| self.timeout(TimeoutPhase::Total))?;
         match ending {
             Ending::Whole => {}
             Ending::Over => return Err(too_large()),
@@ -273,10 +276,15 @@ enum Ending {
     Broke(TransportError),
 }
 
-/// The body's bytes up to `limit` (at most that many are kept), and how it ended. Reading
-/// stops at the limit: the rest is never read, and dropping the body drops its connection.
-async fn read_up_to(mut response: UpstreamResponse, limit: usize) -> (BytesMut, Ending) {
-    let mut body = BytesMut::new();
+/// The body's bytes up to `limit` (at most that many are kept), in a buffer of `capacity` at
+/// first, and how it ended. Reading stops at the limit: the rest is never read, and dropping the
+/// body drops its connection.
+async fn read_up_to(
+    mut response: UpstreamResponse,
+    capacity: usize,
+    limit: usize,
+) -> (BytesMut, Ending) {
+    let mut body = BytesMut::with_capacity(capacity.min(limit));
     while let Some(piece) = response.body.next().await {
         let piece = match piece {
             Ok(piece) => piece,
