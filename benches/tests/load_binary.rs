@@ -10,6 +10,13 @@ use std::{path::Path, process::Command};
 /// The report of `load` run with `args` at a toy scale (one round of one second, two clients,
 /// 50 req/s, 20 streams/s), against the servers built beside it; it must exit 0.
 fn report_of(args: &[&str]) -> String {
+    let toy_scale = ["--rounds", "1", "--seconds", "1", "--clients", "2"];
+    let rates = ["--rate", "50", "--stream-rate", "20"];
+    output_of(&[&toy_scale[..], &rates, args].concat())
+}
+
+/// What `load args… --bin-dir <beside it>` prints; it must exit 0.
+fn output_of(args: &[&str]) -> String {
     let load = Path::new(env!("CARGO_BIN_EXE_load"));
     let bin_dir = load
         .parent()
@@ -21,8 +28,6 @@ fn report_of(args: &[&str]) -> String {
         );
     }
     let output = Command::new(load)
-        .args(["--rounds", "1", "--seconds", "1", "--clients", "2"])
-        .args(["--rate", "50", "--stream-rate", "20"])
         .args(args)
         .arg("--bin-dir")
         .arg(bin_dir)
@@ -118,4 +123,31 @@ fn an_openai_upstream_run_relays_the_mocks_openai_layer_with_no_failures() {
             "| failed requests, all of the above | 0  | ≤ 0  | yes |",
         ],
     );
+}
+
+#[test]
+fn upstreams_that_never_end_get_well_formed_answers_and_leave_the_gateway_small() {
+    // `load hostile` exits 1 when an answer is not the expected one or the peak RSS passes
+    // --max-rss-mib; with a 1 MiB body limit the bound is far below the default 200 MiB.
+    let report = output_of(&[
+        "hostile",
+        "--requests",
+        "3",
+        "--concurrency",
+        "3",
+        "--total-ms",
+        "600",
+        "--max-body-bytes",
+        "1048576",
+        "--max-rss-mib",
+        "64",
+    ]);
+    let rows: Vec<&str> = report
+        .lines()
+        .filter(|line| line.starts_with("| Ollama") || line.starts_with("| Openai"))
+        .collect();
+    assert_eq!(rows.len(), 10, "{report}");
+    for row in rows {
+        assert!(row.contains("| 3 of 3 |"), "{row}");
+    }
 }

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use benches::load::{
-    limits,
+    hostile, limits,
     plan::{Mode, Plan},
     relay::serve_relay,
     run::run,
@@ -46,6 +46,22 @@ fn main() -> ExitCode {
             let written = if headed { rows } else { table.clone() };
             (table, written, Write::Append)
         }),
+        Some(Mode::Hostile(plan)) => match runtime.block_on(hostile::measure(plan)) {
+            Ok(outcome) if outcome.failures.is_empty() => {
+                Ok((outcome.report.clone(), outcome.report, Write::Replace))
+            }
+            Ok(outcome) => {
+                #[allow(clippy::print_stdout)]
+                {
+                    println!("{}", outcome.report);
+                }
+                for failure in &outcome.failures {
+                    eprintln!("load hostile: {failure}");
+                }
+                return ExitCode::FAILURE;
+            }
+            Err(err) => Err(err.to_string()),
+        },
         None => runtime
             .block_on(run(&args))
             .map(|report| (report.clone(), report, Write::Replace))

@@ -86,7 +86,12 @@ pub(crate) async fn measure(
         let config = work.join(format!("gateway-keys-{}.toml", gateways.len()));
         let text = gateway_config(plan, upstream) + &store.auth_section(&redis_url);
         std::fs::write(&config, text)?;
-        gateways.push(start_gateway(plan, bin_dir, &config, &[("LOAD_KEY", KEY)])?);
+        gateways.push(start_gateway(
+            plan.gateway_worker_threads,
+            bin_dir,
+            &config,
+            &[("LOAD_KEY", KEY)],
+        )?);
     }
     let endpoints: Vec<ChatEndpoint> = gateways
         .iter()

@@ -93,6 +93,35 @@ pub enum Mode {
     /// How exactly a running gateway keeps a key's rate limits, through one or several
     /// replicas; the table is printed, and appended to --markdown when given.
     Limits(LimitsPlan),
+    /// What upstreams that never end make the gateway hold: its answers, their lateness past
+    /// the deadline and its memory; exits 1 when an answer is not the one expected or the
+    /// memory passes its bound.
+    Hostile(HostilePlan),
+}
+
+/// The command line of `load hostile`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HostilePlan {
+    /// Requests per case.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: u64,
+    /// Requests of a case in flight at once: by default each alone, so the peak memory is what
+    /// one hostile upstream can make the gateway hold; with more, expect about that much more
+    /// per request in flight (docs/benchmarks.md).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub concurrency: u64,
+    /// The gateway's `total_ms` on both backends.
+    #[arg(long, default_value_t = 3_000)]
+    pub total_ms: u64,
+    /// The gateway's `max_body_bytes` on both backends [default: the gateway's, 16 MiB].
+    #[arg(long)]
+    pub max_body_bytes: Option<u64>,
+    /// The run fails when the gateway's peak resident memory passes this many MiB.
+    #[arg(long, default_value_t = 200)]
+    pub max_rss_mib: u64,
+    /// Where the mock-ollama and gateway executables are [default: beside this one].
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
 }
 
 /// The upstream dialect the servers under test relay to.

@@ -2,7 +2,6 @@
 //! streams held open, and LiteLLM last.
 
 use std::{
-    path::Path,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -18,7 +17,7 @@ use super::{
     report::Environment,
     scenario::{self, HELD_PROMPT, INSTANT_PROMPT, LONG_PROMPT, MODEL},
     setup::{
-        LoadError, counting_cpu, gateway_config, http1_client, progress, start_crabllm,
+        LoadError, bin_dir, counting_cpu, gateway_config, http1_client, progress, start_crabllm,
         start_gateway, start_litellm,
     },
     summary::{Held, Measurements, Round, render},
@@ -29,13 +28,7 @@ use super::{
 /// can call this.
 pub async fn run(plan: &Plan) -> Result<String, LoadError> {
     let environment = Environment::detect();
-    let bin_dir = match &plan.bin_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .map(Path::to_path_buf)
-            .ok_or_else(|| LoadError::Setup("cannot tell where this executable is".into()))?,
-    };
+    let bin_dir = bin_dir(plan.bin_dir.as_deref())?;
     let work = std::env::temp_dir().join(format!("llm-gateway-load-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let fixtures = work.join("load.json");
@@ -69,7 +62,12 @@ pub async fn run(plan: &Plan) -> Result<String, LoadError> {
     let mock_host = mock.url().trim_start_matches("http://").to_owned();
     let gateway_config_path = work.join("gateway.toml");
     std::fs::write(&gateway_config_path, gateway_config(plan, mock.url()))?;
-    let gateway = start_gateway(plan, &bin_dir, &gateway_config_path, &[])?;
+    let gateway = start_gateway(
+        plan.gateway_worker_threads,
+        &bin_dir,
+        &gateway_config_path,
+        &[],
+    )?;
     let client = http1_client()?;
     let direct = ChatEndpoint::new(upstream_api, mock.url(), MODEL, client.clone());
     let through = ChatEndpoint::new(Api::OpenAi, gateway.url(), MODEL, client.clone());

@@ -3,7 +3,10 @@
 //! the closed loop that counts a process's CPU time, progress lines, and why a run failed.
 //! The parts (`run.rs`'s and `keys.rs`'s) import from here, never from each other.
 
-use std::{path::Path, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use super::{
     answer::Probe,
@@ -39,15 +42,26 @@ pub(crate) fn gateway_config(plan: &Plan, mock_url: &str) -> String {
     )
 }
 
-/// The gateway with the configuration file `config`, its worker threads as `plan` says, and
-/// `env` besides.
+/// Where the servers' executables are: `--bin-dir`, else beside this one.
+pub(crate) fn bin_dir(given: Option<&Path>) -> Result<PathBuf, LoadError> {
+    match given {
+        Some(dir) => Ok(dir.to_owned()),
+        None => std::env::current_exe()?
+            .parent()
+            .map(Path::to_path_buf)
+            .ok_or_else(|| LoadError::Setup("cannot tell where this executable is".into())),
+    }
+}
+
+/// The gateway with the configuration file `config`, `worker_threads` (its
+/// `TOKIO_WORKER_THREADS`; one per CPU when `None`), and `env` besides.
 pub(crate) fn start_gateway(
-    plan: &Plan,
+    worker_threads: Option<u16>,
     bin_dir: &Path,
     config: &Path,
     env: &[(&str, &str)],
 ) -> Result<Server, LoadError> {
-    let worker_threads = plan.gateway_worker_threads.map(|n| n.to_string());
+    let worker_threads = worker_threads.map(|n| n.to_string());
     let mut gateway_env = vec![("RUST_LOG", "warn,gateway=info")];
     if let Some(threads) = &worker_threads {
         gateway_env.push(("TOKIO_WORKER_THREADS", threads));
