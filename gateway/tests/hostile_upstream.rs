@@ -4,6 +4,8 @@
 //! sockets on loopback that never stop.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use gateway::{BackendKind, Config, Gateway, Timeouts};
@@ -135,39 +137,36 @@ const CHUNKED_SSE: &str =
 const CHUNKED_NDJSON: &str =
     "HTTP/1.1 200 OK\r\ncontent-type: application/x-ndjson\r\ntransfer-encoding: chunked\r\n\r\n";
 
-/// A streamed chat through `gateway`: its status, and the `data:` payloads of its whole body,
-/// which must end within 20 s.
-async fn streamed_chat(gateway: &Gateway) -> (u16, Vec<String>) {
+/// A streamed chat through `gateway`, which must answer 200 and end its stream within 20 s with
+/// an error event (and no `[DONE]`): the `data:` payloads, and that event's error object.
+async fn stream_ending_in_error(gateway: &Gateway) -> (Vec<String>, Value) {
     let body = json!({"model": "llama3.2", "stream": true,
                       "messages": [{"role": "user", "content": "hi"}]});
-    let exchange = async {
-        let response = reqwest::Client::new()
-            .post(format!("{}/v1/chat/completions", gateway.url()))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    };
-    let (status, text) = tokio::time::timeout(Duration::from_secs(20), exchange)
+    let send = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", gateway.url()))
+        .json(&body)
+        .send();
+    let exchange = async { common::parts_of(send.await.unwrap()).await };
+    let (status, _, text) = tokio::time::timeout(Duration::from_secs(20), exchange)
         .await
         .expect("the stream ended, not held");
-    let data = text
+    assert_eq!(status, 200, "{text}");
+    let data: Vec<String> = text
         .lines()
         .filter_map(|line| line.strip_prefix("data: "))
         .map(str::to_owned)
         .collect();
-    (status, data)
-}
-
-/// The error object of a stream's last event, which must be an error and the stream's end.
-fn closing_error(data: &[String]) -> Value {
     let last: Value = serde_json::from_str(data.last().expect("events")).unwrap();
     assert!(
         last["error"].is_object(),
         "the stream ends with an error event: {data:?}"
     );
-    last["error"].clone()
+    assert!(
+        !data.iter().any(|event| event == "[DONE]"),
+        "no [DONE] after an error"
+    );
+    let error = last["error"].clone();
+    (data, error)
 }
 
 #[tokio::test]
@@ -179,9 +178,7 @@ async fn an_sse_event_that_never_ends_ends_the_stream_with_an_error_event() {
         backend.max_body_bytes = 1 << 20;
     })
     .await;
-    let (status, data) = streamed_chat(&gateway).await;
-    assert_eq!(status, 200);
-    let error = closing_error(&data);
+    let (_, error) = stream_ending_in_error(&gateway).await;
     assert_eq!(error["code"], "upstream_protocol_error");
     assert_eq!(
         error["message"],
@@ -193,9 +190,7 @@ async fn an_sse_event_that_never_ends_ends_the_stream_with_an_error_event() {
 async fn an_ndjson_line_that_never_ends_ends_the_stream_with_an_error_event() {
     let url = endless(CHUNKED_NDJSON, chunk(&[b' '; 65536]), Duration::ZERO).await;
     let gateway = gateway_over(url, |backend| backend.max_body_bytes = 1 << 20).await;
-    let (status, data) = streamed_chat(&gateway).await;
-    assert_eq!(status, 200);
-    let error = closing_error(&data);
+    let (_, error) = stream_ending_in_error(&gateway).await;
     assert_eq!(error["code"], "upstream_protocol_error");
     assert_eq!(
         error["message"],
@@ -213,13 +208,7 @@ async fn a_stream_of_valid_chunks_that_never_ends_stops_at_the_total_deadline() 
         backend.timeouts.total_ms = 500;
     })
     .await;
-    let (status, data) = streamed_chat(&gateway).await;
-    assert_eq!(status, 200);
+    let (data, error) = stream_ending_in_error(&gateway).await;
     assert!(data.len() > 2, "content relayed until the deadline");
-    let error = closing_error(&data);
     assert_eq!(error["code"], "upstream_timeout");
-    assert!(
-        !data.iter().any(|event| event == "[DONE]"),
-        "no [DONE] after an error"
-    );
 }

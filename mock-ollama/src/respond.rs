@@ -318,32 +318,33 @@ pub fn planned_body(plan: Plan, journal: Arc<Journal>, seq: u64) -> Body {
                 }
                 Some((Ok::<Bytes, io::Error>(step.bytes), cursor))
             }
-            None => {
-                if let Ending::Endless { piece, pause } = &cursor.ending {
+            None => match &cursor.ending {
+                Ending::Endless { piece, pause } => {
                     if !pause.is_zero() {
                         tokio::time::sleep(*pause).await;
                     }
                     let piece = piece.clone();
-                    return Some((Ok(piece), cursor));
+                    Some((Ok(piece), cursor))
                 }
-                cursor.guard.finish();
-                cursor.done = true;
-                match cursor.ending {
-                    Ending::Finish | Ending::Endless { .. } => None,
-                    Ending::Abort => {
-                        // Let hyper flush what was written before the "crash", as a real
-                        // server's kernel would have sent it before the connection died.
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                        Some((
-                            Err(io::Error::new(
-                                io::ErrorKind::ConnectionAborted,
-                                "mock-ollama: scripted disconnect",
-                            )),
-                            cursor,
-                        ))
-                    }
+                Ending::Finish => {
+                    cursor.guard.finish();
+                    None
                 }
-            }
+                Ending::Abort => {
+                    cursor.guard.finish();
+                    cursor.done = true;
+                    // Let hyper flush what was written before the "crash", as a real server's
+                    // kernel would have sent it before the connection died.
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    Some((
+                        Err(io::Error::new(
+                            io::ErrorKind::ConnectionAborted,
+                            "mock-ollama: scripted disconnect",
+                        )),
+                        cursor,
+                    ))
+                }
+            },
         }
     });
     Body::from_stream(body)

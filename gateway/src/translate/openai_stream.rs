@@ -209,9 +209,7 @@ impl OpenaiStream {
         }
         fragments
     }
-}
 
-impl OpenaiStream {
     /// Translates one dispatched event.
     fn push_event(
         &mut self,
@@ -257,17 +255,14 @@ impl StreamTranslate<Bytes> for OpenaiStream {
         bytes: Bytes,
         out: &mut Vec<ChatCompletionChunk>,
     ) -> Result<(), GatewayError> {
+        // The decoded events' buffer is kept between reads, so no read allocates one.
         let mut events = std::mem::take(&mut self.events);
         let decoded = self.decoder.feed(&bytes, &mut events);
-        let mut result = Ok(());
-        for event in events.drain(..) {
-            result = self.push_event(&event, out);
-            if result.is_err() {
-                break;
-            }
-        }
+        let translated = events
+            .drain(..)
+            .try_for_each(|event| self.push_event(&event, out));
         self.events = events;
-        result?;
+        translated?;
         decoded.map_err(|error| GatewayError::UpstreamProtocol {
             backend: self.backend.clone(),
             detail: error.to_string(),
