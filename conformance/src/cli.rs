@@ -128,6 +128,11 @@ struct Args {
     /// Size of the oversized chat request that must be refused with a 413 or 400 envelope
     #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024 * 1024)]
     oversized_body_bytes: usize,
+
+    /// A model the target (a gateway) routes to an upstream that is down: its error replies,
+    /// whole and streamed, must not give the gateway's insides away (SEC-001)
+    #[arg(long, value_name = "MODEL")]
+    unreachable_model: Option<String>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -275,6 +280,7 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
             target.origin = args.origin;
             target.embedding_model = args.embedding_model;
             target.oversized_body_bytes = args.oversized_body_bytes;
+            target.unreachable_model = args.unreachable_model;
             target.headers = headers;
             target.trust = Trust {
                 ca_cert,

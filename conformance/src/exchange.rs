@@ -39,6 +39,9 @@ pub struct Target {
     pub embedding_model: Option<String>,
     /// Size of the oversized-body probe (SEC-003), bytes.
     pub oversized_body_bytes: usize,
+    /// A model the target routes to an upstream that is down, when there is one: a gateway's
+    /// answer then shows what it tells clients about its insides (SEC-001).
+    pub unreachable_model: Option<String>,
 }
 
 /// What a probe authenticates with.
@@ -91,6 +94,7 @@ impl Target {
             origin: None,
             embedding_model: None,
             oversized_body_bytes: 32 * 1024 * 1024,
+            unreachable_model: None,
         }
     }
 
@@ -355,6 +359,12 @@ pub async fn send(client: &reqwest::Client, target: &Target, sent: ProbeRequest)
         .collect();
     let mut stream = response.bytes_stream();
     loop {
+        // Checked before each read too: the timer is only polled after the stream, so a server
+        // with bytes always ready would never reach it.
+        if tokio::time::Instant::now() >= deadline {
+            exchange.timed_out = true;
+            break;
+        }
         match tokio::time::timeout_at(deadline, stream.next()).await {
             Err(_) => {
                 exchange.timed_out = true;

@@ -23,7 +23,8 @@ pub struct ProbeView {
     pub status: Option<u16>,
     /// Media type.
     pub content_type: Option<String>,
-    /// For JSON replies: the body with `id`, `created` and `system_fingerprint` replaced.
+    /// For JSON replies: the body with `id`, `created` (its own and its list items')
+    /// and `system_fingerprint` replaced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
     /// For streams: one label per client event (`role`, `content`, `reasoning`, `tool_call`,
@@ -54,6 +55,13 @@ pub fn redact(mut body: Value) -> Value {
         ] {
             if object.contains_key(key) {
                 object.insert(key.to_owned(), json!(placeholder));
+            }
+        }
+        // A list's items (models) carry when each was made: a server's start time, often.
+        let items = object.get_mut("data").and_then(Value::as_array_mut);
+        for item in items.into_iter().flatten() {
+            if let Some(created) = item.get_mut("created") {
+                *created = json!("[created]");
             }
         }
         if let Some(choices) = object.get_mut("choices").and_then(Value::as_array_mut) {

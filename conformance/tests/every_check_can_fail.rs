@@ -299,25 +299,20 @@ async fn an_html_server_is_not_openai_compatible() {
     );
 }
 
-#[tokio::test]
-async fn an_endless_stream_is_reported_as_cut_at_the_probe_deadline_not_blamed_on_the_server() {
+/// A server whose `/v1/chat/completions` streams what `body` makes and whose `/v1/models` lists
+/// nothing.
+async fn streaming_server<S>(body: fn() -> S) -> String
+where
+    S: futures_util::Stream<Item = Result<String, std::convert::Infallible>> + Send + 'static,
+{
     use axum::{body::Body, response::IntoResponse};
     let app = axum::Router::new()
         .route(
             "/v1/chat/completions",
-            axum::routing::post(|| async {
-                let forever = futures_util::stream::unfold((), |()| async {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    Some((
-                        Ok::<_, std::convert::Infallible>(
-                            "data: {\"object\":\"chat.completion.chunk\"}\n\n",
-                        ),
-                        (),
-                    ))
-                });
+            axum::routing::post(move || async move {
                 (
                     [("content-type", "text/event-stream")],
-                    Body::from_stream(forever),
+                    Body::from_stream(body()),
                 )
                     .into_response()
             }),
@@ -331,10 +326,13 @@ async fn an_endless_stream_is_reported_as_cut_at_the_probe_deadline_not_blamed_o
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut target = target(url);
-    target.timeout = Duration::from_millis(300);
+    url
+}
+
+/// The verdict of SSE-006 (a stream ends in `[DONE]`) on `target`.
+async fn sse_006(target: &Target) -> conformance::Verdict {
     let report = run(
-        &target,
+        target,
         Profile::Strict,
         Some("SSE-006,HTTP-001"),
         &FaultPrompts::default(),
@@ -342,13 +340,51 @@ async fn an_endless_stream_is_reported_as_cut_at_the_probe_deadline_not_blamed_o
     )
     .await
     .unwrap();
+    report.verdict("SSE-006").unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_endless_stream_is_reported_as_cut_at_the_probe_deadline_not_blamed_on_the_server() {
+    let forever = || {
+        futures_util::stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let event = "data: {\"object\":\"chat.completion.chunk\"}\n\n";
+            Some((Ok(event.to_owned()), ()))
+        })
+    };
+    let mut target = target(streaming_server(forever).await);
+    target.timeout = Duration::from_millis(300);
     // The runner stopped reading, not the server: the stream is reported as cut, not as a
     // stream without [DONE].
-    let verdict = report.verdict("SSE-006").unwrap();
+    let verdict = sse_006(&target).await;
     assert_eq!(verdict.status, Status::Skip, "{}", verdict.evidence);
     assert!(
         verdict.evidence.contains("cut by the runner after")
             && verdict.evidence.contains("--timeout-ms"),
+        "{}",
+        verdict.evidence
+    );
+}
+
+#[tokio::test]
+async fn a_stream_whose_one_line_never_ends_is_reported_as_cut_at_the_body_limit() {
+    // `data: xxxx…` with no newline, as fast as the runner reads.
+    let one_line = || {
+        let start = std::iter::once("data: ".to_owned());
+        futures_util::stream::iter(
+            start
+                .chain(std::iter::repeat_with(|| "x".repeat(1024)))
+                .map(Ok),
+        )
+    };
+    let mut target = target(streaming_server(one_line).await);
+    target.max_body = 256 * 1024;
+    let verdict = sse_006(&target).await;
+    assert_eq!(verdict.status, Status::Skip, "{}", verdict.evidence);
+    assert!(
+        verdict
+            .evidence
+            .contains("cut by the runner at 262144 bytes (--max-body-bytes)"),
         "{}",
         verdict.evidence
     );

@@ -10,10 +10,6 @@ use gateway::{Config, Gateway};
 use mock_ollama::{MockOllama, Scenario};
 use sha2::Digest;
 
-async fn gateway_over_mock() -> (MockOllama, Gateway) {
-    gateway_over_mock_with(|_| {}).await
-}
-
 async fn gateway_over_mock_with(tweak: impl FnOnce(&mut Config)) -> (MockOllama, Gateway) {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/scenarios");
     let mock = MockOllama::builder()
@@ -33,12 +29,31 @@ async fn gateway_over_mock_with(tweak: impl FnOnce(&mut Config)) -> (MockOllama,
 /// The origin the gateway lets browsers call it from.
 const BROWSER_ORIGIN: &str = "https://chat.example";
 
+/// The model only the gateway's dead backend serves.
+const OFFLINE_MODEL: &str = "offline-model";
+
+/// A second backend, serving [`OFFLINE_MODEL`], at a port nothing listens on.
+fn with_a_dead_backend(config: &mut Config) {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut dead = config.backends[0].clone();
+    dead.name = "offline".to_owned();
+    dead.base_url = format!("http://{closed}");
+    dead.models = Some(vec![OFFLINE_MODEL.to_owned()]);
+    config.backends.push(dead);
+}
+
 #[tokio::test]
 async fn the_gateway_passes_the_strict_profile() {
-    let (_mock, gateway) = gateway_over_mock().await;
+    let (_mock, gateway) = gateway_over_mock_with(with_a_dead_backend).await;
     let report = fixture_target::conformance(format!("{}/v1", gateway.url()))
         .profile(Profile::Strict)
-        .configure(|target| target.origin = Some(BROWSER_ORIGIN.to_owned()))
+        .configure(|target| {
+            target.origin = Some(BROWSER_ORIGIN.to_owned());
+            target.unreachable_model = Some(OFFLINE_MODEL.to_owned());
+        })
         .capability_repeats(2)
         .run()
         .await

@@ -4,7 +4,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use crate::{
-    Flavor, MockOllama, RecordMode, Recorder, Scenario, TlsIdentity, drift,
+    Flavor, MockOllama, RecordMode, Recorder, Scenario, TlsIdentity, UpstreamBounds, drift,
     record::upstream_client, server, tls::TlsListener,
 };
 use clap::{Args, Parser, Subcommand};
@@ -89,9 +89,8 @@ struct RecordArgs {
     #[arg(long, default_value_t = 1.0, value_name = "FACTOR")]
     time_scale: f64,
 
-    /// PEM certificate(s) to trust besides the system's roots (a private CA, a self-signed server)
-    #[arg(long, value_name = "FILE")]
-    ca_cert: Option<PathBuf>,
+    #[command(flatten)]
+    connection: UpstreamArgs,
 }
 
 #[derive(Debug, Args)]
@@ -108,16 +107,52 @@ struct DriftArgs {
     #[arg(long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
 
+    #[command(flatten)]
+    connection: UpstreamArgs,
+}
+
+/// How the recorder and drift reach the real server, and how much of it they take.
+#[derive(Debug, Args)]
+struct UpstreamArgs {
     /// PEM certificate(s) to trust besides the system's roots (a private CA, a self-signed server)
     #[arg(long, value_name = "FILE")]
     ca_cert: Option<PathBuf>,
+
+    /// The most body bytes one upstream answer may carry; a longer one is cut (recorded as reset)
+    #[arg(
+        long,
+        default_value_t = UpstreamBounds::DEFAULT_MAX_BODY_BYTES,
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    max_body_bytes: u64,
+
+    /// The longest one exchange with the upstream may take, from the request to the body's end
+    #[arg(
+        long,
+        default_value_t = UpstreamBounds::DEFAULT_TIMEOUT.as_millis() as u64,
+        value_name = "MS",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    timeout_ms: u64,
 }
 
-fn read_ca_cert(path: Option<&PathBuf>) -> Result<Option<Vec<u8>>, String> {
-    path.map(|path| {
-        std::fs::read(path).map_err(|err| format!("--ca-cert {}: {err}", path.display()))
-    })
-    .transpose()
+impl UpstreamArgs {
+    fn bounds(&self) -> UpstreamBounds {
+        UpstreamBounds {
+            max_body_bytes: self.max_body_bytes,
+            timeout: std::time::Duration::from_millis(self.timeout_ms),
+        }
+    }
+
+    fn ca_cert_pem(&self) -> Result<Option<Vec<u8>>, String> {
+        self.ca_cert
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path).map_err(|err| format!("--ca-cert {}: {err}", path.display()))
+            })
+            .transpose()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -247,7 +282,8 @@ async fn record(args: RecordArgs) -> Result<(), String> {
         .and_then(|recorder| recorder.mode(args.mode))
         .map_err(|err| err.to_string())?
         .match_keys(match_keys);
-    if let Some(pem) = read_ca_cert(args.ca_cert.as_ref())? {
+    recorder = recorder.bounds(args.connection.bounds());
+    if let Some(pem) = args.connection.ca_cert_pem()? {
         recorder = recorder.ca_cert(&pem).map_err(|err| err.to_string())?;
     }
     for name in &args.redact_headers {
@@ -288,9 +324,16 @@ async fn check_drift(args: DriftArgs) -> Result<ExitCode, String> {
             .map_err(|_| format!("--header {header:?}: invalid value"))?;
         headers.append(name, value);
     }
-    let pem = read_ca_cert(args.ca_cert.as_ref())?;
+    let pem = args.connection.ca_cert_pem()?;
     let client = upstream_client(pem.as_deref()).map_err(|err| err.to_string())?;
-    let report = drift::drift(&client, &scenario.exchanges, &args.upstream, &headers).await;
+    let report = drift::drift_within(
+        &client,
+        &scenario.exchanges,
+        &args.upstream,
+        &headers,
+        args.connection.bounds(),
+    )
+    .await;
     // The report is the command's output; logs go to stderr.
     std::io::Write::write_all(&mut std::io::stdout(), report.to_string().as_bytes())
         .map_err(|err| format!("cannot write the report: {err}"))?;

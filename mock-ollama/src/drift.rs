@@ -9,6 +9,7 @@ use wire::error_chain::error_chain;
 
 use crate::{
     exchange::{BodyEnd, Exchange},
+    record::UpstreamBounds,
     shape::{Difference, Shape},
 };
 
@@ -65,12 +66,31 @@ impl fmt::Display for DriftReport {
 
 /// Re-sends each exchange's request to `upstream` through `client` (see
 /// [`upstream_client`](crate::record::upstream_client)) with `extra_headers` (e.g. the key the
-/// recording left out) and compares the shapes.
+/// recording left out) and compares the shapes, within the default [`UpstreamBounds`].
 pub async fn drift(
     client: &reqwest::Client,
     exchanges: &[Exchange],
     upstream: &str,
     extra_headers: &HeaderMap,
+) -> DriftReport {
+    drift_within(
+        client,
+        exchanges,
+        upstream,
+        extra_headers,
+        UpstreamBounds::default(),
+    )
+    .await
+}
+
+/// [`drift`] within `bounds`: an answer longer than `bounds.max_body_bytes`, or still arriving
+/// after `bounds.timeout`, is reported as no reply, with the bound it passed.
+pub async fn drift_within(
+    client: &reqwest::Client,
+    exchanges: &[Exchange],
+    upstream: &str,
+    extra_headers: &HeaderMap,
+    bounds: UpstreamBounds,
 ) -> DriftReport {
     let upstream = upstream.trim_end_matches('/');
     let mut report = DriftReport::default();
@@ -85,7 +105,7 @@ pub async fn drift(
             &recorded.body(),
             recorded.end,
         );
-        let live_shape = match resend(client, upstream, exchange, extra_headers).await {
+        let live_shape = match resend(client, upstream, exchange, extra_headers, bounds).await {
             Ok(shape) => shape,
             Err(reason) => Shape {
                 status: 0,
@@ -113,6 +133,7 @@ async fn resend(
     upstream: &str,
     exchange: &Exchange,
     extra_headers: &HeaderMap,
+    bounds: UpstreamBounds,
 ) -> Result<Shape, String> {
     let request = &exchange.request;
     let method = Method::from_bytes(request.method.as_bytes()).map_err(|e| e.to_string())?;
@@ -132,9 +153,16 @@ async fn resend(
         .request(method, format!("{upstream}{}", request.path))
         .headers(headers)
         .body(request.body_bytes())
+        .timeout(bounds.timeout)
         .send()
         .await
-        .map_err(|error| error_chain(&error))?;
+        .map_err(|error| {
+            if error.is_timeout() {
+                late(bounds)
+            } else {
+                error_chain(&error)
+            }
+        })?;
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -147,7 +175,14 @@ async fn resend(
     let mut chunks = response.bytes_stream();
     while let Some(chunk) = chunks.next().await {
         match chunk {
+            Ok(bytes) if (body.len() + bytes.len()) as u64 > bounds.max_body_bytes => {
+                return Err(format!(
+                    "the body passed the limit of {} bytes",
+                    bounds.max_body_bytes
+                ));
+            }
             Ok(bytes) => body.extend_from_slice(&bytes),
+            Err(error) if error.is_timeout() => return Err(late(bounds)),
             Err(_) => {
                 end = BodyEnd::Reset;
                 break;
@@ -155,4 +190,11 @@ async fn resend(
         }
     }
     Ok(Shape::of(status, &content_type, &body, end))
+}
+
+fn late(bounds: UpstreamBounds) -> String {
+    format!(
+        "no complete answer within the deadline of {} ms",
+        bounds.timeout.as_millis()
+    )
 }

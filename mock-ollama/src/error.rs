@@ -94,6 +94,9 @@ pub enum OllamaError {
     /// The recorder could not reach its upstream.
     #[error("mock-ollama recorder: {0}")]
     Upstream(String),
+    /// The recorder's upstream sent no head within the recorder's deadline.
+    #[error("mock-ollama recorder: no answer within the deadline: {0}")]
+    UpstreamTimeout(String),
     /// A scripted `http_error` fault.
     #[error("{message}")]
     Scripted {
@@ -122,6 +125,7 @@ impl OllamaError {
             | OllamaError::Unmatched(_)
             | OllamaError::NotRecorded(_) => StatusCode::INTERNAL_SERVER_ERROR,
             OllamaError::Upstream(_) => StatusCode::BAD_GATEWAY,
+            OllamaError::UpstreamTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             OllamaError::Scripted { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }

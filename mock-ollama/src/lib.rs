@@ -80,13 +80,15 @@ pub mod turn;
 mod unscripted;
 mod validate;
 
-pub use drift::{DriftReport, FixtureDrift, drift};
+pub use drift::{DriftReport, FixtureDrift, drift, drift_within};
 pub use error::OllamaError;
-pub use exchange::{DEFAULT_MATCH_KEYS, Exchange};
+pub use exchange::{
+    BodyEnd, DEFAULT_MATCH_KEYS, Exchange, RecordedChunk, RecordedRequest, RecordedResponse,
+};
 pub use fault::{EndlessShape, Fault};
 pub use journal::JournalEntry;
 pub use openai::Flavor;
-pub use record::{RecordError, RecordMode, Recorder, upstream_client};
+pub use record::{RecordError, RecordMode, Recorder, UpstreamBounds, upstream_client};
 pub use reply::{ChunkSpec, Reply, Stats};
 pub use scenario::{Capability, Endpoint, Match, ModelSpec, Rule, Scenario, ScenarioError};
 pub use server::{ExpectationError, MockBuilder, MockOllama};

@@ -12,7 +12,7 @@ use std::{
     path::{Path, PathBuf},
     str::FromStr,
     sync::{Arc, Mutex},
-    time::Instant,
+    time::{Duration, Instant},
 };
 
 use axum::{
@@ -114,6 +114,33 @@ pub enum RecordError {
     Fixtures(#[from] ScenarioError),
 }
 
+/// How much of a real server's answer the recorder and `drift` take before they give up on an
+/// exchange: a server that sends without end must not fill the machine or hold the run forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamBounds {
+    /// The most body bytes one answer may carry; past them the exchange is cut and recorded as
+    /// reset.
+    pub max_body_bytes: u64,
+    /// The longest one exchange may take, from sending the request to the body's last byte.
+    pub timeout: Duration,
+}
+
+impl UpstreamBounds {
+    /// 64 MiB: far above any completion or model list a server sends.
+    pub const DEFAULT_MAX_BODY_BYTES: u64 = 64 << 20;
+    /// Ten minutes: a long completion on a CPU-only server still fits.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+}
+
+impl Default for UpstreamBounds {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            timeout: Self::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
 /// A configured recorder: where to forward, where to write, what to match on and leave out.
 #[derive(Debug)]
 pub struct Recorder {
@@ -123,6 +150,7 @@ pub struct Recorder {
     match_keys: Option<Vec<String>>,
     redacted: Vec<String>,
     client: reqwest::Client,
+    bounds: UpstreamBounds,
     recorded: Scenario,
     /// How many exchanges of each stem this recorder wrote, so a request recorded twice in one
     /// session gets `<stem>.json` then `<stem>_002.json`.
@@ -152,6 +180,7 @@ impl Recorder {
             ),
             redacted: Vec::new(),
             client,
+            bounds: UpstreamBounds::default(),
             recorded: Scenario::default(),
             stems: Mutex::new(HashMap::new()),
         })
@@ -168,6 +197,12 @@ impl Recorder {
     pub fn ca_cert(mut self, pem: &[u8]) -> Result<Self, RecordError> {
         self.client = upstream_client(Some(pem))?;
         Ok(self)
+    }
+
+    /// How much of an answer it takes, and for how long, before it cuts the exchange.
+    pub fn bounds(mut self, bounds: UpstreamBounds) -> Self {
+        self.bounds = bounds;
+        self
     }
 
     /// Sets the mode; outside `record`, the exchanges already in the directory are loaded.
@@ -277,10 +312,16 @@ impl Recorder {
             .request(parts.method.clone(), format!("{}{path}", self.upstream))
             .headers(forwarded)
             .body(body)
+            .timeout(self.bounds.timeout)
             .send()
             .await
             .map_err(|error| {
-                OllamaError::Upstream(format!("{} {path}: {}", self.upstream, error_chain(&error)))
+                let detail = format!("{} {path}: {}", self.upstream, error_chain(&error));
+                if error.is_timeout() {
+                    OllamaError::UpstreamTimeout(detail)
+                } else {
+                    OllamaError::Upstream(detail)
+                }
             })?;
         let head_ms = sent.elapsed().as_secs_f64() * 1000.0;
         let status = upstream.status();
@@ -307,6 +348,7 @@ impl Recorder {
             },
             last: Instant::now(),
             received: 0,
+            max_body_bytes: self.bounds.max_body_bytes,
             announced,
             on_recorded: Some(Box::new(on_recorded)),
         };
@@ -364,11 +406,18 @@ struct Tape {
     exchange: Exchange,
     last: Instant,
     received: u64,
+    max_body_bytes: u64,
     announced: Option<u64>,
     on_recorded: Option<Box<dyn FnOnce(Exchange) + Send>>,
 }
 
 impl Tape {
+    /// How many of `bytes` still fit in the body bound.
+    fn room_for(&self, bytes: &[u8]) -> usize {
+        let room = self.max_body_bytes.saturating_sub(self.received);
+        usize::try_from(room).map_or(bytes.len(), |room| room.min(bytes.len()))
+    }
+
     fn push(&mut self, bytes: &[u8]) {
         let now = Instant::now();
         let delay = now.duration_since(self.last).as_secs_f64() * 1000.0;
@@ -407,40 +456,53 @@ impl Tape {
 /// Reads the upstream body in a task of its own and passes each write on as it arrives. The task
 /// reads to the end even when the client leaves early (an SDK that stops at `[DONE]` never reads
 /// the end of the chunked body), so every reply the upstream finished is recorded. The fixture is
-/// written before the client sees the end of the body, so a test that got its reply can read it.
+/// written before the client sees the end of the body, so a test that got its reply can read it. A
+/// body past the recorder's bound, or one still arriving at its deadline, is cut: what fit is
+/// recorded as a reset body, the client's body breaks and the upstream connection is dropped.
 fn relay(
     mut upstream: impl Stream<Item = reqwest::Result<Bytes>> + Send + Unpin + 'static,
     mut tape: Tape,
 ) -> impl Stream<Item = io::Result<Bytes>> + Send {
     // Unbounded on purpose: a slow client must not slow the upstream's reading, or the recorded
-    // delays would be the client's, not the server's. A reply is held at most once in memory.
+    // delays would be the client's, not the server's. A reply is held at most once in memory,
+    // and never more than the body bound.
     let (client, mut body) = tokio::sync::mpsc::unbounded_channel::<io::Result<Bytes>>();
     tokio::spawn(async move {
-        loop {
+        let broke = loop {
             match upstream.next().await {
-                Some(Ok(bytes)) => {
+                Some(Ok(mut bytes)) => {
+                    let fits = tape.room_for(&bytes);
+                    let overflows = fits < bytes.len();
+                    bytes.truncate(fits);
                     tape.push(&bytes);
                     if tape.complete() {
                         tape.save(BodyEnd::Complete).await;
                     }
                     // A client that left still lets the recording finish.
                     let _ = client.send(Ok(bytes));
+                    if overflows {
+                        break format!(
+                            "upstream body passed the recorder's limit of {} bytes",
+                            tape.max_body_bytes
+                        );
+                    }
                 }
-                Some(Err(error)) => {
-                    tape.save(BodyEnd::Reset).await;
-                    let message = format!("upstream body broke: {}", error_chain(&error));
-                    let _ = client.send(Err(io::Error::new(
-                        io::ErrorKind::ConnectionAborted,
-                        message,
-                    )));
-                    return;
+                Some(Err(error)) if error.is_timeout() => {
+                    break format!(
+                        "upstream body still arriving at the recorder's deadline: {}",
+                        error_chain(&error)
+                    );
                 }
+                Some(Err(error)) => break format!("upstream body broke: {}", error_chain(&error)),
                 None => {
                     tape.save(BodyEnd::Complete).await;
                     return;
                 }
             }
-        }
+        };
+        tracing::warn!(path = %tape.exchange.request.path, "{broke}; recorded as a reset body");
+        tape.save(BodyEnd::Reset).await;
+        let _ = client.send(Err(io::Error::new(io::ErrorKind::ConnectionAborted, broke)));
     });
     stream::poll_fn(move |context| body.poll_recv(context))
 }

@@ -41,6 +41,20 @@ async fn record_from(upstream: &MockOllama) -> (tempfile::TempDir, PathBuf) {
     (temp, dir)
 }
 
+/// `mock-ollama drift --fixtures DIR ARGS…`, run to its end.
+async fn drift_command(dir: PathBuf, args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mock-ollama"))
+            .args(["drift", "--fixtures"])
+            .arg(&dir)
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 fn client() -> reqwest::Client {
     mock_ollama::upstream_client(None).unwrap()
 }
@@ -111,22 +125,17 @@ async fn the_drift_command_exits_zero_on_agreement_and_one_on_drift() {
         .await
         .unwrap();
     let run = |upstream: String| {
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_mock-ollama"))
-                .args(["drift", "--fixtures"])
-                .arg(&dir)
-                .args([
-                    "--upstream",
-                    &upstream,
-                    "--header",
-                    "Authorization: Bearer sk-drift",
-                ])
-                .output()
-                .unwrap()
-        })
+        drift_command(
+            dir.clone(),
+            vec![
+                "--upstream".into(),
+                upstream,
+                "--header".into(),
+                "Authorization: Bearer sk-drift".into(),
+            ],
+        )
     };
-    let agreed = run(recorded_from.url()).await.unwrap();
+    let agreed = run(recorded_from.url()).await;
     let stdout = String::from_utf8_lossy(&agreed.stdout);
     assert_eq!(agreed.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("5 fixture(s), 0 drifted"), "{stdout}");
@@ -138,9 +147,65 @@ async fn the_drift_command_exits_zero_on_agreement_and_one_on_drift() {
         "--header is sent"
     );
 
-    let drifted = run(without_the_model.url()).await.unwrap();
+    let drifted = run(without_the_model.url()).await;
     let stdout = String::from_utf8_lossy(&drifted.stdout);
     assert_eq!(drifted.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("DRIFTED"), "{stdout}");
     assert!(stdout.contains("status:"), "{stdout}");
+}
+
+#[tokio::test]
+async fn a_live_answer_without_end_is_reported_at_the_drift_commands_bounds() {
+    let recorded_from = flavored_mock(Flavor::Ollama, DIALECT_RULES).await;
+    let (_temp, dir) = record_from(&recorded_from).await;
+    let endless = |fault: &str| {
+        format!(
+            r#"{{"rules": [{{"match": {{"last_user_contains": "hello"}}, "reply": {{"text": "hi"}},
+                "faults": [{fault}]}}]}}"#
+        )
+    };
+    let one_endless_line = flavored_mock(
+        Flavor::Ollama,
+        &endless(r#"{"kind": "endless", "after": 1, "shape": "line"}"#),
+    )
+    .await;
+    let slow_forever = flavored_mock(
+        Flavor::Ollama,
+        &endless(r#"{"kind": "endless", "after": 1, "shape": "lines", "pause_ms": 20}"#),
+    )
+    .await;
+
+    let too_long = drift_command(
+        dir.clone(),
+        vec![
+            "--upstream".into(),
+            one_endless_line.url(),
+            "--max-body-bytes".into(),
+            "65536".into(),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&too_long.stdout);
+    assert_eq!(too_long.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("(no reply: the body passed the limit of 65536 bytes)"),
+        "{stdout}"
+    );
+
+    let too_slow = drift_command(
+        dir,
+        vec![
+            "--upstream".into(),
+            slow_forever.url(),
+            "--timeout-ms".into(),
+            "300".into(),
+        ],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&too_slow.stdout);
+    assert_eq!(too_slow.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("(no reply: no complete answer within the deadline of 300 ms)"),
+        "{stdout}"
+    );
 }

@@ -7,8 +7,10 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{DIALECT_RULES, RawResponse, chat, raw_with_headers};
-use mock_ollama::{Flavor, MockOllama, RecordMode, Recorder, Scenario, TlsIdentity};
+use common::{DIALECT_RULES, RawResponse, chat, raw, raw_with_headers};
+use mock_ollama::{
+    Flavor, MockOllama, RecordMode, Recorder, Scenario, TlsIdentity, UpstreamBounds,
+};
 use serde_json::{Value, json};
 
 /// The upstream's rules: the shared dialect rules plus a stream that breaks after two chunks and
@@ -384,6 +386,120 @@ async fn an_https_upstream_is_recorded_when_its_certificate_is_trusted() {
     assert_eq!(live.status, 200);
     let replayed: Observed = common::post_chat(&replaying(&dir).await, body).await.into();
     assert_eq!(live, replayed);
+}
+
+/// The one fixture a test recorded.
+fn only_exchange(dir: &Path) -> mock_ollama::Exchange {
+    let mut exchanges = Scenario::load(dir).unwrap().exchanges;
+    assert_eq!(exchanges.len(), 1);
+    exchanges.remove(0)
+}
+
+fn bounded_recorder(upstream: &MockOllama, dir: &Path, bounds: UpstreamBounds) -> Recorder {
+    Recorder::new(&upstream.url(), dir).unwrap().bounds(bounds)
+}
+
+#[tokio::test]
+async fn a_body_without_end_is_cut_at_the_recorders_limit_and_recorded_as_reset() {
+    let upstream = upstream().await;
+    let (_temp, dir) = fixture_dir();
+    let limit = 64 * 1024;
+    let bounds = UpstreamBounds {
+        max_body_bytes: limit,
+        ..UpstreamBounds::default()
+    };
+    let recording = MockOllama::builder()
+        .recorder(bounded_recorder(&upstream, &dir, bounds))
+        .start()
+        .await
+        .unwrap();
+    let body = json!({"model": "llama3.2", "messages": [{"role": "user", "content": "[fault:endless-line]"}]});
+    let reply = raw(recording.addr(), "POST", "/api/chat", &body.to_string()).await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        !reply.terminated,
+        "the client's body breaks, it does not end"
+    );
+    assert!(
+        reply.body.len() as u64 <= limit,
+        "{} bytes",
+        reply.body.len()
+    );
+
+    let exchange = only_exchange(&dir);
+    assert_eq!(exchange.response.end, mock_ollama::BodyEnd::Reset);
+    assert_eq!(
+        exchange.response.body().len() as u64,
+        limit,
+        "what fit is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_body_still_arriving_at_the_recorders_deadline_is_cut_and_recorded_as_reset() {
+    let upstream = common::flavored_mock(
+        Flavor::Ollama,
+        r#"{"rules": [{"match": {"last_user_contains": "slowly forever"}, "reply": {"text": "ok"},
+            "faults": [{"kind": "endless", "after": 1, "shape": "lines", "pause_ms": 20}]}]}"#,
+    )
+    .await;
+    let (_temp, dir) = fixture_dir();
+    let bounds = UpstreamBounds {
+        timeout: std::time::Duration::from_millis(400),
+        ..UpstreamBounds::default()
+    };
+    let recording = MockOllama::builder()
+        .recorder(bounded_recorder(&upstream, &dir, bounds))
+        .start()
+        .await
+        .unwrap();
+    let body =
+        json!({"model": "llama3.2", "messages": [{"role": "user", "content": "slowly forever"}]});
+    let reply = raw(recording.addr(), "POST", "/api/chat", &body.to_string()).await;
+    assert_eq!(reply.status, 200);
+    assert!(!reply.terminated);
+    assert!(
+        reply.lines().len() > 2,
+        "the lines before the deadline pass"
+    );
+
+    let exchange = only_exchange(&dir);
+    assert_eq!(exchange.response.end, mock_ollama::BodyEnd::Reset);
+    assert!(exchange.response.chunks.len() > 2);
+}
+
+#[tokio::test]
+async fn an_upstream_without_a_head_by_the_recorders_deadline_gets_the_client_a_504() {
+    let upstream = common::flavored_mock(
+        Flavor::Ollama,
+        r#"{"rules": [{"match": {"last_user_contains": "think long"}, "reply": {"text": "ok"},
+            "faults": [{"kind": "stall", "after": 0, "ms": 5000}]}]}"#,
+    )
+    .await;
+    let (_temp, dir) = fixture_dir();
+    let bounds = UpstreamBounds {
+        timeout: std::time::Duration::from_millis(300),
+        ..UpstreamBounds::default()
+    };
+    let recording = MockOllama::builder()
+        .recorder(bounded_recorder(&upstream, &dir, bounds))
+        .start()
+        .await
+        .unwrap();
+    let reply = common::post_chat(&recording, chat("llama3.2", "think long", json!({}))).await;
+    assert_eq!(reply.status, 504);
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("no answer within the deadline"),
+        "{message}"
+    );
+    assert!(
+        !dir.exists(),
+        "nothing was answered, so nothing is recorded"
+    );
 }
 
 /// The `mock-ollama` binary on a free port, killed when dropped.

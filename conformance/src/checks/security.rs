@@ -55,6 +55,14 @@ static LEAKS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
             r#"(?:^|[\s"'(=:])/(?:home|root|usr|var|opt|srv|tmp|etc|app|workspace|build)/[^\s"']+|\b[A-Za-z]:\\[^\s"']+|\b[\w./-]+\.(?:py|rs|go|js|ts|java|rb|cpp|cc|c|h):\d+"#,
         ),
         (
+            "an internal address",
+            r"(?:^|[^\w.:/])(?:localhost|127(?:\.\d{1,3}){3}|10(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}|172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}|0\.0\.0\.0|\[::1?\]):\d{2,5}\b",
+        ),
+        (
+            "an HTTP library's error chain",
+            r"error sending request for url|client error \((?:Connect|SendRequest)\)|hyper::Error|reqwest::Error|Os \{ code: \d+|OtherError\(|CaUsedAsEndEntity|UnknownIssuer",
+        ),
+        (
             "an internal URL",
             r#"https?://(?:localhost|127(?:\.\d{1,3}){3}|10(?:\.\d{1,3}){3}|192\.168(?:\.\d{1,3}){2}|172\.(?:1[6-9]|2\d|3[01])(?:\.\d{1,3}){2}|0\.0\.0\.0|\[::1?\]|[\w.-]+\.(?:internal|local|svc|lan))(?::\d+)?[^\s"']*"#,
         ),
@@ -75,7 +83,9 @@ fn leak(text: &str, base_url: &str) -> Option<String> {
         pattern
             .find_iter(text)
             .map(|found| found.as_str().trim())
-            .find(|found| *kind != "an internal URL" || own.is_empty() || !found.contains(own))
+            .find(|found| {
+                !kind.starts_with("an internal") || own.is_empty() || !found.contains(own)
+            })
             .map(|found| format!("{kind}: {:?}", crate::exchange::clip(found.to_owned(), 80)))
     })
 }
@@ -178,6 +188,18 @@ mod tests {
                 "an internal URL",
             ),
             ("upstream http://localhost:11434 refused", "an internal URL"),
+            (
+                "backend at 10.0.3.7:11434 could not be reached",
+                "an internal address",
+            ),
+            (
+                "error sending request for url (https://api.example.com/v1/chat/completions)",
+                "an HTTP library's error chain",
+            ),
+            (
+                "invalid peer certificate: Other(OtherError(CaUsedAsEndEntity))",
+                "an HTTP library's error chain",
+            ),
         ] {
             let found = leak(text, base).unwrap_or_default();
             assert!(found.starts_with(kind), "{text:?}: {found:?}");
@@ -187,6 +209,9 @@ mod tests {
             "see https://errors.pydantic.dev/2.11/v/string_type",
             "Unknown request URL: GET http://127.0.0.1:8080/v1/nope",
             "This model's maximum context length is 4096 tokens.",
+            "upstream_unavailable: the backend ollama-1 refused the connection",
+            "try 127.0.0.1:8080 again later",
+            "version 1.2.3.4:5 of the schema",
         ] {
             assert_eq!(leak(clean, base), None, "{clean:?}");
         }

@@ -242,6 +242,14 @@ probes! {
     RATE_LIMIT = "rate_limit" =>
         |p, probe| p.prompted(probe, p.faults.rate_limit.as_ref(), json!({})),
     OVERLOAD = "overload" => |p, probe| p.prompted(probe, p.faults.overload.as_ref(), json!({})),
+    UPSTREAM_DOWN = "upstream_down" => |p, probe| {
+        let model = p.target.unreachable_model.as_ref()?;
+        Some(p.chat(probe, json!({"model": model})))
+    },
+    UPSTREAM_DOWN_STREAM = "upstream_down_stream" => |p, probe| {
+        let model = p.target.unreachable_model.as_ref()?;
+        Some(p.chat(probe, json!({"model": model, "stream": true})))
+    },
     // Authentication is stated, not guessed: both keyless probes always go out, and HTTP-004
     // judges them only with --expect-auth. They go after the chat probes: a server that accepts
     // them generates, and llama.cpp's answers depend on what it generated before (its cache),
@@ -330,6 +338,7 @@ mod tests {
     fn every_probe_is_sent_when_everything_is_stated_and_in_the_order_of_its_name() {
         let target = Target {
             context_tokens: Some(8),
+            unreachable_model: Some("offline".to_owned()),
             ..Target::new("http://target/v1", "m")
         };
         let faults = FaultPrompts::mock_ollama();
@@ -353,9 +362,11 @@ mod tests {
             name::STREAM_FAULT,
             name::RATE_LIMIT,
             name::OVERLOAD,
+            name::UPSTREAM_DOWN,
+            name::UPSTREAM_DOWN_STREAM,
         ] {
             assert!(!sent.contains(&conditional), "{conditional}");
         }
-        assert_eq!(sent.len(), name::ALL.len() - 4);
+        assert_eq!(sent.len(), name::ALL.len() - 6);
     }
 }
