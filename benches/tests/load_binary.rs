@@ -151,3 +151,37 @@ fn upstreams_that_never_end_get_well_formed_answers_and_leave_the_gateway_small(
         assert!(row.contains("| 3 of 3 |"), "{row}");
     }
 }
+
+#[test]
+fn a_short_soak_loses_no_event_and_leaves_the_gateway_flat() {
+    // `load soak` exits 1 on a malformed answer, one that disagrees with the mock's journal (an
+    // event lost or repeated, a second upstream request, a hang-up that did not reach the
+    // upstream), an ordinary request failing while the upstream was up, or growth after the
+    // warm-up.
+    let report = output_of(&[
+        "soak",
+        "--seconds",
+        "12",
+        "--restart-every-seconds",
+        "4",
+        "--concurrency",
+        "4",
+        "--rate",
+        "40",
+    ]);
+    assert_has_every(
+        &report,
+        &[
+            "### Soak",
+            "the upstream killed and restarted 2 times",
+            "| Whole |",
+            "| Stream |",
+            "| SlowStream |",
+            "| RateLimited |",
+            "| Overloaded |",
+            "| BrokenStream |",
+            "| HangUp |",
+            "At rest, before and after:",
+        ],
+    );
+}

@@ -10,6 +10,7 @@ use benches::load::{
     plan::{Mode, Plan},
     relay::serve_relay,
     run::run,
+    soak,
 };
 use clap::Parser;
 
@@ -57,6 +58,22 @@ fn main() -> ExitCode {
                 }
                 for failure in &outcome.failures {
                     eprintln!("load hostile: {failure}");
+                }
+                return ExitCode::FAILURE;
+            }
+            Err(err) => Err(err.to_string()),
+        },
+        Some(Mode::Soak(plan)) => match runtime.block_on(soak::measure(plan)) {
+            Ok(outcome) if outcome.failures.is_empty() => {
+                Ok((outcome.report.clone(), outcome.report, Write::Replace))
+            }
+            Ok(outcome) => {
+                #[allow(clippy::print_stdout)]
+                {
+                    println!("{}", outcome.report);
+                }
+                for failure in outcome.failures.iter().take(50) {
+                    eprintln!("load soak: {failure}");
                 }
                 return ExitCode::FAILURE;
             }

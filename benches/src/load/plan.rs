@@ -97,6 +97,36 @@ pub enum Mode {
     /// the deadline and its memory; exits 1 when an answer is not the one expected or the
     /// memory passes its bound.
     Hostile(HostilePlan),
+    /// Mixed traffic, upstream faults, clients that hang up and an upstream killed and
+    /// restarted, for a bounded time: every answer judged whole and against the mock's journal,
+    /// the gateway's memory and descriptors flat; exits 1 on any failure.
+    Soak(SoakPlan),
+}
+
+/// The command line of `load soak`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SoakPlan {
+    /// How long the traffic runs.
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(10..))]
+    pub seconds: u64,
+    /// Clients sending at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub concurrency: u64,
+    /// Requests per second, all clients together (each paces itself to its share).
+    #[arg(long, default_value_t = 100.0, value_parser = per_second)]
+    pub rate: f64,
+    /// The upstream is killed and restarted on its port this often.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..))]
+    pub restart_every_seconds: u64,
+    /// How long the upstream stays down each time.
+    #[arg(long, default_value_t = 500)]
+    pub down_ms: u64,
+    /// The run fails when the gateway's RSS grows more than this after the warm-up.
+    #[arg(long, default_value_t = 24)]
+    pub max_rss_growth_mib: u64,
+    /// Where the mock-ollama and gateway executables are [default: beside this one].
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
 }
 
 /// The command line of `load hostile`.
