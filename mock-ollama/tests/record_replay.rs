@@ -395,8 +395,17 @@ fn only_exchange(dir: &Path) -> mock_ollama::Exchange {
     exchanges.remove(0)
 }
 
-fn bounded_recorder(upstream: &MockOllama, dir: &Path, bounds: UpstreamBounds) -> Recorder {
-    Recorder::new(&upstream.url(), dir).unwrap().bounds(bounds)
+/// A mock recording `upstream` into `dir` within `bounds`.
+async fn bounded_recording(
+    upstream: &MockOllama,
+    dir: &Path,
+    bounds: UpstreamBounds,
+) -> MockOllama {
+    MockOllama::builder()
+        .recorder(Recorder::new(&upstream.url(), dir).unwrap().bounds(bounds))
+        .start()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -408,11 +417,7 @@ async fn a_body_without_end_is_cut_at_the_recorders_limit_and_recorded_as_reset(
         max_body_bytes: limit,
         ..UpstreamBounds::default()
     };
-    let recording = MockOllama::builder()
-        .recorder(bounded_recorder(&upstream, &dir, bounds))
-        .start()
-        .await
-        .unwrap();
+    let recording = bounded_recording(&upstream, &dir, bounds).await;
     let body = json!({"model": "llama3.2", "messages": [{"role": "user", "content": "[fault:endless-line]"}]});
     let reply = raw(recording.addr(), "POST", "/api/chat", &body.to_string()).await;
     assert_eq!(reply.status, 200);
@@ -448,11 +453,7 @@ async fn a_body_still_arriving_at_the_recorders_deadline_is_cut_and_recorded_as_
         timeout: std::time::Duration::from_millis(400),
         ..UpstreamBounds::default()
     };
-    let recording = MockOllama::builder()
-        .recorder(bounded_recorder(&upstream, &dir, bounds))
-        .start()
-        .await
-        .unwrap();
+    let recording = bounded_recording(&upstream, &dir, bounds).await;
     let body =
         json!({"model": "llama3.2", "messages": [{"role": "user", "content": "slowly forever"}]});
     let reply = raw(recording.addr(), "POST", "/api/chat", &body.to_string()).await;
@@ -481,11 +482,7 @@ async fn an_upstream_without_a_head_by_the_recorders_deadline_gets_the_client_a_
         timeout: std::time::Duration::from_millis(300),
         ..UpstreamBounds::default()
     };
-    let recording = MockOllama::builder()
-        .recorder(bounded_recorder(&upstream, &dir, bounds))
-        .start()
-        .await
-        .unwrap();
+    let recording = bounded_recording(&upstream, &dir, bounds).await;
     let reply = common::post_chat(&recording, chat("llama3.2", "think long", json!({}))).await;
     assert_eq!(reply.status, 504);
     let message = reply.json()["error"]["message"]
