@@ -9,6 +9,7 @@ use benches::load::{
     hostile, limits,
     plan::{Mode, Plan},
     relay::serve_relay,
+    report::Judged,
     run::run,
     soak,
 };
@@ -47,37 +48,15 @@ fn main() -> ExitCode {
             let written = if headed { rows } else { table.clone() };
             (table, written, Write::Append)
         }),
-        Some(Mode::Hostile(plan)) => match runtime.block_on(hostile::measure(plan)) {
-            Ok(outcome) if outcome.failures.is_empty() => {
-                Ok((outcome.report.clone(), outcome.report, Write::Replace))
+        Some(Mode::Hostile(plan)) => {
+            match judged("hostile", runtime.block_on(hostile::measure(plan))) {
+                Some(outcome) => outcome,
+                None => return ExitCode::FAILURE,
             }
-            Ok(outcome) => {
-                #[allow(clippy::print_stdout)]
-                {
-                    println!("{}", outcome.report);
-                }
-                for failure in &outcome.failures {
-                    eprintln!("load hostile: {failure}");
-                }
-                return ExitCode::FAILURE;
-            }
-            Err(err) => Err(err.to_string()),
-        },
-        Some(Mode::Soak(plan)) => match runtime.block_on(soak::measure(plan)) {
-            Ok(outcome) if outcome.failures.is_empty() => {
-                Ok((outcome.report.clone(), outcome.report, Write::Replace))
-            }
-            Ok(outcome) => {
-                #[allow(clippy::print_stdout)]
-                {
-                    println!("{}", outcome.report);
-                }
-                for failure in outcome.failures.iter().take(50) {
-                    eprintln!("load soak: {failure}");
-                }
-                return ExitCode::FAILURE;
-            }
-            Err(err) => Err(err.to_string()),
+        }
+        Some(Mode::Soak(plan)) => match judged("soak", runtime.block_on(soak::measure(plan))) {
+            Some(outcome) => outcome,
+            None => return ExitCode::FAILURE,
         },
         None => runtime
             .block_on(run(&args))
@@ -102,6 +81,33 @@ fn main() -> ExitCode {
         println!("{shown}");
     }
     ExitCode::SUCCESS
+}
+
+/// A judged part's report to show and write, an error when it could not run, or `None` when it
+/// ran and failed: then the report and the first failures have been printed here.
+fn judged(
+    part: &str,
+    outcome: Result<Judged, impl std::fmt::Display>,
+) -> Option<Result<(String, String, Write), String>> {
+    match outcome {
+        Ok(judged) if judged.failures.is_empty() => {
+            Some(Ok((judged.report.clone(), judged.report, Write::Replace)))
+        }
+        Ok(judged) => {
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", judged.report);
+            }
+            for failure in judged.failures.iter().take(50) {
+                eprintln!("load {part}: {failure}");
+            }
+            if judged.failures.len() > 50 {
+                eprintln!("load {part}: … and {} more", judged.failures.len() - 50);
+            }
+            None
+        }
+        Err(err) => Some(Err(err.to_string())),
+    }
 }
 
 /// How the report goes into `--markdown`.

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use super::{
     plan::HostilePlan,
     process::{Server, Usage},
-    setup::{LoadError, bin_dir, progress, start_gateway},
+    report::Judged,
+    setup::{LoadError, WorkDir, bin_dir, progress, start_gateway},
 };
 
 /// What the mock's rules do, keyed by the prompt that selects them.
@@ -182,30 +183,18 @@ struct Found {
     after: Option<Usage>,
 }
 
-/// The report, and what failed (empty when the run passed).
-#[derive(Debug)]
-pub struct Outcome {
-    /// The Markdown report.
-    pub report: String,
-    /// Each answer that was not the one expected, and a peak RSS over the limit.
-    pub failures: Vec<String>,
-}
-
 /// Starts the mock and the gateway, runs every case, and reports.
-pub async fn measure(plan: &HostilePlan) -> Result<Outcome, LoadError> {
+pub async fn measure(plan: &HostilePlan) -> Result<Judged, LoadError> {
     let bin_dir = bin_dir(plan.bin_dir.as_deref())?;
-    let work = std::env::temp_dir().join(format!("llm-gateway-hostile-{}", std::process::id()));
-    std::fs::create_dir_all(&work)?;
-    let outcome = run_in(plan, &bin_dir, &work).await;
-    let _ = std::fs::remove_dir_all(&work);
-    outcome
+    let work = WorkDir::create("hostile")?;
+    run_in(plan, &bin_dir, work.path()).await
 }
 
 async fn run_in(
     plan: &HostilePlan,
     bin_dir: &std::path::Path,
     work: &std::path::Path,
-) -> Result<Outcome, LoadError> {
+) -> Result<Judged, LoadError> {
     let scenario = work.join("hostile.json");
     std::fs::write(&scenario, SCENARIO)?;
     let mock = Server::start(
@@ -363,7 +352,7 @@ fn judge(expect: Expect, status: u16, text: &str) -> Result<(), String> {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn render(plan: &HostilePlan, idle: Option<Usage>, end: Option<Usage>, found: &[Found]) -> Outcome {
+fn render(plan: &HostilePlan, idle: Option<Usage>, end: Option<Usage>, found: &[Found]) -> Judged {
     let mib = |usage: Option<Usage>, peak: bool| {
         usage.map_or("?".to_owned(), |usage| {
             format!(
@@ -446,7 +435,7 @@ fn render(plan: &HostilePlan, idle: Option<Usage>, end: Option<Usage>, found: &[
         Some(_) => {}
         None => failures.push("the gateway's memory could not be read from /proc".to_owned()),
     }
-    Outcome { report, failures }
+    Judged { report, failures }
 }
 
 fn millis(duration: Duration) -> String {

@@ -5,7 +5,7 @@
 //! Imports run one way: `run.rs` (the default parts) and `keys.rs`, `limits.rs`, `hostile.rs`,
 //! `soak.rs` (parts of their own) → `setup.rs` (starting the servers under test, the CPU-counting loop, progress) →
 //! `probe.rs` (requests that check what they measure) and `generator.rs` (open and closed loops)
-//! → `answer.rs` (what one request resolves to); `summary.rs`/`report.rs` render, and
+//! → `answer.rs` (what one request resolves to); `summary.rs`/`report.rs` render (`report::Judged` is what a judged part returns), and
 //! `process.rs`, `plan.rs`, `scenario.rs`, `relay.rs` are floors.
 
 pub mod answer;

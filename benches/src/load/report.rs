@@ -5,6 +5,16 @@ use std::fmt::Write as _;
 
 use super::generator::Measured;
 
+/// A part's Markdown report and what failed in it (`hostile`, `soak`): empty failures when the
+/// run passed.
+#[derive(Debug)]
+pub struct Judged {
+    /// The Markdown report.
+    pub report: String,
+    /// Each answer, figure or bound that was not what the part expects, one line each.
+    pub failures: Vec<String>,
+}
+
 /// Where and how the numbers were measured.
 #[derive(Debug, Clone)]
 pub struct Environment {

@@ -27,6 +27,30 @@ pub enum LoadError {
     Io(#[from] std::io::Error),
 }
 
+/// A working directory of this process's own for a part's scenario and configuration files,
+/// removed when dropped.
+#[derive(Debug)]
+pub(crate) struct WorkDir(PathBuf);
+
+impl WorkDir {
+    /// Creates `llm-gateway-{part}-{pid}` in the temporary directory.
+    pub(crate) fn create(part: &str) -> Result<WorkDir, LoadError> {
+        let path = std::env::temp_dir().join(format!("llm-gateway-{part}-{}", std::process::id()));
+        std::fs::create_dir_all(&path)?;
+        Ok(WorkDir(path))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// The gateway's configuration: one backend, the mock at `mock_url` in the dialect `--upstream`
 /// names, with room for every held stream besides the closed-loop load (the bound is the
 /// gateway's protection, not what is measured).

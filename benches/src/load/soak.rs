@@ -23,7 +23,8 @@ use serde_json::{Value, json};
 use super::{
     plan::SoakPlan,
     process::{Server, Usage, free_port},
-    setup::{LoadError, bin_dir, progress, start_gateway},
+    report::Judged,
+    setup::{LoadError, WorkDir, bin_dir, progress, start_gateway},
 };
 
 /// The scripted text of every reply that is not a fault.
@@ -153,24 +154,11 @@ struct Sample {
     usage: Usage,
 }
 
-/// The report, and what failed (empty when the run passed).
-#[derive(Debug)]
-pub struct SoakOutcome {
-    /// The Markdown report.
-    pub report: String,
-    /// Every answer that was malformed or disagrees with the journal, and memory or descriptors
-    /// that grew.
-    pub failures: Vec<String>,
-}
-
 /// Starts the mock and the gateway, runs the soak, and reports.
-pub async fn measure(plan: &SoakPlan) -> Result<SoakOutcome, LoadError> {
+pub async fn measure(plan: &SoakPlan) -> Result<Judged, LoadError> {
     let bin_dir = bin_dir(plan.bin_dir.as_deref())?;
-    let work = std::env::temp_dir().join(format!("llm-gateway-soak-{}", std::process::id()));
-    std::fs::create_dir_all(&work)?;
-    let outcome = run_in(plan, &bin_dir, &work).await;
-    let _ = std::fs::remove_dir_all(&work);
-    outcome
+    let work = WorkDir::create("soak")?;
+    run_in(plan, &bin_dir, work.path()).await
 }
 
 /// The mock-ollama binary on `port`, its journal large enough for one lifetime.
@@ -211,7 +199,7 @@ async fn run_in(
     plan: &SoakPlan,
     bin_dir: &std::path::Path,
     work: &std::path::Path,
-) -> Result<SoakOutcome, LoadError> {
+) -> Result<Judged, LoadError> {
     let scenario = work.join("soak.json");
     std::fs::write(&scenario, SCENARIO)?;
     let port = free_port()?;
@@ -520,7 +508,7 @@ fn journal_agrees(outcome: &Outcome, run: &Run) -> Option<Result<(), String>> {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn render(plan: &SoakPlan, run: &Run) -> SoakOutcome {
+fn render(plan: &SoakPlan, run: &Run) -> Judged {
     let mut failures = Vec::new();
     #[derive(Default)]
     struct Row {
@@ -666,7 +654,7 @@ fn render(plan: &SoakPlan, run: &Run) -> SoakOutcome {
             failures[0]
         );
     }
-    SoakOutcome { report, failures }
+    Judged { report, failures }
 }
 
 #[cfg(test)]
