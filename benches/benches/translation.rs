@@ -1,5 +1,6 @@
-//! Per-chunk cost of the streaming path (NDJSON line → OpenAI chunk → SSE bytes) and per-request
-//! cost of validation + translation, without sockets.
+//! Per-chunk cost of the streaming path (NDJSON line → OpenAI chunk → SSE bytes), the cost of
+//! reading an upstream stream into lines and events, and per-request cost of validation +
+//! translation, without sockets.
 
 use bytes::BytesMut;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -75,6 +76,51 @@ fn per_chunk(c: &mut Criterion) {
     group.finish();
 }
 
+/// An upstream stream as it arrives: `lines` lines, cut into reads of 4 KiB.
+fn reads(lines: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    lines.concat().chunks(4096).map(<[u8]>::to_vec).collect()
+}
+
+fn per_stream_read(c: &mut Criterion) {
+    let mut group = c.benchmark_group("stream: upstream reads -> lines / events");
+    let ndjson: Vec<Vec<u8>> = (0..1000)
+        .map(|i| [native_line(&format!(" token{i}")), b"\n".to_vec()].concat())
+        .collect();
+    let sse_lines: Vec<Vec<u8>> = ndjson
+        .iter()
+        .map(|line| [b"data: ", &line[..line.len() - 1], b"\n\n"].concat())
+        .collect();
+    for (name, pieces, ndjson) in [
+        ("1000 NDJSON lines", reads(&ndjson), true),
+        ("1000 SSE events", reads(&sse_lines), false),
+    ] {
+        group.throughput(Throughput::Elements(1000));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut count = 0;
+                if ndjson {
+                    let mut lines = wire::ndjson::LineSplitter::new();
+                    for piece in &pieces {
+                        let _ = lines.push::<wire::ndjson::LineTooLong>(piece, |line| {
+                            count += line.len();
+                            Ok(())
+                        });
+                    }
+                } else {
+                    let mut events = wire::sse::Decoder::new();
+                    let mut out = Vec::new();
+                    for piece in &pieces {
+                        let _ = events.feed(piece, &mut out);
+                        count += out.drain(..).map(|event| event.data.len()).sum::<usize>();
+                    }
+                }
+                black_box(count)
+            })
+        });
+    }
+    group.finish();
+}
+
 fn per_request(c: &mut Criterion) {
     let mut group = c.benchmark_group("request: validate + translate to ollama");
     let short = serde_json::json!({"model": "llama3.2", "messages": [{"role": "user", "content": "Hello!"}]}).to_string();
@@ -102,5 +148,5 @@ fn per_request(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, per_chunk, per_request);
+criterion_group!(benches, per_chunk, per_stream_read, per_request);
 criterion_main!(benches);

@@ -13,7 +13,8 @@
 //! - Grammars, each once: [`go_duration`] (Go's `time.ParseDuration`), [`go_json`] and
 //!   [`py_json`] (how Go and Python write JSON), [`sse`] (reading server-sent events),
 //!   [`ndjson`] (splitting NDJSON lines), [`ollama_host`] (`OLLAMA_HOST` as Ollama reads it).
-//! - Helpers: [`error_chain`], [`unix_time`], [`shutdown`].
+//! - Helpers: [`error_chain`], [`unix_time`], [`shutdown`], [`segmented`] (a buffer that grows
+//!   without reallocating, for what an upstream sends).
 #![forbid(unsafe_code)]
 
 pub mod error_chain;
@@ -24,6 +25,7 @@ pub mod ollama;
 pub mod ollama_host;
 pub mod openai;
 pub mod py_json;
+pub mod segmented;
 #[cfg(feature = "shutdown")]
 pub mod shutdown;
 pub mod sse;

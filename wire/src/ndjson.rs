@@ -2,7 +2,7 @@
 //! may arrive in pieces, several lines may arrive together, `\r\n` and blank lines are tolerated,
 //! and a line longer than the cap is an error rather than unbounded buffering.
 
-use bytes::{Buf, BytesMut};
+use crate::segmented::SegmentedBuf;
 
 /// Longest line accepted (Ollama's own Go client allows 8 MiB).
 pub const MAX_LINE: usize = 8 * 1024 * 1024;
@@ -15,7 +15,9 @@ pub struct LineTooLong(pub usize);
 /// Incremental line splitter.
 #[derive(Debug)]
 pub struct LineSplitter {
-    pending: BytesMut,
+    /// The start of a line whose newline has not come yet (in segments: an endless line costs
+    /// its bytes, not twice them).
+    pending: SegmentedBuf,
     max_line: usize,
 }
 
@@ -34,7 +36,7 @@ impl LineSplitter {
     /// A splitter with a custom cap.
     pub fn with_max_line(max_line: usize) -> Self {
         Self {
-            pending: BytesMut::new(),
+            pending: SegmentedBuf::new(),
             max_line,
         }
     }
@@ -50,14 +52,15 @@ impl LineSplitter {
     {
         // Fast path: nothing pending, lines complete within this read.
         if self.pending.is_empty() {
-            while let Some(end) = bytes.iter().position(|b| *b == b'\n') {
+            while let Some(end) = memchr::memchr(b'\n', bytes) {
                 emit(&bytes[..end], &mut on_line)?;
                 bytes = &bytes[end + 1..];
             }
-        } else if let Some(end) = bytes.iter().position(|b| *b == b'\n') {
+        } else if let Some(end) = memchr::memchr(b'\n', bytes) {
             self.keep(&bytes[..end])?;
-            let line = self.pending.split();
-            emit(&line, &mut on_line)?;
+            let emitted = emit(self.pending.make_contiguous(), &mut on_line);
+            self.pending.clear();
+            emitted?;
             return self.push(&bytes[end + 1..], on_line);
         }
         Ok(self.keep(bytes)?)
@@ -73,14 +76,14 @@ impl LineSplitter {
     }
 
     /// At end of input: the unterminated remainder, if any.
-    pub fn finish(&mut self) -> Option<BytesMut> {
-        let rest = self.pending.split();
+    pub fn finish(&mut self) -> Option<Vec<u8>> {
+        let rest = self.pending.take();
         (!rest.trim_ascii().is_empty()).then_some(rest)
     }
 
     /// Bytes buffered while waiting for a newline.
     pub fn pending(&self) -> usize {
-        self.pending.remaining()
+        self.pending.len()
     }
 }
 

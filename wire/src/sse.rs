@@ -22,6 +22,8 @@ pub struct Event {
     pub id: String,
 }
 
+use crate::segmented::SegmentedBuf;
+
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The most bytes one event may buffer (its unfinished line plus its data so far) by default:
@@ -40,7 +42,9 @@ pub struct Decoder {
     /// The first bytes, held until they show whether the stream starts with a BOM.
     head: Vec<u8>,
     started: bool,
-    line: Vec<u8>,
+    /// The start of a line whose end has not come yet (in segments: an endless line costs its
+    /// bytes, not twice them).
+    line: SegmentedBuf,
     after_cr: bool,
     data: String,
     has_data: bool,
@@ -66,7 +70,7 @@ impl Decoder {
             max_event,
             head: Vec::new(),
             started: false,
-            line: Vec::new(),
+            line: SegmentedBuf::new(),
             after_cr: false,
             data: String::new(),
             has_data: false,
@@ -99,26 +103,52 @@ impl Decoder {
         out
     }
 
-    /// Checked before each byte is kept, so no buffer grows past the limit.
-    fn read(&mut self, bytes: &[u8], out: &mut Vec<Event>) -> Result<(), EventTooLong> {
-        for &byte in bytes {
-            match byte {
-                b'\n' if self.after_cr => self.after_cr = false,
-                b'\n' | b'\r' => {
-                    self.after_cr = byte == b'\r';
-                    let line = std::mem::take(&mut self.line);
-                    self.process(&line, out);
-                    self.line = line;
-                    self.line.clear();
-                }
-                _ => {
-                    if self.line.len() + self.data.len() + self.event.len() >= self.max_event {
-                        return Err(EventTooLong(self.max_event));
-                    }
-                    self.after_cr = false;
-                    self.line.push(byte);
-                }
+    /// Reads a run of bytes: each line ending in it is processed, from the bytes themselves when
+    /// the line began in this run; what follows the last ending is kept. The limit is checked
+    /// before anything is kept, so no buffer grows past it.
+    fn read(&mut self, mut bytes: &[u8], out: &mut Vec<Event>) -> Result<(), EventTooLong> {
+        while let Some((&first, rest)) = bytes.split_first() {
+            if self.after_cr && first == b'\n' {
+                // The second half of a CRLF.
+                self.after_cr = false;
+                bytes = rest;
+                continue;
             }
+            let Some(end) = memchr::memchr2(b'\n', b'\r', bytes) else {
+                self.keep(bytes)?;
+                return Ok(());
+            };
+            let (line, rest) = bytes.split_at(end);
+            self.within_limit(line.len())?;
+            self.after_cr = rest[0] == b'\r';
+            if self.line.is_empty() {
+                self.process(line, out);
+            } else {
+                let mut whole = std::mem::take(&mut self.line);
+                whole.extend_from_slice(line);
+                self.process(whole.make_contiguous(), out);
+                whole.clear();
+                self.line = whole;
+            }
+            bytes = &rest[1..];
+        }
+        Ok(())
+    }
+
+    /// Keeps the start of a line.
+    fn keep(&mut self, bytes: &[u8]) -> Result<(), EventTooLong> {
+        self.within_limit(bytes.len())?;
+        if !bytes.is_empty() {
+            self.after_cr = false;
+        }
+        self.line.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// Whether the event may hold `more` bytes besides what it holds.
+    fn within_limit(&self, more: usize) -> Result<(), EventTooLong> {
+        if self.line.len() + more + self.data.len() + self.event.len() > self.max_event {
+            return Err(EventTooLong(self.max_event));
         }
         Ok(())
     }

@@ -9,10 +9,13 @@ pub mod transport;
 mod unreachable;
 
 use axum::http::{HeaderMap, Method};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::time::Instant;
-use wire::openai::{ChatCompletionRequest, Model};
+use wire::{
+    openai::{ChatCompletionRequest, Model},
+    segmented::SegmentedBuf,
+};
 
 use crate::{
     bound::Bound,
@@ -158,6 +161,7 @@ impl Backend {
         let retry_after = retry_after(&response.headers);
         // An error body is read for its message: its first 64 KiB, however it ends.
         let (body, _) = read_up_to(response, 0, 64 * 1024).await;
+        let body = body.into_vec();
         GatewayError::Upstream {
             status,
             message: error_message(&body)
@@ -211,7 +215,7 @@ impl Backend {
                 });
             }
         }
-        serde_json::from_slice(&bytes).map_err(|err| {
+        serde_json::from_slice(&bytes.into_vec()).map_err(|err| {
             tracing::warn!(backend = self.name(), error = %err, "upstream body is not JSON");
             GatewayError::UpstreamProtocol {
                 backend: self.name().to_owned(),
@@ -276,15 +280,15 @@ enum Ending {
     Broke(TransportError),
 }
 
-/// The body's bytes up to `limit` (at most that many are kept), in a buffer of `capacity` at
-/// first, and how it ended. Reading stops at the limit: the rest is never read, and dropping the
-/// body drops its connection.
+/// The body's bytes up to `limit` (at most that many are kept), `capacity` of them allocated at
+/// once (an announced length) and the rest in segments, and how it ended. Reading stops at the
+/// limit: the rest is never read, and dropping the body drops its connection.
 async fn read_up_to(
     mut response: UpstreamResponse,
     capacity: usize,
     limit: usize,
-) -> (BytesMut, Ending) {
-    let mut body = BytesMut::with_capacity(capacity.min(limit));
+) -> (SegmentedBuf, Ending) {
+    let mut body = SegmentedBuf::with_capacity(capacity.min(limit));
     while let Some(piece) = response.body.next().await {
         let piece = match piece {
             Ok(piece) => piece,
