@@ -8,7 +8,8 @@
 //! # Rooms
 //!
 //! - [`openai`] (Chat Completions, models, embeddings and errors; `openai/validate.rs` what
-//!   OpenAI accepts) and [`ollama`] (the native API; `ollama/knobs.rs` what Ollama accepts in
+//!   OpenAI accepts; [`openai::responses`] the Responses API), [`anthropic`] (the Messages API
+//!   and Anthropic's errors) and [`ollama`] (the native API; `ollama/knobs.rs` what Ollama accepts in
 //!   `options`, `think` and `keep_alive`).
 //! - Grammars, each once: [`go_duration`] (Go's `time.ParseDuration`), [`go_json`] and
 //!   [`py_json`] (how Go and Python write JSON), [`sse`] (reading server-sent events),
@@ -17,6 +18,7 @@
 //!   without reallocating, for what an upstream sends).
 #![forbid(unsafe_code)]
 
+pub mod anthropic;
 pub mod error_chain;
 pub mod go_duration;
 pub mod go_json;

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod responses;
 pub mod validate;
 
 /// `POST /v1/chat/completions` body. Unknown fields are ignored.
