@@ -170,7 +170,7 @@ impl ReplyContext<'_> {
 }
 
 /// `len` random lower-case hex digits.
-fn hex(rng: &mut DetRng, len: usize) -> String {
+pub(super) fn hex(rng: &mut DetRng, len: usize) -> String {
     (0..len)
         .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
         .collect()

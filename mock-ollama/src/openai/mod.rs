@@ -4,7 +4,7 @@
 //! Data flows one way: the body is read as that server reads it ([`request`]: refused in its
 //! words by [`refusal`], converted as Ollama's layer converts it by [`conversion`]) into the
 //! native request the mock's pipeline answers, and the resulting turn is written back in the
-//! dialect ([`chat`], [`completion`]), with errors in its error objects ([`error`]) and its bytes
+//! dialect ([`chat`], [`completion`], [`responses`]), with errors in its error objects ([`error`]) and its bytes
 //! made in one place ([`encode`]).
 
 pub mod chat;
@@ -15,6 +15,7 @@ pub mod error;
 pub mod flavor;
 pub mod refusal;
 pub mod request;
+pub mod responses;
 
 pub use error::ApiError;
 pub use flavor::{Dialect, Flavor};

@@ -10,7 +10,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wire::{
     ollama::{self, ChatRequest, GenerateRequest, knobs},
-    openai::{ChatCompletionRequest, validate::InvalidRequest},
+    openai::{
+        ChatCompletionRequest,
+        responses::{CreateResponse, chat::chat_request},
+        validate::InvalidRequest,
+    },
 };
 
 use super::{
@@ -53,6 +57,74 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
         Validation::LlamaCppPython => llama_cpp_python_request(dialect, body)?,
         Validation::Vllm => vllm_request(body).map_err(invalid)?,
     };
+    chat_ask(dialect, &request)
+}
+
+/// A `/v1/responses` request the dialect's server accepts, with the chat it amounts to.
+#[derive(Debug)]
+pub struct ResponsesAsk {
+    /// The request as sent.
+    pub request: CreateResponse,
+    /// The chat it amounts to, for the native pipeline.
+    pub chat: ChatAsk,
+}
+
+/// Reads a `/v1/responses` body as OpenAI does: its types, a model, an input (nothing is stored
+/// here, so a `previous_response_id` names no response), `max_output_tokens` of at least 16.
+pub fn responses(dialect: &'static Dialect, body: &[u8]) -> Result<ResponsesAsk, ApiError> {
+    let refuse = |message: String, param: &str, code: Option<&'static str>| {
+        ApiError::invalid(
+            dialect,
+            InvalidRequest {
+                message,
+                param: Some(param.to_owned()),
+                code,
+            },
+        )
+    };
+    let request: CreateResponse =
+        wire::openai::validate::parse(body).map_err(|error| ApiError::invalid(dialect, error))?;
+    if request.model.as_deref().is_none_or(str::is_empty) {
+        return Err(refuse(
+            "Missing required parameter: 'model'.".to_owned(),
+            "model",
+            Some("missing_required_parameter"),
+        ));
+    }
+    if let Some(previous) = &request.previous_response_id {
+        return Err(refuse(
+            format!("Previous response with id '{previous}' not found."),
+            "previous_response_id",
+            Some("previous_response_not_found"),
+        ));
+    }
+    if request.input.is_none() {
+        return Err(refuse(
+            "Missing required parameter: 'input'.".to_owned(),
+            "input",
+            Some("missing_required_parameter"),
+        ));
+    }
+    if let Some(limit) = request.max_output_tokens.filter(|limit| *limit < 16) {
+        return Err(refuse(
+            format!(
+                "Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, but got {limit} instead."
+            ),
+            "max_output_tokens",
+            Some("integer_below_min_value"),
+        ));
+    }
+    let chat = chat_request(&request).map_err(|error| ApiError::invalid(dialect, error))?;
+    let chat = chat_ask(dialect, &chat)?;
+    Ok(ResponsesAsk { request, chat })
+}
+
+/// The native request a checked chat amounts to in the dialect.
+fn chat_ask(
+    dialect: &'static Dialect,
+    request: &ChatCompletionRequest,
+) -> Result<ChatAsk, ApiError> {
+    let invalid = |message: String| ApiError::invalid(dialect, InvalidRequest::new(message, None));
     let messages = request.messages.as_deref().unwrap_or_default();
     let native_messages = match dialect.validation {
         Validation::Ollama => ollama_messages(messages),
@@ -62,7 +134,7 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
     }
     .map_err(invalid)?;
 
-    let mut options = sampling_options(&request);
+    let mut options = sampling_options(request);
     let limit = match dialect.honours_max_completion_tokens {
         true => request.max_completion_tokens.or(request.max_tokens),
         false => request.max_tokens,
@@ -99,7 +171,7 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
             model: request.model.clone().unwrap_or_default(),
             messages: native_messages,
             tools,
-            format: response_format(&request),
+            format: response_format(request),
             options: Some(options),
             stream: Some(request.is_streaming()),
             keep_alive: None,

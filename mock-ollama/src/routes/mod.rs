@@ -61,6 +61,7 @@ pub fn router(state: Arc<MockState>) -> Router {
         .route("/api/delete", delete(transfer::delete))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/completions", post(openai::completions))
+        .route("/v1/responses", post(openai::responses))
         .route("/v1/embeddings", post(openai::embeddings))
         .route("/v1/models", get(openai::list_models))
         .route("/v1/models/{*model}", get(openai::retrieve_model))

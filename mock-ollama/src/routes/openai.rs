@@ -28,7 +28,7 @@ use crate::{
         chat::{self, ReplyContext},
         completion, encode,
         flavor::{ModelObjects, Validation},
-        refusal, request,
+        refusal, request, responses,
     },
     respond,
     scenario::ModelSpec,
@@ -54,6 +54,35 @@ pub async fn chat_completions(
         include_usage: ask.include_usage,
         choices: ask.choices,
         logprobs: ask.logprobs,
+    };
+    reply(&state, seq, dialect, accepted, written).await
+}
+
+pub async fn responses(
+    State(state): State<Arc<MockState>>,
+    Extension(RequestSeq(seq)): Extension<RequestSeq>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let dialect = state.dialect();
+    if dialect.validation != Validation::Openai {
+        // Only the exact flavour plays the Responses API so far.
+        return Err(ApiError::not_found(dialect, "/v1/responses"));
+    }
+    let mut ask = request::responses(dialect, &body)?;
+    let echoed = serve_default_model(&state, dialect, &mut ask.chat.native.model);
+    let accepted = accept_chat(&state, seq, &ask.chat.native)
+        .map_err(|e| ApiError::from_native(dialect, e))?;
+    let echo = responses::Echo {
+        created_at: u64::try_from(state.config.clock_start().timestamp()).unwrap_or(0),
+        request: ask.request,
+    };
+    let written = Written {
+        object: Object::Response(Box::new(echo)),
+        model: echoed,
+        streaming: ask.chat.native.is_streaming(),
+        include_usage: false,
+        choices: 1,
+        logprobs: None,
     };
     reply(&state, seq, dialect, accepted, written).await
 }
@@ -162,12 +191,14 @@ fn llama_cpp_python_embeddings(
 }
 
 /// Which `/v1` objects a reply is written as.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum Object {
     /// `chat.completion` / `chat.completion.chunk`.
     Chat,
     /// `text_completion`.
     Completion,
+    /// `response` and its stream events, echoing the request.
+    Response(Box<responses::Echo>),
 }
 
 /// How an accepted request is written back.
@@ -206,17 +237,27 @@ async fn reply(
     };
     let scale = state.config.time_scale;
     if answer.streaming {
-        let stream = match written.object {
-            Object::Chat => chat::stream(&ctx, &answer.turn, written.include_usage),
-            Object::Completion => completion::stream(&ctx, &answer.turn, written.include_usage),
+        let plan = match &written.object {
+            Object::Chat => {
+                let stream = chat::stream(&ctx, &answer.turn, written.include_usage);
+                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
+            }
+            Object::Completion => {
+                let stream = completion::stream(&ctx, &answer.turn, written.include_usage);
+                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
+            }
+            Object::Response(echo) => {
+                let stream = responses::stream(&ctx, &answer.turn, echo);
+                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
+            }
         };
-        let plan = respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing);
         let journal = state.journal.clone();
         return Ok(respond::send(plan, dialect.sse_content_type, true, journal, seq).await);
     }
-    let object = match written.object {
+    let object = match &written.object {
         Object::Chat => chat::whole(&ctx, &answer.turn),
         Object::Completion => completion::whole(&ctx, &answer.turn),
+        Object::Response(echo) => responses::whole(&ctx, &answer.turn, echo),
     };
     let total: Duration = answer.turn.delays.iter().sum();
     let plan = respond::plan_whole(encode::body(dialect, &object), total, &answer.faults, scale)
