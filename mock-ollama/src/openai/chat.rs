@@ -87,7 +87,7 @@ impl ReplyContext<'_> {
     }
 
     /// Arguments as the JSON string the dialect's encoder writes.
-    fn arguments(&self, arguments: &Map<String, Value>) -> String {
+    pub(super) fn arguments(&self, arguments: &Map<String, Value>) -> String {
         String::from_utf8(encode::encoded(self.dialect.json, arguments)).unwrap_or_default()
     }
 

@@ -122,7 +122,7 @@ impl Echo {
                 reason: "max_output_tokens".to_owned(),
             });
         } else {
-            response.completed_at = Some(self.created_at + ctx_seconds(turn));
+            response.completed_at = Some(self.created_at + turn_seconds(turn));
         }
         response.usage = Some(usage(turn));
         response
@@ -130,7 +130,7 @@ impl Echo {
 }
 
 /// Whole seconds the turn took, virtually.
-fn ctx_seconds(turn: &Turn) -> u64 {
+fn turn_seconds(turn: &Turn) -> u64 {
     turn.line_offset(turn.chunks.len()).as_secs()
 }
 
@@ -201,8 +201,7 @@ fn function_call_item(
 }
 
 fn arguments(ctx: &ReplyContext<'_>, call: &wire::ollama::ToolCall) -> String {
-    String::from_utf8(encode::encoded(ctx.dialect.json, &call.function.arguments))
-        .unwrap_or_default()
+    ctx.arguments(&call.function.arguments)
 }
 
 /// The `response` object of a `stream: false` request.
