@@ -181,6 +181,11 @@ struct ServeArgs {
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     journal_limit: usize,
 
+    /// Keep at most this many Responses API responses for previous_response_id and
+    /// GET /v1/responses/{id}, oldest out first (0 keeps none)
+    #[arg(long, default_value_t = 1_000, value_name = "N")]
+    stored_responses: usize,
+
     /// Timestamps: real (each reply's clock starts when its request arrives) or fixed (from
     /// 2026-01-01T00:00:00Z, so output bytes never depend on when the mock runs)
     #[arg(long, value_enum, default_value_t = Clock::Real)]
@@ -371,6 +376,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .time_scale(args.time_scale)
         .seed(args.seed)
         .journal_limit(args.journal_limit)
+        .stored_responses(args.stored_responses)
         .flavor(args.flavor)
         .real_clock(args.clock == Clock::Real)
         .into_state();

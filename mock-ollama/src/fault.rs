@@ -101,6 +101,12 @@ fn default_byte_delay() -> f64 {
 }
 
 impl Fault {
+    /// True for faults after which the client does not have the whole reply (pauses and drips
+    /// only slow it down).
+    pub fn spoils_reply(&self) -> bool {
+        !matches!(self, Fault::Stall { .. } | Fault::Drip { .. })
+    }
+
     /// True for faults that replace the response head (no NDJSON at all).
     pub fn is_pre_stream(&self) -> bool {
         matches!(self, Fault::HttpError { .. })

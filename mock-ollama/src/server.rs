@@ -98,6 +98,12 @@ impl MockBuilder {
         self
     }
 
+    /// Keep at most this many Responses API responses (0: `store` keeps nothing).
+    pub fn stored_responses(mut self, limit: usize) -> Self {
+        self.config.stored_responses = limit;
+        self
+    }
+
     /// Whose OpenAI dialect `/v1` speaks (default: Ollama's own layer).
     pub fn flavor(mut self, flavor: Flavor) -> Self {
         self.config.flavor = flavor;

@@ -13,7 +13,10 @@ use crate::{
     exchange::{Exchange, Incoming},
     journal::Journal,
     matching::{self, RequestView, RuleCounter},
-    openai::flavor::{Dialect, Flavor},
+    openai::{
+        flavor::{Dialect, Flavor},
+        response_store::ResponseStore,
+    },
     record::Recorder,
     scenario::{ModelSpec, Rule, Scenario, canonical_model_name},
 };
@@ -36,6 +39,9 @@ pub struct MockConfig {
     pub version: String,
     /// Journal capacity (newest entries kept).
     pub journal_limit: usize,
+    /// How many Responses API responses the exact flavour keeps for `previous_response_id` and
+    /// `GET /v1/responses/{id}` (newest kept).
+    pub stored_responses: usize,
     /// Whose OpenAI dialect `/v1` speaks, unless the scenario names one.
     pub flavor: Flavor,
 }
@@ -53,6 +59,7 @@ impl Default for MockConfig {
             real_clock: false,
             version: "0.13.0".to_owned(),
             journal_limit: 10_000,
+            stored_responses: 1_000,
             flavor: Flavor::default(),
         }
     }
@@ -116,6 +123,8 @@ pub struct MockState {
     pub journal: Arc<Journal>,
     /// The recording proxy, when the mock records from (or replays for) a real server.
     pub recorder: Option<Arc<Recorder>>,
+    /// Responses kept for `previous_response_id` and retrieval.
+    pub responses: ResponseStore,
     initial: Arc<Scenario>,
     live: Mutex<Live>,
     loaded: Mutex<BTreeSet<String>>,
@@ -133,6 +142,7 @@ impl MockState {
         let initial = Arc::new(scenario);
         Self {
             journal: Arc::new(Journal::new(config.journal_limit)),
+            responses: ResponseStore::new(config.stored_responses),
             recorder,
             config,
             live: Mutex::new(Live::new(initial.clone())),
@@ -231,10 +241,12 @@ impl MockState {
         Some((live.scenario.clone(), chosen))
     }
 
-    /// Back to the start-up scenario, with an empty journal and no loaded models.
+    /// Back to the start-up scenario, with an empty journal, no stored responses and no loaded
+    /// models.
     pub fn reset(&self) {
         *lock(&self.live) = Live::new(self.initial.clone());
         self.journal.clear();
+        self.responses.clear();
         lock(&self.loaded).clear();
     }
 

@@ -11,7 +11,7 @@ use wire::{go_json, py_json};
 use super::flavor::{Dialect, JsonStyle};
 
 /// One JSON value in the dialect's body encoding.
-pub fn json(dialect: &Dialect, value: &Value) -> Vec<u8> {
+pub fn json<T: serde::Serialize + ?Sized>(dialect: &Dialect, value: &T) -> Vec<u8> {
     encoded(dialect.json, value)
 }
 
@@ -26,7 +26,7 @@ pub fn encoded<T: serde::Serialize + ?Sized>(style: JsonStyle, value: &T) -> Vec
 }
 
 /// A whole JSON body (Go's `json.Encoder` adds `\n`).
-pub fn body(dialect: &Dialect, value: &Value) -> Bytes {
+pub fn body<T: serde::Serialize + ?Sized>(dialect: &Dialect, value: &T) -> Bytes {
     let mut bytes = json(dialect, value);
     if dialect.newline_after_body {
         bytes.push(b'\n');
@@ -35,7 +35,11 @@ pub fn body(dialect: &Dialect, value: &Value) -> Bytes {
 }
 
 /// A JSON reply with the dialect's content type.
-pub fn json_response(dialect: &Dialect, status: StatusCode, value: &Value) -> Response {
+pub fn json_response<T: serde::Serialize + ?Sized>(
+    dialect: &Dialect,
+    status: StatusCode,
+    value: &T,
+) -> Response {
     let head = [(
         header::CONTENT_TYPE,
         HeaderValue::from_static(dialect.json_content_type),
@@ -47,6 +51,22 @@ pub fn json_response(dialect: &Dialect, status: StatusCode, value: &Value) -> Re
 pub fn event(dialect: &Dialect, value: &Value) -> Vec<u8> {
     let mut bytes = b"data: ".to_vec();
     bytes.extend(encoded(dialect.event_json, value));
+    bytes.extend_from_slice(b"\n\n");
+    bytes
+}
+
+/// One `event: <name>\ndata: <json>\n\n` event, the framing of the Responses and Messages
+/// streams.
+pub fn named_event<T: serde::Serialize + ?Sized>(
+    style: JsonStyle,
+    name: &str,
+    value: &T,
+) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(name.len() + 64);
+    bytes.extend_from_slice(b"event: ");
+    bytes.extend_from_slice(name.as_bytes());
+    bytes.extend_from_slice(b"\ndata: ");
+    bytes.extend(encoded(style, value));
     bytes.extend_from_slice(b"\n\n");
     bytes
 }

@@ -162,6 +162,22 @@ impl ApiError {
         .typed()
     }
 
+    /// A 404 for a response id the store does not keep (never stored, deleted, or let go).
+    pub fn no_stored_response(dialect: &'static Dialect, id: &str) -> Self {
+        Details {
+            dialect,
+            status: StatusCode::NOT_FOUND,
+            message: format!("Response with id '{id}' not found."),
+            kind: "",
+            param: None,
+            code: None,
+            retry_after: None,
+            raw: None,
+            from_middleware: false,
+        }
+        .typed()
+    }
+
     /// A refusal of the native pipeline, as the flavour's server words it.
     pub fn from_native(dialect: &'static Dialect, error: OllamaError) -> Self {
         let status = error.status();

@@ -15,6 +15,7 @@ pub mod error;
 pub mod flavor;
 pub mod refusal;
 pub mod request;
+pub mod response_store;
 pub mod responses;
 
 pub use error::ApiError;

@@ -6,6 +6,8 @@
 //! A conversation arrives at the pipeline as the same native messages an `/api/chat` client would
 //! send, so one scenario answers both dialects with the same reply.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use wire::{
@@ -24,6 +26,7 @@ use super::{
     error::ApiError,
     flavor::{Dialect, Validation},
     refusal::{go_decode_message, llama_cpp_python_request, vllm_request},
+    response_store::StoredResponse,
 };
 use crate::error::parse_body;
 
@@ -65,13 +68,19 @@ pub fn chat(dialect: &'static Dialect, body: &[u8]) -> Result<ChatAsk, ApiError>
 pub struct ResponsesAsk {
     /// The request as sent.
     pub request: CreateResponse,
+    /// The stored response it continues (`previous_response_id`).
+    pub previous: Option<Arc<StoredResponse>>,
     /// The chat it amounts to, for the native pipeline.
     pub chat: ChatAsk,
 }
 
-/// Reads a `/v1/responses` body as OpenAI does: its types, a model, an input (nothing is stored
-/// here, so a `previous_response_id` names no response), `max_output_tokens` of at least 16.
-pub fn responses(dialect: &'static Dialect, body: &[u8]) -> Result<ResponsesAsk, ApiError> {
+/// Reads a `/v1/responses` body as OpenAI does: its types, a model, a `previous_response_id` that
+/// `stored` finds, an input, `max_output_tokens` of at least 16.
+pub fn responses(
+    dialect: &'static Dialect,
+    body: &[u8],
+    stored: impl FnOnce(&str) -> Option<Arc<StoredResponse>>,
+) -> Result<ResponsesAsk, ApiError> {
     let refuse = |message: String, param: &str, code: Option<&'static str>| {
         ApiError::invalid(
             dialect,
@@ -91,13 +100,16 @@ pub fn responses(dialect: &'static Dialect, body: &[u8]) -> Result<ResponsesAsk,
             Some("missing_required_parameter"),
         ));
     }
-    if let Some(previous) = &request.previous_response_id {
-        return Err(refuse(
-            format!("Previous response with id '{previous}' not found."),
-            "previous_response_id",
-            Some("previous_response_not_found"),
-        ));
-    }
+    let previous = match &request.previous_response_id {
+        None => None,
+        Some(id) => Some(stored(id).ok_or_else(|| {
+            refuse(
+                format!("Previous response with id '{id}' not found."),
+                "previous_response_id",
+                Some("previous_response_not_found"),
+            )
+        })?),
+    };
     if request.input.is_none() {
         return Err(refuse(
             "Missing required parameter: 'input'.".to_owned(),
@@ -114,9 +126,17 @@ pub fn responses(dialect: &'static Dialect, body: &[u8]) -> Result<ResponsesAsk,
             Some("integer_below_min_value"),
         ));
     }
-    let chat = chat_request(&request).map_err(|error| ApiError::invalid(dialect, error))?;
+    let earlier = previous
+        .as_deref()
+        .map_or(&[][..], |stored| &stored.conversation);
+    let chat =
+        chat_request(&request, earlier).map_err(|error| ApiError::invalid(dialect, error))?;
     let chat = chat_ask(dialect, &chat)?;
-    Ok(ResponsesAsk { request, chat })
+    Ok(ResponsesAsk {
+        request,
+        previous,
+        chat,
+    })
 }
 
 /// The native request a checked chat amounts to in the dialect.

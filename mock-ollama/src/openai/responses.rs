@@ -10,16 +10,20 @@
 //! each tool call as a `function_call` item. As with Chat, the events are grouped per native line
 //! so that the line's delay paces them and a fault's `after` cuts the stream at the same place.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use serde_json::{Value, json};
 use wire::openai::responses::{
-    ContentPart, CreateResponse, Event, FunctionCall, IncompleteDetails, Item, ItemStatus, Message,
-    MessageContent, Reasoning, Response, ResponseStatus, ResponseUsage, StreamEvent, SummaryPart,
+    ContentPart, CreateResponse, Event, FunctionCall, IncompleteDetails, Input, InputItem, Item,
+    ItemStatus, Message, MessageContent, Reasoning, Response, ResponseStatus, ResponseUsage,
+    StreamEvent, SummaryPart,
 };
 
 use super::{
     chat::{ReplyContext, hex},
     encode,
+    response_store::StoredResponse,
 };
 use crate::{ndjson::Line, reply::ChunkSpec, respond::Framing, seed::DetRng, turn::Turn};
 
@@ -49,6 +53,12 @@ impl Ids {
         let mut rng = DetRng::new(self.seed.rotate_left(37) ^ position as u64);
         format!("fc_{}", hex(&mut rng, 48))
     }
+
+    /// The `msg_…` id given to the `position`th input message, which came without one.
+    fn input_message(&self, position: usize) -> String {
+        let mut rng = DetRng::new(self.seed.rotate_left(41) ^ position as u64);
+        format!("msg_{}", hex(&mut rng, 48))
+    }
 }
 
 /// What a response echoes of its request, and when it was made.
@@ -56,11 +66,69 @@ impl Ids {
 pub struct Echo {
     /// The request.
     pub request: CreateResponse,
+    /// The stored response it continues.
+    pub previous: Option<Arc<StoredResponse>>,
     /// Unix seconds of the request.
     pub created_at: u64,
 }
 
 impl Echo {
+    /// What the store keeps of this response once `turn` is written, unless the request said
+    /// `store: false`.
+    pub fn stored(&self, ctx: &ReplyContext<'_>, turn: &Turn) -> Option<StoredResponse> {
+        if self.request.store == Some(false) {
+            return None;
+        }
+        let ids = Ids::new(ctx.seed);
+        let response = self.finished(ctx, &ids, turn);
+        let input_items = self.input_items(&ids);
+        let mut conversation = self
+            .previous
+            .as_ref()
+            .map(|previous| previous.conversation.clone())
+            .unwrap_or_default();
+        conversation.extend(input_items.iter().cloned());
+        conversation.extend(response.output.iter().cloned());
+        Some(StoredResponse {
+            response,
+            input_items,
+            conversation,
+        })
+    }
+
+    /// The request's `input` as items, a string as one user message, each message with an id.
+    fn input_items(&self, ids: &Ids) -> Vec<Item> {
+        let items = match &self.request.input {
+            None => Vec::new(),
+            Some(Input::Text(text)) => vec![Item::Message(Message {
+                id: None,
+                role: "user".to_owned(),
+                content: MessageContent::Parts(vec![ContentPart::InputText { text: text.clone() }]),
+                status: None,
+            })],
+            Some(Input::Items(items)) => items
+                .iter()
+                .map(|item| match item {
+                    InputItem::Item(item) => item.clone(),
+                    InputItem::Message(message) => Item::Message(message.clone()),
+                })
+                .collect(),
+        };
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(position, mut item)| {
+                if let Item::Message(message) = &mut item {
+                    message
+                        .id
+                        .get_or_insert_with(|| ids.input_message(position));
+                    message.status.get_or_insert(ItemStatus::Completed);
+                }
+                item
+            })
+            .collect()
+    }
+
     /// The response head: `status`, no output, no usage.
     fn response(&self, ctx: &ReplyContext<'_>, ids: &Ids, status: ResponseStatus) -> Response {
         let request = &self.request;
@@ -315,11 +383,11 @@ impl EventWriter<'_, '_> {
             sequence_number: self.next,
         };
         self.next += 1;
-        out.extend_from_slice(b"event: ");
-        out.extend_from_slice(event.event.kind().as_bytes());
-        out.extend_from_slice(b"\ndata: ");
-        out.extend(encode::encoded(self.ctx.dialect.event_json, &event));
-        out.extend_from_slice(b"\n\n");
+        out.extend(encode::named_event(
+            self.ctx.dialect.event_json,
+            event.event.kind(),
+            &event,
+        ));
     }
 
     fn chunk(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
@@ -535,10 +603,7 @@ impl Framing for ResponsesFraming {
             },
             sequence_number: self.sequence_number,
         };
-        let mut bytes = b"event: error\ndata: ".to_vec();
-        bytes.extend(encode::encoded(self.json, &event));
-        bytes.extend_from_slice(b"\n\n");
-        Some(bytes.into())
+        Some(encode::named_event(self.json, "error", &event).into())
     }
 
     fn malformed_line(&self, line: Option<&str>) -> Bytes {

@@ -7,7 +7,7 @@
 //! | `GET /_mock/scenario` | the scenario being served |
 //! | `PUT /_mock/scenario` | replaces it (body: scenario JSON), counters start over |
 //! | `POST /_mock/rules` | appends one rule (body: rule JSON) |
-//! | `POST /_mock/reset` | start-up scenario, empty journal, counters at zero |
+//! | `POST /_mock/reset` | start-up scenario, empty journal, no stored responses, counters at zero |
 //! | `GET /_mock/expectations` | each rule's `expect` against its hits; 200 when all hold, 417 otherwise |
 
 use std::sync::Arc;

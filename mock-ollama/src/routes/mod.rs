@@ -62,6 +62,14 @@ pub fn router(state: Arc<MockState>) -> Router {
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/completions", post(openai::completions))
         .route("/v1/responses", post(openai::responses))
+        .route(
+            "/v1/responses/{id}",
+            get(openai::retrieve_response).delete(openai::delete_response),
+        )
+        .route(
+            "/v1/responses/{id}/input_items",
+            get(openai::response_input_items),
+        )
         .route("/v1/embeddings", post(openai::embeddings))
         .route("/v1/models", get(openai::list_models))
         .route("/v1/models/{*model}", get(openai::retrieve_model))

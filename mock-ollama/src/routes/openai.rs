@@ -6,14 +6,20 @@ use std::{sync::Arc, time::Duration};
 use axum::{
     Extension,
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::Response,
 };
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wire::{ollama::EmbedRequest, openai::validate::InvalidRequest};
+use wire::{
+    ollama::EmbedRequest,
+    openai::{
+        responses::{DeletedResponse, InputItemList, Item},
+        validate::InvalidRequest,
+    },
+};
 
 use super::{
     RequestSeq,
@@ -22,13 +28,16 @@ use super::{
 };
 use crate::{
     error::{OllamaError, parse_body},
+    fault::Fault,
     ndjson::Clock,
     openai::{
         ApiError, Dialect,
         chat::{self, ReplyContext},
         completion, encode,
         flavor::{ModelObjects, Validation},
-        refusal, request, responses,
+        refusal, request,
+        response_store::StoredResponse,
+        responses,
     },
     respond,
     scenario::ModelSpec,
@@ -68,13 +77,14 @@ pub async fn responses(
         // Only the exact flavour plays the Responses API so far.
         return Err(ApiError::not_found(dialect, "/v1/responses"));
     }
-    let mut ask = request::responses(dialect, &body)?;
+    let mut ask = request::responses(dialect, &body, |id| state.responses.get(id))?;
     let echoed = serve_default_model(&state, dialect, &mut ask.chat.native.model);
     let accepted = accept_chat(&state, seq, &ask.chat.native)
         .map_err(|e| ApiError::from_native(dialect, e))?;
     let echo = responses::Echo {
         created_at: u64::try_from(state.config.clock_start().timestamp()).unwrap_or(0),
         request: ask.request,
+        previous: ask.previous,
     };
     let written = Written {
         object: Object::Response(Box::new(echo)),
@@ -85,6 +95,140 @@ pub async fn responses(
         logprobs: None,
     };
     reply(&state, seq, dialect, accepted, written).await
+}
+
+/// `GET /v1/responses/{id}`: a stored response as it was last written.
+pub async fn retrieve_response(
+    State(state): State<Arc<MockState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let stored = stored_response(&state, &id)?;
+    Ok(encode::json_response(
+        state.dialect(),
+        StatusCode::OK,
+        &stored.response,
+    ))
+}
+
+/// `DELETE /v1/responses/{id}`.
+pub async fn delete_response(
+    State(state): State<Arc<MockState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    stored_response(&state, &id)?;
+    state.responses.remove(&id);
+    let deleted = DeletedResponse {
+        id,
+        object: "response".to_owned(),
+        deleted: true,
+    };
+    Ok(encode::json_response(
+        state.dialect(),
+        StatusCode::OK,
+        &deleted,
+    ))
+}
+
+/// `GET /v1/responses/{id}/input_items` query: a page of the items, newest first by default.
+#[derive(Debug, Deserialize)]
+pub struct InputItemsQuery {
+    #[serde(default)]
+    limit: Option<String>,
+    #[serde(default)]
+    order: Option<String>,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// `GET /v1/responses/{id}/input_items`: the items a stored response was asked with, in pages
+/// of `limit` (1–100, 20 by default), `order` `desc` (default) or `asc`, starting `after` an
+/// item id.
+pub async fn response_input_items(
+    State(state): State<Arc<MockState>>,
+    Path(id): Path<String>,
+    Query(query): Query<InputItemsQuery>,
+) -> Result<Response, ApiError> {
+    let dialect = state.dialect();
+    let stored = stored_response(&state, &id)?;
+    let invalid = |message: String, param: &str| {
+        ApiError::invalid(dialect, InvalidRequest::new(message, param.to_owned()))
+    };
+    let limit = match query.limit.as_deref() {
+        None => 20,
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|limit| (1..=100).contains(limit))
+            .ok_or_else(|| {
+                invalid(
+                    format!("Invalid 'limit': expected an integer between 1 and 100, got {text}."),
+                    "limit",
+                )
+            })?,
+    };
+    let mut items: Vec<&Item> = stored.input_items.iter().collect();
+    match query.order.as_deref() {
+        None | Some("desc") => items.reverse(),
+        Some("asc") => {}
+        Some(other) => {
+            return Err(invalid(
+                format!("Invalid 'order': expected one of 'asc' or 'desc', got '{other}'."),
+                "order",
+            ));
+        }
+    }
+    if let Some(after) = &query.after {
+        let start = items
+            .iter()
+            .position(|item| item_id(item) == Some(after.as_str()))
+            .ok_or_else(|| {
+                invalid(
+                    format!("No item with id '{after}' in this response."),
+                    "after",
+                )
+            })?;
+        items.drain(..=start);
+    }
+    let has_more = items.len() > limit;
+    items.truncate(limit);
+    let list = InputItemList {
+        object: "list".to_owned(),
+        first_id: items
+            .first()
+            .and_then(|item| item_id(item))
+            .map(str::to_owned),
+        last_id: items
+            .last()
+            .and_then(|item| item_id(item))
+            .map(str::to_owned),
+        data: items.into_iter().cloned().collect(),
+        has_more,
+    };
+    Ok(encode::json_response(dialect, StatusCode::OK, &list))
+}
+
+/// The id an item carries, if any.
+fn item_id(item: &Item) -> Option<&str> {
+    match item {
+        Item::Message(message) => message.id.as_deref(),
+        Item::FunctionCall(call) => call.id.as_deref(),
+        Item::FunctionCallOutput(output) => output.id.as_deref(),
+        Item::Reasoning(reasoning) => Some(&reasoning.id),
+        Item::ItemReference { id } => Some(id),
+    }
+}
+
+/// The response stored under `id`, or the 404 OpenAI answers (on the exact flavour only: the
+/// others have no such route).
+fn stored_response(state: &MockState, id: &str) -> Result<Arc<StoredResponse>, ApiError> {
+    let dialect = state.dialect();
+    if dialect.validation != Validation::Openai {
+        return Err(ApiError::not_found(dialect, &format!("/v1/responses/{id}")));
+    }
+    state
+        .responses
+        .get(id)
+        .ok_or_else(|| ApiError::no_stored_response(dialect, id))
 }
 
 pub async fn completions(
@@ -248,6 +392,7 @@ async fn reply(
             }
             Object::Response(echo) => {
                 let stream = responses::stream(&ctx, &answer.turn, echo);
+                keep_response(state, &ctx, &answer, echo);
                 respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
             }
         };
@@ -262,8 +407,26 @@ async fn reply(
     let total: Duration = answer.turn.delays.iter().sum();
     let plan = respond::plan_whole(encode::body(dialect, &object), total, &answer.faults, scale)
         .map_err(|e| ApiError::from_native(dialect, e))?;
+    if let Object::Response(echo) = &written.object {
+        keep_response(state, &ctx, &answer, echo);
+    }
     let journal = state.journal.clone();
     Ok(respond::send(plan, dialect.json_content_type, false, journal, seq).await)
+}
+
+/// Stores a response the client will have whole, unless it asked not to.
+fn keep_response(
+    state: &MockState,
+    ctx: &ReplyContext<'_>,
+    answer: &Answer,
+    echo: &responses::Echo,
+) {
+    if answer.faults.iter().any(Fault::spoils_reply) {
+        return;
+    }
+    if let Some(stored) = echo.stored(ctx, &answer.turn) {
+        state.responses.insert(stored);
+    }
 }
 
 /// A server that serves its one model whatever the request names (llama-cpp-python), or when

@@ -14,11 +14,19 @@ use crate::openai::{
     validate::InvalidRequest,
 };
 
-/// The Chat Completions request `request` amounts to.
-pub fn chat_request(request: &CreateResponse) -> Result<ChatCompletionRequest, InvalidRequest> {
+/// The Chat Completions request `request` amounts to, continuing the conversation `earlier` (a
+/// stored response's items, for `previous_response_id`; its instructions are not carried over,
+/// as OpenAI documents).
+pub fn chat_request(
+    request: &CreateResponse,
+    earlier: &[Item],
+) -> Result<ChatCompletionRequest, InvalidRequest> {
     let mut messages = Vec::new();
     if let Some(instructions) = &request.instructions {
         messages.push(text_message("system", instructions.clone()));
+    }
+    for (index, item) in earlier.iter().enumerate() {
+        push_item(&mut messages, item, index)?;
     }
     match &request.input {
         None => {}
@@ -218,7 +226,11 @@ mod tests {
     use super::*;
 
     fn chat_of(body: Value) -> ChatCompletionRequest {
-        chat_request(&serde_json::from_value(body).expect("a Responses body")).expect("chat")
+        chat_request(
+            &serde_json::from_value(body).expect("a Responses body"),
+            &[],
+        )
+        .expect("chat")
     }
 
     #[test]
@@ -265,6 +277,37 @@ mod tests {
     }
 
     #[test]
+    fn a_continued_conversation_comes_after_the_instructions_and_before_the_input() {
+        let earlier: Vec<Item> = serde_json::from_value(json!([
+            {"type": "message", "role": "user", "content": "My name is Ada."},
+            {"type": "reasoning", "id": "rs_1", "summary": []},
+            {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+             "content": [{"type": "output_text", "text": "Hello Ada.", "annotations": []}]}
+        ]))
+        .expect("items");
+        let request: CreateResponse = serde_json::from_value(
+            json!({"model": "m", "instructions": "Be brief.", "input": "My name?"}),
+        )
+        .expect("body");
+        let chat = chat_request(&request, &earlier).expect("chat");
+        let turns: Vec<(String, Option<Value>)> = chat
+            .messages
+            .expect("messages")
+            .into_iter()
+            .map(|m| (m.role, m.content))
+            .collect();
+        assert_eq!(
+            turns,
+            [
+                ("system".to_owned(), Some(json!("Be brief."))),
+                ("user".to_owned(), Some(json!("My name is Ada."))),
+                ("assistant".to_owned(), Some(json!("Hello Ada."))),
+                ("user".to_owned(), Some(json!("My name?"))),
+            ]
+        );
+    }
+
+    #[test]
     fn a_json_schema_format_is_a_response_format() {
         let chat = chat_of(json!({"model": "m", "input": "x",
             "text": {"format": {"type": "json_schema", "name": "w", "schema": {"type": "object"}}}}));
@@ -282,7 +325,7 @@ mod tests {
             json!({"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}),
         )
         .expect("body");
-        let error = chat_request(&request).expect_err("refused");
+        let error = chat_request(&request, &[]).expect_err("refused");
         assert_eq!(error.param.as_deref(), Some("input[0]"));
     }
 }
