@@ -52,6 +52,7 @@
 //!   `tls.rs`, `transfer.rs`.
 #![forbid(unsafe_code)]
 
+mod anthropic;
 pub mod cli;
 mod drift;
 mod error;

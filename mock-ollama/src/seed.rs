@@ -54,6 +54,13 @@ impl DetRng {
     }
 
     /// `len` characters from `[a-z0-9]`, as Ollama uses for tool call ids.
+    pub fn base62(&mut self, len: usize) -> String {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        (0..len)
+            .map(|_| ALPHABET[self.below(ALPHABET.len() as u64) as usize] as char)
+            .collect()
+    }
+
     pub fn alphanumeric(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         (0..len)

@@ -11,6 +11,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod chat;
+pub mod validate;
+
 /// `POST /v1/messages` body (and `/v1/messages/count_tokens`, which takes it without
 /// `max_tokens`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -451,6 +454,23 @@ pub enum ErrorType {
 }
 
 impl ErrorType {
+    /// The type of an error answered with `status`: the one Anthropic gives it, else
+    /// `api_error` for a 5xx and `invalid_request_error` otherwise.
+    pub fn for_status(status: u16) -> Self {
+        match status {
+            401 => ErrorType::AuthenticationError,
+            402 => ErrorType::BillingError,
+            403 => ErrorType::PermissionError,
+            404 => ErrorType::NotFoundError,
+            413 => ErrorType::RequestTooLarge,
+            429 => ErrorType::RateLimitError,
+            504 => ErrorType::TimeoutError,
+            529 => ErrorType::OverloadedError,
+            500..=599 => ErrorType::ApiError,
+            _ => ErrorType::InvalidRequestError,
+        }
+    }
+
     /// The HTTP status Anthropic answers it with.
     pub fn status(self) -> u16 {
         match self {

@@ -126,6 +126,26 @@ fn errors_are_anthropics_envelope_with_its_statuses() {
     assert_eq!(ErrorType::RateLimitError.status(), 429);
 }
 
+#[test]
+fn every_error_type_is_the_type_of_its_own_status() {
+    for kind in [
+        ErrorType::InvalidRequestError,
+        ErrorType::AuthenticationError,
+        ErrorType::BillingError,
+        ErrorType::PermissionError,
+        ErrorType::NotFoundError,
+        ErrorType::RequestTooLarge,
+        ErrorType::RateLimitError,
+        ErrorType::ApiError,
+        ErrorType::TimeoutError,
+        ErrorType::OverloadedError,
+    ] {
+        assert_eq!(ErrorType::for_status(kind.status()), kind);
+    }
+    assert_eq!(ErrorType::for_status(503), ErrorType::ApiError);
+    assert_eq!(ErrorType::for_status(422), ErrorType::InvalidRequestError);
+}
+
 fn text() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9 ,.{}\":é]{0,16}"
 }

@@ -253,6 +253,11 @@ impl Details {
 }
 
 impl ApiError {
+    /// What the error says.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.0.status

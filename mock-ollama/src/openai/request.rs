@@ -140,7 +140,7 @@ pub fn responses(
 }
 
 /// The native request a checked chat amounts to in the dialect.
-fn chat_ask(
+pub fn chat_ask(
     dialect: &'static Dialect,
     request: &ChatCompletionRequest,
 ) -> Result<ChatAsk, ApiError> {

@@ -61,6 +61,23 @@ pub enum Accepted {
     Reply(Box<Answer>),
 }
 
+impl Accepted {
+    /// The answer to write; a load or unload (a request that generates nothing) is answered like
+    /// an empty reply.
+    pub fn into_answer(self, streaming: bool) -> Answer {
+        match self {
+            Accepted::Reply(answer) => *answer,
+            Accepted::Load { model, reason } => Answer {
+                model,
+                turn: Turn::load(reason),
+                faults: Vec::new(),
+                streaming,
+                seed: 0,
+            },
+        }
+    }
+}
+
 /// A reply made concrete for one request: the turn, its faults and how to send it.
 #[derive(Debug)]
 pub struct Answer {
@@ -122,16 +139,7 @@ pub fn accept_chat(
     let request_hash = seed::hash_bytes(
         &serde_json::to_vec(&(&canonical, &request.messages, &request.tools)).unwrap_or_default(),
     );
-    let prompt_tokens = request
-        .messages
-        .iter()
-        .map(|m| words(&m.content) + words(&m.thinking) + 4)
-        .sum::<u64>()
-        + request
-            .tools
-            .iter()
-            .map(|tool| serde_json::to_string(tool).map_or(0, |t| t.len() as u64 / 4))
-            .sum::<u64>();
+    let prompt_tokens = chat_prompt_tokens(request);
     Generation {
         seq,
         view,
@@ -143,6 +151,27 @@ pub fn accept_chat(
     }
     .answer(state)
     .map(|answer| Accepted::Reply(Box::new(answer)))
+}
+
+/// The deterministic prompt token count of a chat: a word a token, four per message, a token per
+/// four bytes of each tool's JSON.
+fn chat_prompt_tokens(request: &ChatRequest) -> u64 {
+    request
+        .messages
+        .iter()
+        .map(|m| words(&m.content) + words(&m.thinking) + 4)
+        .sum::<u64>()
+        + request
+            .tools
+            .iter()
+            .map(|tool| serde_json::to_string(tool).map_or(0, |t| t.len() as u64 / 4))
+            .sum::<u64>()
+}
+
+/// The tokens a chat would read, for a model the scenario serves (counting no rule's hit).
+pub fn count_chat_tokens(state: &MockState, request: &ChatRequest) -> Result<u64, OllamaError> {
+    find_model(&state.scenario(), &request.model, "chat")?;
+    Ok(chat_prompt_tokens(request))
 }
 
 /// Validates a native generate request like Ollama and decides the reply.

@@ -16,6 +16,7 @@ mod control;
 mod edge;
 mod embed;
 mod generation;
+mod messages;
 mod models;
 mod openai;
 mod recorded;
@@ -70,6 +71,8 @@ pub fn router(state: Arc<MockState>) -> Router {
             "/v1/responses/{id}/input_items",
             get(openai::response_input_items),
         )
+        .route("/v1/messages", post(messages::messages))
+        .route("/v1/messages/count_tokens", post(messages::count_tokens))
         .route("/v1/embeddings", post(openai::embeddings))
         .route("/v1/models", get(openai::list_models))
         .route("/v1/models/{*model}", get(openai::retrieve_model))

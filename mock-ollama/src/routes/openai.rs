@@ -42,7 +42,6 @@ use crate::{
     respond,
     scenario::ModelSpec,
     state::MockState,
-    turn::Turn,
 };
 
 pub async fn chat_completions(
@@ -367,7 +366,7 @@ async fn reply(
     accepted: Accepted,
     written: Written,
 ) -> Result<Response, ApiError> {
-    let mut answer = answer_of(accepted, written.streaming);
+    let mut answer = accepted.into_answer(written.streaming);
     answer.model = written.model;
     let ctx = ReplyContext {
         dialect,
@@ -456,20 +455,6 @@ fn serve_default_model(state: &MockState, dialect: &Dialect, model: &mut String)
     };
     *model = default.name.clone();
     echoed
-}
-
-/// A load or unload (a request that generates nothing) is answered like an empty reply.
-fn answer_of(accepted: Accepted, streaming: bool) -> Answer {
-    match accepted {
-        Accepted::Reply(answer) => *answer,
-        Accepted::Load { model, reason } => Answer {
-            model,
-            turn: Turn::load(reason),
-            faults: Vec::new(),
-            streaming,
-            seed: 0,
-        },
-    }
 }
 
 /// Unix seconds of a model's `modified_at` (RFC 3339 with an offset).

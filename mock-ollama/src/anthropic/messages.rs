@@ -1,0 +1,350 @@
+//! A [`Turn`] written as Anthropic's Messages API (`/v1/messages`): one `message` object, or the
+//! events of a stream in the order the SDKs expect (`message_start` first, a `ping`, then each
+//! content block started, its deltas, stopped, by `index`; `message_delta` with the stop reason
+//! and output tokens; `message_stop`), every event under an SSE `event:` line equal to its `type`
+//! (the Python SDK dispatches on that name and drops data-only events).
+//!
+//! Blocks follow the turn: its thinking (signed, with a `signature_delta` before its stop), its
+//! text, then each tool call as a `tool_use` block whose input arrives as one `input_json_delta`.
+//! As with the other dialects, events are grouped per native line so that the line's delay paces
+//! them and a fault's `after` cuts the stream at the same place.
+
+use base64::Engine;
+use bytes::Bytes;
+use wire::anthropic::{
+    BlockDelta, ContentBlock, DeltaUsage, ErrorObject, ErrorType, Message, MessageDelta,
+    StopReason, StreamEvent, Usage,
+};
+
+use crate::{
+    ndjson::Line,
+    openai::{encode, flavor::JsonStyle},
+    reply::ChunkSpec,
+    respond::Framing,
+    seed::DetRng,
+    turn::Turn,
+};
+
+/// What a reply needs besides its turn.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageContext<'a> {
+    /// The model name the reply echoes.
+    pub model: &'a str,
+    /// The request's seed, for ids and signatures.
+    pub seed: u64,
+}
+
+impl MessageContext<'_> {
+    /// `<prefix>_01…`: 22 base62 characters after `01`, as Anthropic's ids look.
+    fn id(&self, prefix: &str, salt: u64) -> String {
+        let mut rng = DetRng::new(self.seed.rotate_left(19) ^ salt);
+        format!("{prefix}_01{}", rng.base62(22))
+    }
+
+    fn message_id(&self) -> String {
+        self.id("msg", 0)
+    }
+
+    /// The `toolu_…` id of the `position`th tool call.
+    fn tool_use_id(&self, position: usize) -> String {
+        self.id("toolu", 1 + position as u64)
+    }
+
+    /// The thinking block's signature: opaque base64, as Anthropic's are.
+    fn signature(&self) -> String {
+        let mut rng = DetRng::new(self.seed.rotate_left(53));
+        let bytes: Vec<u8> = (0..96).map(|_| rng.below(256) as u8).collect();
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+}
+
+/// Why the turn ended, as Anthropic says it.
+fn stop_reason(turn: &Turn, whole: &ChunkSpec) -> StopReason {
+    if turn.done_reason == "length" {
+        StopReason::MaxTokens
+    } else if !whole.tool_calls.is_empty() {
+        StopReason::ToolUse
+    } else {
+        StopReason::EndTurn
+    }
+}
+
+fn usage(turn: &Turn, output_tokens: u64) -> Usage {
+    Usage {
+        input_tokens: turn.metrics.prompt_eval_count,
+        output_tokens,
+        cache_creation_input_tokens: Some(0),
+        cache_read_input_tokens: Some(0),
+    }
+}
+
+/// The tool's input: its arguments object.
+fn tool_input(call: &wire::ollama::ToolCall) -> serde_json::Value {
+    serde_json::Value::Object(call.function.arguments.clone())
+}
+
+/// The message of a `stream: false` request.
+pub fn whole(ctx: &MessageContext<'_>, turn: &Turn) -> Message {
+    let whole = turn.aggregate();
+    let mut content = Vec::new();
+    if !whole.thinking.is_empty() {
+        content.push(ContentBlock::Thinking {
+            thinking: whole.thinking.clone(),
+            signature: ctx.signature(),
+        });
+    }
+    if !whole.content.is_empty() || whole.tool_calls.is_empty() {
+        content.push(ContentBlock::Text {
+            text: whole.content.clone(),
+        });
+    }
+    for (position, call) in whole.tool_calls.iter().enumerate() {
+        content.push(ContentBlock::ToolUse {
+            id: ctx.tool_use_id(position),
+            name: call.function.name.clone(),
+            input: tool_input(call),
+        });
+    }
+    message(
+        ctx,
+        content,
+        Some(stop_reason(turn, &whole)),
+        usage(turn, turn.metrics.eval_count),
+    )
+}
+
+fn message(
+    ctx: &MessageContext<'_>,
+    content: Vec<ContentBlock>,
+    stop_reason: Option<StopReason>,
+    usage: Usage,
+) -> Message {
+    Message {
+        id: ctx.message_id(),
+        kind: "message".to_owned(),
+        role: "assistant".to_owned(),
+        content,
+        model: ctx.model.to_owned(),
+        stop_reason,
+        stop_sequence: None,
+        usage,
+    }
+}
+
+/// A streamed message: one [`Line`] of events per native line, and how faults look in it.
+#[derive(Debug)]
+pub struct MessageStream {
+    /// The event groups, each with the delay of its native line.
+    pub lines: Vec<Line>,
+    /// How faults look in this stream.
+    pub framing: MessagesFraming,
+}
+
+/// Writes the events of a streamed message.
+pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
+    let mut writer = EventWriter {
+        ctx,
+        open: Open::Nothing,
+        index: 0,
+        calls: 0,
+    };
+    let last_index = turn.chunks.len();
+    let mut lines = Vec::with_capacity(turn.chunks.len() + 1);
+    for (index, chunk) in turn
+        .chunks
+        .iter()
+        .chain(std::iter::once(&turn.last))
+        .enumerate()
+    {
+        let mut bytes = Vec::new();
+        if index == 0 {
+            // Anthropic counts the first output token in the head already.
+            let head = message(ctx, Vec::new(), None, usage(turn, 1));
+            write(
+                &mut bytes,
+                &StreamEvent::MessageStart {
+                    message: Box::new(head),
+                },
+            );
+            write(&mut bytes, &StreamEvent::Ping);
+        }
+        writer.chunk(chunk, &mut bytes);
+        if index == last_index {
+            writer.close(&mut bytes);
+            write(
+                &mut bytes,
+                &StreamEvent::MessageDelta {
+                    delta: MessageDelta {
+                        stop_reason: Some(stop_reason(turn, &turn.aggregate())),
+                        stop_sequence: None,
+                    },
+                    usage: DeltaUsage {
+                        output_tokens: turn.metrics.eval_count,
+                        input_tokens: None,
+                    },
+                },
+            );
+            write(&mut bytes, &StreamEvent::MessageStop);
+        }
+        lines.push(Line {
+            delay: turn.delays[index],
+            bytes: Bytes::from(bytes),
+        });
+    }
+    MessageStream {
+        lines,
+        framing: MessagesFraming,
+    }
+}
+
+fn write(out: &mut Vec<u8>, event: &StreamEvent) {
+    out.extend(encode::named_event(JsonStyle::Compact, event.kind(), event));
+}
+
+/// The content block being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    Nothing,
+    Thinking,
+    Text,
+}
+
+/// The state of a stream being written.
+struct EventWriter<'a, 'c> {
+    ctx: &'a MessageContext<'c>,
+    open: Open,
+    /// The open block's `index` (or the next block's, when none is open).
+    index: u32,
+    /// Tool calls written so far.
+    calls: usize,
+}
+
+impl EventWriter<'_, '_> {
+    fn chunk(&mut self, chunk: &ChunkSpec, out: &mut Vec<u8>) {
+        if !chunk.thinking.is_empty() {
+            self.open_block(Open::Thinking, out);
+            self.delta(
+                BlockDelta::ThinkingDelta {
+                    thinking: chunk.thinking.clone(),
+                },
+                out,
+            );
+        }
+        if !chunk.content.is_empty() {
+            self.open_block(Open::Text, out);
+            self.delta(
+                BlockDelta::TextDelta {
+                    text: chunk.content.clone(),
+                },
+                out,
+            );
+        }
+        for call in &chunk.tool_calls {
+            self.close(out);
+            self.tool_use(call, out);
+        }
+    }
+
+    fn delta(&self, delta: BlockDelta, out: &mut Vec<u8>) {
+        write(
+            out,
+            &StreamEvent::ContentBlockDelta {
+                index: self.index,
+                delta,
+            },
+        );
+    }
+
+    /// Starts a block of `kind` unless one is open, stopping another first.
+    fn open_block(&mut self, kind: Open, out: &mut Vec<u8>) {
+        if self.open == kind {
+            return;
+        }
+        self.close(out);
+        self.open = kind;
+        let content_block = match kind {
+            Open::Nothing => return,
+            Open::Thinking => ContentBlock::Thinking {
+                thinking: String::new(),
+                signature: String::new(),
+            },
+            Open::Text => ContentBlock::Text {
+                text: String::new(),
+            },
+        };
+        write(
+            out,
+            &StreamEvent::ContentBlockStart {
+                index: self.index,
+                content_block,
+            },
+        );
+    }
+
+    /// Stops the open block (a thinking block gets its signature first).
+    fn close(&mut self, out: &mut Vec<u8>) {
+        match std::mem::replace(&mut self.open, Open::Nothing) {
+            Open::Nothing => return,
+            Open::Thinking => self.delta(
+                BlockDelta::SignatureDelta {
+                    signature: self.ctx.signature(),
+                },
+                out,
+            ),
+            Open::Text => {}
+        }
+        write(out, &StreamEvent::ContentBlockStop { index: self.index });
+        self.index += 1;
+    }
+
+    /// A whole tool call: started with an empty input, the input in one delta, stopped.
+    fn tool_use(&mut self, call: &wire::ollama::ToolCall, out: &mut Vec<u8>) {
+        let position = self.calls;
+        self.calls += 1;
+        write(
+            out,
+            &StreamEvent::ContentBlockStart {
+                index: self.index,
+                content_block: ContentBlock::ToolUse {
+                    id: self.ctx.tool_use_id(position),
+                    name: call.function.name.clone(),
+                    input: serde_json::json!({}),
+                },
+            },
+        );
+        self.delta(
+            BlockDelta::InputJsonDelta {
+                partial_json: tool_input(call).to_string(),
+            },
+            out,
+        );
+        write(out, &StreamEvent::ContentBlockStop { index: self.index });
+        self.index += 1;
+    }
+}
+
+/// Faults in a Messages stream: a mid-stream failure is an `event: error` (`api_error`); a
+/// malformed line a `content_block_delta` whose data is not JSON.
+#[derive(Debug)]
+pub struct MessagesFraming;
+
+impl Framing for MessagesFraming {
+    fn error_line(&self, message: &str) -> Option<Bytes> {
+        let event = StreamEvent::Error {
+            error: ErrorObject {
+                kind: ErrorType::ApiError,
+                message: message.to_owned(),
+            },
+        };
+        let mut bytes = Vec::new();
+        write(&mut bytes, &event);
+        Some(bytes.into())
+    }
+
+    fn malformed_line(&self, line: Option<&str>) -> Bytes {
+        Bytes::from(format!(
+            "event: content_block_delta\ndata: {}\n\n",
+            line.unwrap_or("{\"type\":")
+        ))
+    }
+}
