@@ -100,3 +100,28 @@ def fresh_mock_ollama_url():
     process, url = start("mock-ollama", "--time-scale", "0")
     yield url
     stop(process)
+
+
+@pytest.fixture(scope="session")
+def mock_exact_url():
+    """The mock-ollama binary serving the fixtures in its exact flavour (`openai`), which plays
+    OpenAI's Responses API with its response store and Anthropic's Messages API as documented."""
+    process, url = start(
+        "mock-ollama",
+        "--time-scale", "0",
+        "--fixtures", str(ROOT / "fixtures" / "scenarios"),
+        "--flavor", "openai",
+    )
+    yield url
+    stop(process)
+
+
+# The weather tool as the Responses API takes it: flat, no `function` wrapper.
+WEATHER_RESPONSES_TOOL = {"type": "function", **WEATHER_TOOL["function"]}
+
+# The weather tool as Anthropic's Messages API takes it.
+WEATHER_MESSAGES_TOOL = {
+    "name": WEATHER_TOOL["function"]["name"],
+    "description": WEATHER_TOOL["function"]["description"],
+    "input_schema": WEATHER_TOOL["function"]["parameters"],
+}
