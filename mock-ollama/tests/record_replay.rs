@@ -576,3 +576,73 @@ async fn the_record_command_records_and_its_replay_mode_serves_the_recordings() 
         assert!(!text.contains("0123456789"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn responses_and_messages_replay_byte_for_byte_with_their_event_names() {
+    let mut scenario = Scenario::builtin();
+    scenario.merge(serde_json::from_str(DIALECT_RULES).unwrap());
+    let upstream = MockOllama::builder()
+        .scenario(scenario)
+        .flavor(Flavor::Openai)
+        .time_scale(0.0)
+        .start()
+        .await
+        .unwrap();
+    let (_temp, dir) = fixture_dir();
+    let keyed = [
+        ("x-api-key", "sk-ant-secret"),
+        ("anthropic-version", "2023-06-01"),
+    ];
+    let messages = |prompt: &str, stream: bool| {
+        json!({"model": "llama3.2", "max_tokens": 64, "stream": stream,
+               "messages": [{"role": "user", "content": prompt}]})
+        .to_string()
+    };
+    let responses = |prompt: &str, stream: bool| {
+        json!({"model": "llama3.2", "input": prompt, "stream": stream}).to_string()
+    };
+    let cases = [
+        ("/v1/responses", responses("hello", false)),
+        ("/v1/responses", responses("hello", true)),
+        ("/v1/responses", responses("[error]", true)),
+        ("/v1/messages", messages("hello", false)),
+        ("/v1/messages", messages("hello", true)),
+        ("/v1/messages", messages("[error]", true)),
+        ("/v1/messages?beta=true", messages("[429]", false)),
+        (
+            "/v1/messages/count_tokens",
+            json!({"model": "llama3.2", "messages": [{"role": "user", "content": "hi"}]})
+                .to_string(),
+        ),
+    ];
+    let observe = |mock: MockOllama| {
+        let cases = cases.clone();
+        async move {
+            let mut seen: Vec<Observed> = Vec::new();
+            for (path, body) in &cases {
+                let reply = raw_with_headers(mock.addr(), "POST", path, &keyed, body).await;
+                seen.push(reply.into());
+            }
+            seen
+        }
+    };
+    let live = observe(recorder(&upstream, &dir, RecordMode::Record).await).await;
+    let replayed = observe(replaying(&dir).await).await;
+    for ((live, replayed), (path, body)) in live.iter().zip(&replayed).zip(&cases) {
+        assert_eq!(live, replayed, "POST {path} {body}");
+    }
+    let text = |observed: &Observed| String::from_utf8(observed.chunks.concat()).unwrap();
+    assert!(text(&live[1]).starts_with("event: response.created\ndata: "));
+    assert!(text(&live[2]).contains("event: error\n"));
+    assert!(text(&live[4]).starts_with("event: message_start\ndata: "));
+    assert!(text(&live[5]).contains("event: error\n"));
+    assert_eq!(live[6].status, 429);
+    let written: String = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    assert!(
+        !written.contains("sk-ant-secret"),
+        "the key is never written"
+    );
+}
