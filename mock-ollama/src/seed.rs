@@ -53,7 +53,14 @@ impl DetRng {
         (self.0.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
     }
 
-    /// `len` characters from `[a-z0-9]`, as Ollama uses for tool call ids.
+    /// `len` lower-case hex digits.
+    pub fn hex(&mut self, len: usize) -> String {
+        (0..len)
+            .map(|_| char::from_digit(self.below(16) as u32, 16).unwrap_or('0'))
+            .collect()
+    }
+
+    /// `len` characters of `0-9A-Za-z`, as Anthropic's ids are made.
     pub fn base62(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         (0..len)
@@ -61,6 +68,7 @@ impl DetRng {
             .collect()
     }
 
+    /// `len` characters from `[a-z0-9]`, as Ollama uses for tool call ids.
     pub fn alphanumeric(&mut self, len: usize) -> String {
         const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
         (0..len)

@@ -376,7 +376,7 @@ async fn claude_codes_beta_query_reaches_the_same_route() {
 
 #[tokio::test]
 async fn flavours_that_do_not_play_messages_yet_answer_their_own_not_found() {
-    let mock = flavored_mock(Flavor::Ollama, DIALECT_RULES).await;
+    let mock = flavored_mock(Flavor::Vllm, DIALECT_RULES).await;
     let reply = send(&mock, "/v1/messages", KEYED, &ask("llama3.2", "hello")).await;
     assert_eq!(reply.status, 404);
 }

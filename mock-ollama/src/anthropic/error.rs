@@ -1,6 +1,6 @@
-//! Errors on `/v1/messages`, mapped in one place to Anthropic's envelope
-//! (`{"type":"error","error":{"type","message"},"request_id"}`) with the status of its type, and
-//! a `request-id` header on every reply.
+//! Errors on `/v1/messages`, mapped in one place to the flavour's envelope
+//! (`{"type":"error","error":{"type","message"},"request_id"}`): the type its server gives the
+//! status, its JSON encoder, and whether its middleware or its handler wrote it.
 
 use axum::{
     http::{HeaderValue, StatusCode, header},
@@ -8,24 +8,27 @@ use axum::{
 };
 use wire::anthropic::{ErrorEnvelope, ErrorType, validate::InvalidMessages};
 
+use super::flavor::{Checks, MessagesDialect};
 use crate::{
     error::OllamaError,
-    openai::{ApiError, encode, flavor::JsonStyle},
+    openai::{ApiError, encode},
 };
 
 /// A `/v1/messages` request the mock refuses.
 #[derive(Debug)]
 pub enum MessagesError {
-    /// Anthropic's envelope.
+    /// The envelope, its type the one the flavour's server gives `status`.
     Envelope {
-        /// Its status (the type's, or a scripted one).
+        /// Its status.
         status: StatusCode,
-        /// Its type.
-        kind: ErrorType,
         /// Its message.
         message: String,
         /// A `retry-after` header.
         retry_after: Option<String>,
+        /// Written by the server's request checks rather than from the model handler's error
+        /// (Ollama's middleware answers with Gin's `c.JSON`: charset in the content type, no
+        /// newline after the object).
+        from_checks: bool,
     },
     /// A scripted raw body (e.g. a proxy's HTML page).
     Raw {
@@ -36,52 +39,35 @@ pub enum MessagesError {
         /// Its content type.
         content_type: String,
     },
-    /// The flavour's server has no such route: its own 404.
-    Unserved(ApiError),
 }
 
 impl MessagesError {
-    fn envelope(kind: ErrorType, message: impl Into<String>) -> Self {
+    /// A request the server's checks refuse, in its words.
+    pub fn refused(status: StatusCode, message: impl Into<String>) -> Self {
         MessagesError::Envelope {
-            status: StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            kind,
+            status,
             message: message.into(),
             retry_after: None,
+            from_checks: true,
         }
     }
 
-    /// A request Anthropic's checks refuse.
+    /// A body Anthropic's checks refuse.
     pub fn invalid(invalid: InvalidMessages) -> Self {
-        Self::envelope(ErrorType::InvalidRequestError, invalid.message)
+        Self::refused(StatusCode::BAD_REQUEST, invalid.message)
     }
 
     /// A request the conversion to the native pipeline refuses (its message kept).
     pub fn unconvertible(error: &ApiError) -> Self {
-        Self::envelope(ErrorType::InvalidRequestError, error.message())
+        Self::refused(StatusCode::BAD_REQUEST, error.message())
     }
 
-    /// No key, as Anthropic says it.
-    pub fn missing_key() -> Self {
-        Self::envelope(
-            ErrorType::AuthenticationError,
-            "x-api-key header is required",
-        )
-    }
-
-    /// No `anthropic-version` header.
-    pub fn missing_version() -> Self {
-        Self::envelope(
-            ErrorType::InvalidRequestError,
-            "anthropic-version: header is required",
-        )
-    }
-
-    /// A refusal of the native pipeline, as Anthropic words it.
-    pub fn from_native(error: OllamaError) -> Self {
+    /// A refusal of the native pipeline, as the flavour's server words it.
+    pub fn from_native(checks: Checks, error: OllamaError) -> Self {
         let status = error.status();
         match error {
-            OllamaError::ModelNotFound(model) => {
-                Self::envelope(ErrorType::NotFoundError, format!("model: {model}"))
+            OllamaError::ModelNotFound(model) if checks == Checks::Anthropic => {
+                Self::handled(status, format!("model: {model}"), None)
             }
             OllamaError::Scripted {
                 body: Some(body),
@@ -97,47 +83,45 @@ impl MessagesError {
                 message,
                 retry_after,
                 ..
-            } => MessagesError::Envelope {
-                status,
-                kind: ErrorType::for_status(status.as_u16()),
-                message,
-                retry_after,
-            },
-            other => {
-                // Ollama answers a client's mistakes with 400 and its own failures with 5xx;
-                // Anthropic's types follow the same line.
-                Self::envelope(ErrorType::for_status(status.as_u16()), other.to_string())
-                    .with_status(status)
-            }
+            } => Self::handled(status, message, retry_after),
+            other => Self::handled(status, other.to_string(), None),
         }
     }
 
-    fn with_status(mut self, new: StatusCode) -> Self {
-        if let MessagesError::Envelope { status, .. } = &mut self {
-            *status = new;
+    fn handled(status: StatusCode, message: String, retry_after: Option<String>) -> Self {
+        MessagesError::Envelope {
+            status,
+            message,
+            retry_after,
+            from_checks: false,
         }
-        self
     }
 
-    /// The reply, its envelope naming `request_id`.
-    pub fn response(self, request_id: &str) -> Response {
+    /// The reply in `dialect`, its envelope naming `request_id`.
+    pub fn response(self, dialect: &MessagesDialect, request_id: &str) -> Response {
         match self {
             MessagesError::Envelope {
                 status,
-                kind,
                 message,
                 retry_after,
+                from_checks,
             } => {
                 let envelope = ErrorEnvelope {
                     request_id: Some(request_id.to_owned()),
-                    ..ErrorEnvelope::new(kind, message)
+                    ..ErrorEnvelope::new(error_type(dialect.checks, status.as_u16()), message)
                 };
-                let head = [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )];
-                let mut response =
-                    (status, head, encode::encoded(JsonStyle::Compact, &envelope)).into_response();
+                let mut body = encode::encoded(dialect.json, &envelope);
+                let gin_abort = from_checks && dialect.checks == Checks::Ollama;
+                if dialect.newline_after_body && !gin_abort {
+                    body.push(b'\n');
+                }
+                let content_type = if gin_abort {
+                    "application/json; charset=utf-8"
+                } else {
+                    "application/json"
+                };
+                let head = [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))];
+                let mut response = (status, head, body).into_response();
                 if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
                     response.headers_mut().insert(header::RETRY_AFTER, value);
                 }
@@ -154,7 +138,23 @@ impl MessagesError {
                 }
                 response
             }
-            MessagesError::Unserved(error) => error.into_response(),
         }
+    }
+}
+
+/// The error type a server gives `status`: Anthropic's own, or Ollama's `anthropic.NewError`
+/// (503 and 529 overloaded, anything unnamed `api_error`).
+fn error_type(checks: Checks, status: u16) -> ErrorType {
+    match checks {
+        Checks::Anthropic => ErrorType::for_status(status),
+        Checks::Ollama => match status {
+            400 => ErrorType::InvalidRequestError,
+            401 => ErrorType::AuthenticationError,
+            403 => ErrorType::PermissionError,
+            404 => ErrorType::NotFoundError,
+            429 => ErrorType::RateLimitError,
+            503 | 529 => ErrorType::OverloadedError,
+            _ => ErrorType::ApiError,
+        },
     }
 }

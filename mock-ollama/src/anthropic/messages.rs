@@ -4,30 +4,31 @@
 //! and output tokens; `message_stop`), every event under an SSE `event:` line equal to its `type`
 //! (the Python SDK dispatches on that name and drops data-only events).
 //!
-//! Blocks follow the turn: its thinking (signed, with a `signature_delta` before its stop), its
-//! text, then each tool call as a `tool_use` block whose input arrives as one `input_json_delta`.
-//! As with the other dialects, events are grouped per native line so that the line's delay paces
-//! them and a fault's `after` cuts the stream at the same place.
+//! Blocks follow the turn: its thinking (signed, with a `signature_delta` before its stop, where
+//! the flavour signs), its text, then each tool call as a `tool_use` block whose input arrives as
+//! one `input_json_delta`. Objects are written as the typed wire values, then shaped as the
+//! flavour's server writes them ([`MessagesDialect`]: keys it leaves out, its key order). As with
+//! the other dialects, events are grouped per native line so that the line's delay paces them and
+//! a fault's `after` cuts the stream at the same place.
 
 use base64::Engine;
 use bytes::Bytes;
+use serde_json::{Map, Value};
 use wire::anthropic::{
     BlockDelta, ContentBlock, DeltaUsage, ErrorObject, ErrorType, Message, MessageDelta,
     StopReason, StreamEvent, Usage,
 };
 
+use super::flavor::{Ids, MessagesDialect};
 use crate::{
-    ndjson::Line,
-    openai::{encode, flavor::JsonStyle},
-    reply::ChunkSpec,
-    respond::Framing,
-    seed::DetRng,
-    turn::Turn,
+    ndjson::Line, openai::encode, reply::ChunkSpec, respond::Framing, seed::DetRng, turn::Turn,
 };
 
 /// What a reply needs besides its turn.
 #[derive(Debug, Clone, Copy)]
 pub struct MessageContext<'a> {
+    /// How the flavour's server writes it.
+    pub dialect: &'static MessagesDialect,
     /// The model name the reply echoes.
     pub model: &'a str,
     /// The request's seed, for ids and signatures.
@@ -42,30 +43,143 @@ impl MessageContext<'_> {
     }
 
     fn message_id(&self) -> String {
-        self.id("msg", 0)
+        match self.dialect.ids {
+            Ids::Anthropic => self.id("msg", 0),
+            Ids::Ollama => {
+                let mut rng = DetRng::new(self.seed.rotate_left(19));
+                format!("msg_{}", rng.hex(24))
+            }
+        }
     }
 
-    /// The `toolu_…` id of the `position`th tool call.
-    fn tool_use_id(&self, position: usize) -> String {
-        self.id("toolu", 1 + position as u64)
+    /// The id of the `position`th tool call: Anthropic's `toolu_…`, or the native call's.
+    fn tool_use_id(&self, call: &wire::ollama::ToolCall, position: usize) -> String {
+        match (self.dialect.ids, &call.id) {
+            (Ids::Ollama, Some(id)) => id.clone(),
+            _ => self.id("toolu", 1 + position as u64),
+        }
     }
 
-    /// The thinking block's signature: opaque base64, as Anthropic's are.
+    /// The thinking block's signature: opaque base64, as Anthropic's are; empty (and left out)
+    /// where the flavour does not sign.
     fn signature(&self) -> String {
+        if !self.dialect.signed_thinking {
+            return String::new();
+        }
         let mut rng = DetRng::new(self.seed.rotate_left(53));
         let bytes: Vec<u8> = (0..96).map(|_| rng.below(256) as u8).collect();
         base64::engine::general_purpose::STANDARD.encode(bytes)
     }
+
+    /// `value`, one of this reply's objects, shaped as the flavour's server writes it.
+    fn shaped(&self, mut value: Value) -> Value {
+        if let Some(event) = value.as_object_mut() {
+            if let Some(message) = event.get_mut("message") {
+                self.shape_message(message);
+            } else if event.contains_key("role") {
+                self.shape_message(&mut value);
+            } else {
+                if let Some(block) = event.get_mut("content_block") {
+                    self.shape_block(block);
+                }
+                if let Some(delta) = event.get_mut("delta") {
+                    self.shape_stop_fields(delta);
+                }
+                if let (true, Some(usage)) =
+                    (self.dialect.delta_input_tokens, event.get_mut("usage"))
+                {
+                    input_tokens_first(usage);
+                }
+            }
+        }
+        value
+    }
+
+    fn shape_message(&self, message: &mut Value) {
+        self.shape_stop_fields(message);
+        if let Some(blocks) = message.get_mut("content").and_then(Value::as_array_mut) {
+            blocks.iter_mut().for_each(|block| self.shape_block(block));
+        }
+        if let (false, Some(usage)) = (
+            self.dialect.cache_usage,
+            message.get_mut("usage").and_then(Value::as_object_mut),
+        ) {
+            usage.retain(|key, _| !key.starts_with("cache_"));
+        }
+        if self.dialect.model_before_content
+            && let Some(object) = message.as_object_mut()
+        {
+            let mut ordered = Map::new();
+            for key in ["id", "type", "role", "model", "content"] {
+                if let Some(value) = object.shift_remove(key) {
+                    ordered.insert(key.to_owned(), value);
+                }
+            }
+            ordered.append(object);
+            *object = ordered;
+        }
+    }
+
+    fn shape_block(&self, block: &mut Value) {
+        if let (false, Some(block)) = (self.dialect.signed_thinking, block.as_object_mut()) {
+            block.shift_remove("signature");
+        }
+    }
+
+    fn shape_stop_fields(&self, object: &mut Value) {
+        if let (false, Some(object)) = (self.dialect.null_stop_fields, object.as_object_mut()) {
+            for key in ["stop_reason", "stop_sequence"] {
+                if object.get(key).is_some_and(Value::is_null) {
+                    object.shift_remove(key);
+                }
+            }
+        }
+    }
+
+    /// The bytes of a whole message.
+    fn body(&self, message: &Message) -> Vec<u8> {
+        let value = self.shaped(serde_json::to_value(message).unwrap_or_default());
+        let mut bytes = encode::encoded(self.dialect.json, &value);
+        if self.dialect.newline_after_body {
+            bytes.push(b'\n');
+        }
+        bytes
+    }
+
+    /// One `event:`-named event.
+    fn write(&self, out: &mut Vec<u8>, event: &StreamEvent) {
+        let value = self.shaped(serde_json::to_value(event).unwrap_or_default());
+        out.extend(encode::named_event(self.dialect.json, event.kind(), &value));
+    }
 }
 
-/// Why the turn ended, as Anthropic says it.
-fn stop_reason(turn: &Turn, whole: &ChunkSpec) -> StopReason {
-    if turn.done_reason == "length" {
-        StopReason::MaxTokens
-    } else if !whole.tool_calls.is_empty() {
-        StopReason::ToolUse
-    } else {
-        StopReason::EndTurn
+/// `{"input_tokens", "output_tokens"}` in that order (Go's `DeltaUsage`).
+fn input_tokens_first(usage: &mut Value) {
+    if let Some(object) = usage.as_object_mut() {
+        let mut ordered = Map::new();
+        for key in ["input_tokens", "output_tokens"] {
+            if let Some(value) = object.shift_remove(key) {
+                ordered.insert(key.to_owned(), value);
+            }
+        }
+        ordered.append(object);
+        *object = ordered;
+    }
+}
+
+/// Why the turn ended: `tool_use` when it called tools, else its native `done_reason` read as
+/// Ollama's `mapStopReason` reads it (`stop` → `end_turn`, `length` → `max_tokens`, any other
+/// reason a stop sequence); no reason at all is `end_turn` where the flavour always names one.
+fn stop_reason(ctx: &MessageContext<'_>, turn: &Turn, whole: &ChunkSpec) -> Option<StopReason> {
+    if !whole.tool_calls.is_empty() {
+        return Some(StopReason::ToolUse);
+    }
+    match turn.done_reason.as_str() {
+        "stop" => Some(StopReason::EndTurn),
+        "length" => Some(StopReason::MaxTokens),
+        "" if ctx.dialect.null_stop_fields => Some(StopReason::EndTurn),
+        "" => None,
+        _ => Some(StopReason::StopSequence),
     }
 }
 
@@ -83,8 +197,12 @@ fn tool_input(call: &wire::ollama::ToolCall) -> serde_json::Value {
     serde_json::Value::Object(call.function.arguments.clone())
 }
 
-/// The message of a `stream: false` request.
-pub fn whole(ctx: &MessageContext<'_>, turn: &Turn) -> Message {
+/// The body of a `stream: false` request.
+pub fn whole(ctx: &MessageContext<'_>, turn: &Turn) -> Vec<u8> {
+    ctx.body(&message_of(ctx, turn))
+}
+
+fn message_of(ctx: &MessageContext<'_>, turn: &Turn) -> Message {
     let whole = turn.aggregate();
     let mut content = Vec::new();
     if !whole.thinking.is_empty() {
@@ -100,7 +218,7 @@ pub fn whole(ctx: &MessageContext<'_>, turn: &Turn) -> Message {
     }
     for (position, call) in whole.tool_calls.iter().enumerate() {
         content.push(ContentBlock::ToolUse {
-            id: ctx.tool_use_id(position),
+            id: ctx.tool_use_id(call, position),
             name: call.function.name.clone(),
             input: tool_input(call),
         });
@@ -108,7 +226,7 @@ pub fn whole(ctx: &MessageContext<'_>, turn: &Turn) -> Message {
     message(
         ctx,
         content,
-        Some(stop_reason(turn, &whole)),
+        stop_reason(ctx, turn, &whole),
         usage(turn, turn.metrics.eval_count),
     )
 }
@@ -158,33 +276,42 @@ pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
     {
         let mut bytes = Vec::new();
         if index == 0 {
-            // Anthropic counts the first output token in the head already.
-            let head = message(ctx, Vec::new(), None, usage(turn, 1));
-            write(
+            let head = message(
+                ctx,
+                Vec::new(),
+                None,
+                usage(turn, ctx.dialect.start_output_tokens),
+            );
+            ctx.write(
                 &mut bytes,
                 &StreamEvent::MessageStart {
                     message: Box::new(head),
                 },
             );
-            write(&mut bytes, &StreamEvent::Ping);
+            if ctx.dialect.ping {
+                ctx.write(&mut bytes, &StreamEvent::Ping);
+            }
         }
         writer.chunk(chunk, &mut bytes);
         if index == last_index {
             writer.close(&mut bytes);
-            write(
+            ctx.write(
                 &mut bytes,
                 &StreamEvent::MessageDelta {
                     delta: MessageDelta {
-                        stop_reason: Some(stop_reason(turn, &turn.aggregate())),
+                        stop_reason: stop_reason(ctx, turn, &turn.aggregate()),
                         stop_sequence: None,
                     },
                     usage: DeltaUsage {
                         output_tokens: turn.metrics.eval_count,
-                        input_tokens: None,
+                        input_tokens: ctx
+                            .dialect
+                            .delta_input_tokens
+                            .then_some(turn.metrics.prompt_eval_count),
                     },
                 },
             );
-            write(&mut bytes, &StreamEvent::MessageStop);
+            ctx.write(&mut bytes, &StreamEvent::MessageStop);
         }
         lines.push(Line {
             delay: turn.delays[index],
@@ -193,12 +320,10 @@ pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
     }
     MessageStream {
         lines,
-        framing: MessagesFraming,
+        framing: MessagesFraming {
+            dialect: ctx.dialect,
+        },
     }
-}
-
-fn write(out: &mut Vec<u8>, event: &StreamEvent) {
-    out.extend(encode::named_event(JsonStyle::Compact, event.kind(), event));
 }
 
 /// The content block being written.
@@ -246,7 +371,7 @@ impl EventWriter<'_, '_> {
     }
 
     fn delta(&self, delta: BlockDelta, out: &mut Vec<u8>) {
-        write(
+        self.ctx.write(
             out,
             &StreamEvent::ContentBlockDelta {
                 index: self.index,
@@ -272,7 +397,7 @@ impl EventWriter<'_, '_> {
                 text: String::new(),
             },
         };
-        write(
+        self.ctx.write(
             out,
             &StreamEvent::ContentBlockStart {
                 index: self.index,
@@ -285,15 +410,16 @@ impl EventWriter<'_, '_> {
     fn close(&mut self, out: &mut Vec<u8>) {
         match std::mem::replace(&mut self.open, Open::Nothing) {
             Open::Nothing => return,
-            Open::Thinking => self.delta(
+            Open::Thinking if self.ctx.dialect.signed_thinking => self.delta(
                 BlockDelta::SignatureDelta {
                     signature: self.ctx.signature(),
                 },
                 out,
             ),
-            Open::Text => {}
+            Open::Thinking | Open::Text => {}
         }
-        write(out, &StreamEvent::ContentBlockStop { index: self.index });
+        self.ctx
+            .write(out, &StreamEvent::ContentBlockStop { index: self.index });
         self.index += 1;
     }
 
@@ -301,12 +427,12 @@ impl EventWriter<'_, '_> {
     fn tool_use(&mut self, call: &wire::ollama::ToolCall, out: &mut Vec<u8>) {
         let position = self.calls;
         self.calls += 1;
-        write(
+        self.ctx.write(
             out,
             &StreamEvent::ContentBlockStart {
                 index: self.index,
                 content_block: ContentBlock::ToolUse {
-                    id: self.ctx.tool_use_id(position),
+                    id: self.ctx.tool_use_id(call, position),
                     name: call.function.name.clone(),
                     input: serde_json::json!({}),
                 },
@@ -318,27 +444,32 @@ impl EventWriter<'_, '_> {
             },
             out,
         );
-        write(out, &StreamEvent::ContentBlockStop { index: self.index });
+        self.ctx
+            .write(out, &StreamEvent::ContentBlockStop { index: self.index });
         self.index += 1;
     }
 }
 
-/// Faults in a Messages stream: a mid-stream failure is an `event: error` (`api_error`); a
-/// malformed line a `content_block_delta` whose data is not JSON.
+/// Faults in a Messages stream: a mid-stream failure is an `event: error` (`api_error`), or
+/// nothing at all where the flavour loses it (the body then ends cleanly); a malformed line a
+/// `content_block_delta` whose data is not JSON.
 #[derive(Debug)]
-pub struct MessagesFraming;
+pub struct MessagesFraming {
+    dialect: &'static MessagesDialect,
+}
 
 impl Framing for MessagesFraming {
     fn error_line(&self, message: &str) -> Option<Bytes> {
+        if !self.dialect.error_event {
+            return Some(Bytes::new());
+        }
         let event = StreamEvent::Error {
             error: ErrorObject {
                 kind: ErrorType::ApiError,
                 message: message.to_owned(),
             },
         };
-        let mut bytes = Vec::new();
-        write(&mut bytes, &event);
-        Some(bytes.into())
+        Some(encode::named_event(self.dialect.json, event.kind(), &event).into())
     }
 
     fn malformed_line(&self, line: Option<&str>) -> Bytes {

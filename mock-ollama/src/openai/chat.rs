@@ -47,16 +47,16 @@ impl ReplyContext<'_> {
         match self.dialect.ids {
             IdStyle::Short => format!("{prefix}-{}", rng.below(999)),
             IdStyle::Random => format!("{prefix}-{}", rng.alphanumeric(24)),
-            IdStyle::Hex => format!("{prefix}-{}", hex(&mut rng, 32)),
+            IdStyle::Hex => format!("{prefix}-{}", rng.hex(32)),
             IdStyle::Uuid => {
                 let uuid = format!(
                     "{}-{}-4{}-{}{}-{}",
-                    hex(&mut rng, 8),
-                    hex(&mut rng, 4),
-                    hex(&mut rng, 3),
+                    rng.hex(8),
+                    rng.hex(4),
+                    rng.hex(3),
                     ['8', '9', 'a', 'b'][rng.below(4) as usize],
-                    hex(&mut rng, 3),
-                    hex(&mut rng, 12)
+                    rng.hex(3),
+                    rng.hex(12)
                 );
                 format!("{prefix}-{uuid}")
             }
@@ -69,7 +69,7 @@ impl ReplyContext<'_> {
         match self.dialect.ids {
             IdStyle::Hex => {
                 let mut rng = DetRng::new(self.seed.rotate_left(31) ^ position as u64);
-                format!("chatcmpl-tool-{}", hex(&mut rng, 32))
+                format!("chatcmpl-tool-{}", rng.hex(32))
             }
             IdStyle::Uuid => format!(
                 "call__{position}_{}_{}",
@@ -170,12 +170,6 @@ impl ReplyContext<'_> {
 }
 
 /// `len` random lower-case hex digits.
-pub(super) fn hex(rng: &mut DetRng, len: usize) -> String {
-    (0..len)
-        .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
-        .collect()
-}
-
 /// Reasoning inline in the text, as a chat template without a reasoning parser leaves it:
 /// `<think>` before the first reasoning, `</think>` before the first text after it.
 #[derive(Debug, Default)]

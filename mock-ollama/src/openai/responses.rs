@@ -20,11 +20,7 @@ use wire::openai::responses::{
     StreamEvent, SummaryPart,
 };
 
-use super::{
-    chat::{ReplyContext, hex},
-    encode,
-    response_store::StoredResponse,
-};
+use super::{chat::ReplyContext, encode, response_store::StoredResponse};
 use crate::{ndjson::Line, reply::ChunkSpec, respond::Framing, seed::DetRng, turn::Turn};
 
 /// The ids of one response's objects, seeded by the request.
@@ -39,7 +35,7 @@ struct Ids {
 impl Ids {
     fn new(seed: u64) -> Self {
         let mut rng = DetRng::new(seed.rotate_left(23));
-        let mut id = |prefix: &str| format!("{prefix}_{}", hex(&mut rng, 48));
+        let mut id = |prefix: &str| format!("{prefix}_{}", rng.hex(48));
         Ids {
             response: id("resp"),
             message: id("msg"),
@@ -51,13 +47,13 @@ impl Ids {
     /// The `fc_…` id of the `position`th function call.
     fn function_call(&self, position: usize) -> String {
         let mut rng = DetRng::new(self.seed.rotate_left(37) ^ position as u64);
-        format!("fc_{}", hex(&mut rng, 48))
+        format!("fc_{}", rng.hex(48))
     }
 
     /// The `msg_…` id given to the `position`th input message, which came without one.
     fn input_message(&self, position: usize) -> String {
         let mut rng = DetRng::new(self.seed.rotate_left(41) ^ position as u64);
-        format!("msg_{}", hex(&mut rng, 48))
+        format!("msg_{}", rng.hex(48))
     }
 }
 

@@ -1,10 +1,11 @@
-//! `/v1/messages` and `/v1/messages/count_tokens`: Anthropic's Messages API, played exactly in the
-//! `openai` flavour (the one that plays each reference API as documented); the other flavours'
-//! servers answer their own 404 until they play their Messages layers.
+//! `/v1/messages` and `/v1/messages/count_tokens`: Anthropic's Messages API as each flavour's
+//! server plays it (`anthropic::flavor`): exactly in the `openai` flavour (the one that plays each
+//! reference API as documented), Ollama's layer in `ollama`; the other flavours' servers answer
+//! their own 404 until they play theirs.
 //!
-//! As Anthropic's API does, every reply carries a `request-id` header (and an error envelope its
-//! `request_id`); a request needs a key (`x-api-key`, or `Authorization: Bearer`) and an
-//! `anthropic-version` header; Claude Code's `?beta=true` query changes nothing.
+//! As Anthropic's API does, the exact flavour's replies carry a `request-id` header (and an error
+//! envelope its `request_id`), and a request needs a key (`x-api-key`, or `Authorization:
+//! Bearer`) and an `anthropic-version` header. Claude Code's `?beta=true` query changes nothing.
 
 use std::{sync::Arc, time::Duration};
 
@@ -17,7 +18,7 @@ use axum::{
 };
 use serde_json::Value;
 use wire::anthropic::{
-    MessagesRequest, Thinking, TokenCount,
+    Content, ContentBlock, ImageSource, MessagesRequest, Thinking, TokenCount,
     chat::chat_request,
     validate::{Purpose, messages_request},
 };
@@ -29,20 +30,22 @@ use super::{
 use crate::{
     anthropic::{
         error::MessagesError,
+        flavor::{Checks, Ids, MessagesDialect, messages_dialect},
         messages::{self, MessageContext},
     },
+    error::parse_body,
     openai::{
         ApiError, encode,
-        flavor::{JsonStyle, Validation},
+        refusal::go_decode_message,
         request::{ChatAsk, chat_ask},
     },
     respond,
+    scenario::Capability,
     seed::DetRng,
     state::MockState,
 };
 
 const JSON: &str = "application/json";
-const EVENT_STREAM: &str = "text/event-stream; charset=utf-8";
 
 pub async fn messages(
     State(state): State<Arc<MockState>>,
@@ -50,7 +53,14 @@ pub async fn messages(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    with_request_id(seq, create(&state, seq, &headers, &body).await)
+    match served(&state, Purpose::Create) {
+        Ok(dialect) => finish(
+            dialect,
+            seq,
+            create(&state, dialect, seq, &headers, &body).await,
+        ),
+        Err(unserved) => unserved.into_response(),
+    }
 }
 
 pub async fn count_tokens(
@@ -59,21 +69,40 @@ pub async fn count_tokens(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    with_request_id(seq, count(&state, &headers, &body))
+    match served(&state, Purpose::CountTokens) {
+        Ok(dialect) => finish(dialect, seq, count(&state, dialect, &headers, &body)),
+        Err(unserved) => unserved.into_response(),
+    }
+}
+
+/// The flavour's Messages dialect, or its server's own 404 when it has no such route.
+fn served(state: &MockState, purpose: Purpose) -> Result<&'static MessagesDialect, ApiError> {
+    let chat_dialect = state.dialect();
+    messages_dialect(chat_dialect.flavor)
+        .filter(|dialect| purpose == Purpose::Create || dialect.count_tokens)
+        .ok_or_else(|| {
+            let path = match purpose {
+                Purpose::Create => "/v1/messages",
+                Purpose::CountTokens => "/v1/messages/count_tokens",
+            };
+            ApiError::not_found(chat_dialect, path)
+        })
 }
 
 async fn create(
     state: &MockState,
+    dialect: &'static MessagesDialect,
     seq: u64,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, MessagesError> {
-    let (request, ask) = read(state, headers, body, Purpose::Create)?;
+    let (request, ask) = read(state, dialect, headers, body, Purpose::Create)?;
     let streaming = request.is_streaming();
     let answer = accept_chat(state, seq, &ask.native)
-        .map_err(MessagesError::from_native)?
+        .map_err(|e| MessagesError::from_native(dialect.checks, e))?
         .into_answer(streaming);
     let ctx = MessageContext {
+        dialect,
         model: &answer.model,
         seed: answer.seed,
     };
@@ -82,48 +111,95 @@ async fn create(
     if streaming {
         let stream = messages::stream(&ctx, &answer.turn);
         let plan = respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing);
-        return Ok(respond::send(plan, EVENT_STREAM, true, journal, seq).await);
+        return Ok(respond::send(plan, dialect.sse_content_type, true, journal, seq).await);
     }
-    let message = messages::whole(&ctx, &answer.turn);
+    let body = messages::whole(&ctx, &answer.turn).into();
     let total: Duration = answer.turn.delays.iter().sum();
-    let body = encode::encoded(JsonStyle::Compact, &message).into();
     let plan = respond::plan_whole(body, total, &answer.faults, scale)
-        .map_err(MessagesError::from_native)?;
+        .map_err(|e| MessagesError::from_native(dialect.checks, e))?;
     Ok(respond::send(plan, JSON, false, journal, seq).await)
 }
 
-fn count(state: &MockState, headers: &HeaderMap, body: &[u8]) -> Result<Response, MessagesError> {
-    let (_, ask) = read(state, headers, body, Purpose::CountTokens)?;
-    let input_tokens = count_chat_tokens(state, &ask.native).map_err(MessagesError::from_native)?;
-    let body = encode::encoded(JsonStyle::Compact, &TokenCount { input_tokens });
+fn count(
+    state: &MockState,
+    dialect: &'static MessagesDialect,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, MessagesError> {
+    let (_, ask) = read(state, dialect, headers, body, Purpose::CountTokens)?;
+    let input_tokens = count_chat_tokens(state, &ask.native)
+        .map_err(|e| MessagesError::from_native(dialect.checks, e))?;
+    let body = encode::encoded(dialect.json, &TokenCount { input_tokens });
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, JSON)], body).into_response())
 }
 
 /// The checked request and the native chat it amounts to.
 fn read(
     state: &MockState,
+    dialect: &'static MessagesDialect,
     headers: &HeaderMap,
     body: &[u8],
     purpose: Purpose,
 ) -> Result<(MessagesRequest, ChatAsk), MessagesError> {
-    let dialect = state.dialect();
-    if dialect.validation != Validation::Openai {
-        let path = match purpose {
-            Purpose::Create => "/v1/messages",
-            Purpose::CountTokens => "/v1/messages/count_tokens",
-        };
-        return Err(MessagesError::Unserved(ApiError::not_found(dialect, path)));
-    }
-    check_headers(headers)?;
-    let request = messages_request(body, purpose).map_err(MessagesError::invalid)?;
-    let mut ask =
-        chat_ask(dialect, &chat_request(&request)).map_err(|e| MessagesError::unconvertible(&e))?;
-    // Claude thinks only when asked to.
-    ask.native.think = Some(Value::Bool(matches!(
-        request.thinking,
-        Some(Thinking::Enabled { .. })
-    )));
+    let request = match dialect.checks {
+        Checks::Anthropic => {
+            check_headers(headers)?;
+            messages_request(body, purpose).map_err(MessagesError::invalid)?
+        }
+        Checks::Ollama => ollama_request(body)?,
+    };
+    let mut ask = chat_ask(state.dialect(), &chat_request(&request))
+        .map_err(|e| MessagesError::unconvertible(&e))?;
+    let asked = match request.thinking {
+        Some(Thinking::Enabled { .. }) => Some(true),
+        Some(Thinking::Disabled) => Some(false),
+        None => None,
+    };
+    ask.native.think = match dialect.checks {
+        // Claude thinks only when asked to.
+        Checks::Anthropic => Some(Value::Bool(asked == Some(true))),
+        // `relax_thinking`: a model that cannot think is not refused for being asked to.
+        Checks::Ollama => asked
+            .filter(|_| {
+                state
+                    .scenario()
+                    .model(&ask.native.model)
+                    .is_some_and(|model| model.can(Capability::Thinking))
+            })
+            .map(Value::Bool),
+    };
     Ok((request, ask))
+}
+
+/// A body as Ollama's `AnthropicMessagesMiddleware` reads it: Gin's JSON binding, then its three
+/// required fields, then `FromMessagesRequest`'s refusal of images not given inline.
+fn ollama_request(body: &[u8]) -> Result<MessagesRequest, MessagesError> {
+    let refused = |message: String| MessagesError::refused(StatusCode::BAD_REQUEST, message);
+    let request: MessagesRequest =
+        parse_body(body).map_err(|error| refused(go_decode_message(error)))?;
+    if request.model.as_deref().is_none_or(str::is_empty) {
+        return Err(refused("model is required".to_owned()));
+    }
+    if request.max_tokens.is_none_or(|limit| limit <= 0) {
+        return Err(refused(
+            "max_tokens is required and must be positive".to_owned(),
+        ));
+    }
+    if request.messages.as_ref().is_none_or(Vec::is_empty) {
+        return Err(refused("messages is required".to_owned()));
+    }
+    let url_image = request.messages.iter().flatten().any(|message| {
+        matches!(&message.content, Content::Blocks(blocks) if blocks.iter().any(|block| matches!(
+            block,
+            ContentBlock::Image { source: ImageSource::Url { .. } }
+        )))
+    });
+    if url_image {
+        return Err(refused(
+            "invalid image source type: url. Only base64 images are supported.".to_owned(),
+        ));
+    }
+    Ok(request)
 }
 
 fn check_headers(headers: &HeaderMap) -> Result<(), MessagesError> {
@@ -139,28 +215,41 @@ fn check_headers(headers: &HeaderMap) -> Result<(), MessagesError> {
         .and_then(|value| value.strip_prefix("Bearer "))
         .is_some_and(|token| !token.trim().is_empty());
     if !present("x-api-key") && !bearer {
-        return Err(MessagesError::missing_key());
+        return Err(MessagesError::refused(
+            StatusCode::UNAUTHORIZED,
+            "x-api-key header is required",
+        ));
     }
     if !present("anthropic-version") {
-        return Err(MessagesError::missing_version());
+        return Err(MessagesError::refused(
+            StatusCode::BAD_REQUEST,
+            "anthropic-version: header is required",
+        ));
     }
     Ok(())
 }
 
-/// `req_01…`: the request's id, from its place in the journal.
-fn request_id(seq: u64) -> String {
+/// The request's id, from its place in the journal: Anthropic's `req_01…`, or Ollama's `req_`
+/// and 24 hex digits.
+fn request_id(ids: Ids, seq: u64) -> String {
     let mut rng = DetRng::new(seq.rotate_left(13) ^ 0x5eed);
-    format!("req_01{}", rng.base62(22))
+    match ids {
+        Ids::Anthropic => format!("req_01{}", rng.base62(22)),
+        Ids::Ollama => format!("req_{}", rng.hex(24)),
+    }
 }
 
-fn with_request_id(seq: u64, reply: Result<Response, MessagesError>) -> Response {
-    let id = request_id(seq);
-    let mut response = match reply {
-        Ok(response) => response,
-        Err(MessagesError::Unserved(error)) => return error.into_response(),
-        Err(error) => error.response(&id),
-    };
-    if let Ok(value) = HeaderValue::from_str(&id) {
+/// The reply, with the request's id where the flavour gives one.
+fn finish(
+    dialect: &'static MessagesDialect,
+    seq: u64,
+    reply: Result<Response, MessagesError>,
+) -> Response {
+    let id = request_id(dialect.ids, seq);
+    let mut response = reply.unwrap_or_else(|error| error.response(dialect, &id));
+    if dialect.request_id_header
+        && let Ok(value) = HeaderValue::from_str(&id)
+    {
         response.headers_mut().insert("request-id", value);
     }
     response
