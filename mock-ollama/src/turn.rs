@@ -43,7 +43,36 @@ pub struct Turn {
     pub load: Duration,
 }
 
+/// One native line of a [`Turn`], as a dialect's writer walks them.
+#[derive(Debug, Clone, Copy)]
+pub struct TurnLine<'a> {
+    /// What the line carries.
+    pub chunk: &'a ChunkSpec,
+    /// Virtual delay before it.
+    pub delay: Duration,
+    /// The stream's first line (its head goes before it).
+    pub first: bool,
+    /// The final line (the stream's end goes after it).
+    pub last: bool,
+}
+
 impl Turn {
+    /// Each native line of the turn in order: every chunk, then the final one, with its delay.
+    pub fn lines(&self) -> impl Iterator<Item = TurnLine<'_>> {
+        let last = self.chunks.len();
+        self.chunks
+            .iter()
+            .chain(std::iter::once(&self.last))
+            .zip(self.delays.iter().copied())
+            .enumerate()
+            .map(move |(index, (chunk, delay))| TurnLine {
+                chunk,
+                delay,
+                first: index == 0,
+                last: index == last,
+            })
+    }
+
     /// Resolves a scripted (or generated) reply for a request.
     pub fn new(reply: &Reply, timing: &Timing, ctx: TurnContext) -> Self {
         let mut rng = DetRng::new(ctx.seed);

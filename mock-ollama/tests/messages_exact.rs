@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{DIALECT_RULES, RawResponse, flavored_mock, raw_with_headers};
+use common::{DIALECT_RULES, RawResponse, flavored_mock, raw_with_headers, with_dialect_rules};
 use mock_ollama::{Flavor, MockOllama};
 use serde_json::{Value, json};
 use wire::anthropic::{
@@ -30,13 +30,7 @@ const RULES: &str = r#"{"rules": [
 ]}"#;
 
 async fn mock() -> MockOllama {
-    let mut rules: Value = serde_json::from_str(RULES).unwrap();
-    let dialect: Value = serde_json::from_str(DIALECT_RULES).unwrap();
-    rules["rules"]
-        .as_array_mut()
-        .unwrap()
-        .extend(dialect["rules"].as_array().unwrap().iter().cloned());
-    flavored_mock(Flavor::Openai, &rules.to_string()).await
+    flavored_mock(Flavor::Openai, &with_dialect_rules(RULES)).await
 }
 
 async fn send(
@@ -64,15 +58,10 @@ fn streamed(mut body: Value) -> Value {
 /// The events of a Messages stream: each `event:` name checked against its `type`.
 fn events(reply: &RawResponse) -> Vec<StreamEvent> {
     reply
-        .text()
-        .split("\n\n")
-        .filter(|event| !event.is_empty())
-        .map(|event| {
-            let (name, data) = event
-                .strip_prefix("event: ")
-                .and_then(|rest| rest.split_once("\ndata: "))
-                .unwrap_or_else(|| panic!("not a named event: {event:?}"));
-            let event: StreamEvent = serde_json::from_str(data).unwrap();
+        .named_events()
+        .into_iter()
+        .map(|(name, data)| {
+            let event: StreamEvent = serde_json::from_str(&data).unwrap();
             assert_eq!(name, event.kind(), "event: line and type");
             event
         })

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{DIALECT_RULES, RawResponse, flavored_mock, post, raw_with_headers};
+use common::{RawResponse, flavored_mock, post, raw_with_headers, with_dialect_rules};
 use mock_ollama::{Flavor, MockOllama};
 use serde_json::{Value, json};
 
@@ -17,13 +17,7 @@ const RULES: &str = r#"{"rules": [
 ]}"#;
 
 async fn mock() -> MockOllama {
-    let mut rules: Value = serde_json::from_str(RULES).unwrap();
-    let dialect: Value = serde_json::from_str(DIALECT_RULES).unwrap();
-    rules["rules"]
-        .as_array_mut()
-        .unwrap()
-        .extend(dialect["rules"].as_array().unwrap().iter().cloned());
-    flavored_mock(Flavor::Ollama, &rules.to_string()).await
+    flavored_mock(Flavor::Ollama, &with_dialect_rules(RULES)).await
 }
 
 fn ask(model: &str, prompt: &str, stream: bool) -> Value {
@@ -35,20 +29,8 @@ async fn create(mock: &MockOllama, body: Value) -> RawResponse {
     post(mock.addr(), "/v1/messages", body).await
 }
 
-/// `(event name, data)` of each event, the data as sent.
 fn events(reply: &RawResponse) -> Vec<(String, String)> {
-    reply
-        .text()
-        .split("\n\n")
-        .filter(|event| !event.is_empty())
-        .map(|event| {
-            let (name, data) = event
-                .strip_prefix("event: ")
-                .and_then(|rest| rest.split_once("\ndata: "))
-                .unwrap();
-            (name.to_owned(), data.to_owned())
-        })
-        .collect()
+    reply.named_events()
 }
 
 #[tokio::test]

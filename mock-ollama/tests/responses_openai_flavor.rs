@@ -26,15 +26,10 @@ async fn respond(mock: &mock_ollama::MockOllama, body: Value) -> RawResponse {
 /// The events of a Responses stream: each `event:` name checked against its `type`.
 fn events(reply: &RawResponse) -> Vec<StreamEvent> {
     reply
-        .text()
-        .split("\n\n")
-        .filter(|event| !event.is_empty())
-        .map(|event| {
-            let (name, data) = event
-                .strip_prefix("event: ")
-                .and_then(|rest| rest.split_once("\ndata: "))
-                .unwrap_or_else(|| panic!("not a named event: {event:?}"));
-            let event: StreamEvent = serde_json::from_str(data).unwrap();
+        .named_events()
+        .into_iter()
+        .map(|(name, data)| {
+            let event: StreamEvent = serde_json::from_str(&data).unwrap();
             assert_eq!(name, event.event.kind(), "event: line and type");
             event
         })

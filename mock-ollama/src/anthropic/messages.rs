@@ -266,16 +266,10 @@ pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
         index: 0,
         calls: 0,
     };
-    let last_index = turn.chunks.len();
     let mut lines = Vec::with_capacity(turn.chunks.len() + 1);
-    for (index, chunk) in turn
-        .chunks
-        .iter()
-        .chain(std::iter::once(&turn.last))
-        .enumerate()
-    {
+    for line in turn.lines() {
         let mut bytes = Vec::new();
-        if index == 0 {
+        if line.first {
             let head = message(
                 ctx,
                 Vec::new(),
@@ -292,8 +286,8 @@ pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
                 ctx.write(&mut bytes, &StreamEvent::Ping);
             }
         }
-        writer.chunk(chunk, &mut bytes);
-        if index == last_index {
+        writer.chunk(line.chunk, &mut bytes);
+        if line.last {
             writer.close(&mut bytes);
             ctx.write(
                 &mut bytes,
@@ -314,7 +308,7 @@ pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
             ctx.write(&mut bytes, &StreamEvent::MessageStop);
         }
         lines.push(Line {
-            delay: turn.delays[index],
+            delay: line.delay,
             bytes: Bytes::from(bytes),
         });
     }

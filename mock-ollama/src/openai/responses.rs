@@ -295,16 +295,10 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, echo: &Echo) -> ResponsesStre
         calls: 0,
         text: String::new(),
     };
-    let last_index = turn.chunks.len();
     let mut lines = Vec::with_capacity(turn.chunks.len() + 1);
-    for (index, chunk) in turn
-        .chunks
-        .iter()
-        .chain(std::iter::once(&turn.last))
-        .enumerate()
-    {
+    for line in turn.lines() {
         let mut bytes = Vec::new();
-        if index == 0 {
+        if line.first {
             let head = echo.response(ctx, &ids, ResponseStatus::InProgress);
             writer.write(
                 &mut bytes,
@@ -319,8 +313,8 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, echo: &Echo) -> ResponsesStre
                 },
             );
         }
-        writer.chunk(chunk, &mut bytes);
-        if index == last_index {
+        writer.chunk(line.chunk, &mut bytes);
+        if line.last {
             writer.close(&mut bytes);
             let response = echo.finished(ctx, &ids, turn);
             let end = if response.status == ResponseStatus::Incomplete {
@@ -335,7 +329,7 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, echo: &Echo) -> ResponsesStre
             writer.write(&mut bytes, end);
         }
         lines.push(Line {
-            delay: turn.delays[index],
+            delay: line.delay,
             bytes: Bytes::from(bytes),
         });
     }

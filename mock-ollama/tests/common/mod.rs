@@ -44,6 +44,22 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// `(event name, data)` of each event of an `event:`-named SSE body (the Responses and
+    /// Messages streams), the data as sent.
+    pub fn named_events(&self) -> Vec<(String, String)> {
+        self.text()
+            .split("\n\n")
+            .filter(|event| !event.is_empty())
+            .map(|event| {
+                let (name, data) = event
+                    .strip_prefix("event: ")
+                    .and_then(|rest| rest.split_once("\ndata: "))
+                    .unwrap_or_else(|| panic!("not a named event: {event:?}"));
+                (name.to_owned(), data.to_owned())
+            })
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -192,6 +208,17 @@ pub fn chat(model: &str, prompt: &str, extra: Value) -> Value {
 /// `POST /v1/chat/completions` with a JSON body.
 pub async fn post_chat(mock: &MockOllama, body: Value) -> RawResponse {
     post(mock.addr(), "/v1/chat/completions", body).await
+}
+
+/// `rules` (a scenario's JSON) with [`DIALECT_RULES`] after them.
+pub fn with_dialect_rules(rules: &str) -> String {
+    let mut rules: Value = serde_json::from_str(rules).expect("scenario JSON");
+    let dialect: Value = serde_json::from_str(DIALECT_RULES).expect("scenario JSON");
+    if let (Some(ours), Some(theirs)) = (rules["rules"].as_array_mut(), dialect["rules"].as_array())
+    {
+        ours.extend(theirs.iter().cloned());
+    }
+    rules.to_string()
 }
 
 /// Starts a mock speaking `flavor` on `/v1`, with the built-in models plus `json`'s rules.
