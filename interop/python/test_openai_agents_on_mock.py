@@ -1,14 +1,19 @@
 """The OpenAI Agents SDK (`openai-agents`, Responses API only) running an agent with one function
-tool to completion against mock-ollama's exact flavour: the model calls the tool, the SDK runs it
-and sends its output back, and the final answer comes from the scripted turn that reads it."""
+tool to completion against mock-ollama's exact flavour and its default (Ollama's stateless layer,
+which is enough: the SDK sends the whole conversation each turn): the model calls the tool, the
+SDK runs it and sends its output back, and the final answer comes from the scripted turn that
+reads it."""
 
 import asyncio
 
 import openai
+import pytest
 from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_tracing_disabled
 
 
-def test_an_agent_calls_its_tool_and_answers_from_the_result(mock_exact_url):
+@pytest.mark.parametrize("flavour", ["mock_exact_url", "mock_ollama_url"])
+def test_an_agent_calls_its_tool_and_answers_from_the_result(flavour, request):
+    url = request.getfixturevalue(flavour)
     set_tracing_disabled(True)  # no trace export: the run stays on 127.0.0.1
     calls = []
 
@@ -18,7 +23,7 @@ def test_an_agent_calls_its_tool_and_answers_from_the_result(mock_exact_url):
         calls.append((city, unit))
         return f"18 degrees ({unit}) and sunny in {city}"
 
-    client = openai.AsyncOpenAI(base_url=f"{mock_exact_url}/v1", api_key="unused", max_retries=0)
+    client = openai.AsyncOpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
     agent = Agent(
         name="weather",
         instructions="Answer weather questions with the tool.",

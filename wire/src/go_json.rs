@@ -2,7 +2,9 @@
 //!
 //! Two details differ from serde_json's defaults and are visible to byte-level clients:
 //! `<`, `>`, `&`, U+2028 and U+2029 inside strings are written as `\u003c`, `\u003e`, `\u0026`,
-//! `\u2028`, `\u2029`; and timestamps use RFC 3339 with nanoseconds, trailing zeros trimmed.
+//! `\u2028`, `\u2029`; floats are written in their shortest form without a fraction when they
+//! have none (`1`, not `1.0`) and with an exponent only below 1e-6 or from 1e21 (`1e-7`,
+//! `1e+21`); and timestamps use RFC 3339 with nanoseconds, trailing zeros trimmed.
 
 use std::io;
 
@@ -58,6 +60,37 @@ impl Formatter for GoFormatter {
     {
         CompactFormatter.write_char_escape(writer, char_escape)
     }
+
+    fn write_f64<W>(&mut self, writer: &mut W, value: f64) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        writer.write_all(go_float(value, value.abs() < 1e-6 || value.abs() >= 1e21).as_bytes())
+    }
+
+    fn write_f32<W>(&mut self, writer: &mut W, value: f32) -> io::Result<()>
+    where
+        W: ?Sized + io::Write,
+    {
+        writer.write_all(go_float(value, value.abs() < 1e-6 || value.abs() >= 1e21).as_bytes())
+    }
+}
+
+/// `strconv.AppendFloat(f, 'f' or 'e', -1)` as `encoding/json` calls it: the shortest digits that
+/// read back to the same value, in plain notation, or in exponent notation with a signed
+/// exponent (`1e-7`, `1.5e+21`) when `exponent` (and the value is not zero).
+fn go_float<F>(value: F, exponent: bool) -> String
+where
+    F: std::fmt::Display + std::fmt::LowerExp + PartialEq + Default,
+{
+    if !exponent || value == F::default() {
+        return value.to_string();
+    }
+    let text = format!("{value:e}");
+    match text.split_once('e') {
+        Some((mantissa, power)) if !power.starts_with('-') => format!("{mantissa}e+{power}"),
+        _ => text,
+    }
 }
 
 /// Serializes `value` as Go would, appending to `out`.
@@ -105,6 +138,28 @@ mod tests {
     fn control_characters_keep_standard_escapes() {
         let bytes = to_vec(&"a\"b\\c\n\u{1}").expect("serializes");
         assert_eq!(bytes, br#""a\"b\\c\n\u0001""#);
+    }
+
+    #[test]
+    fn floats_are_written_as_strconv_writes_them() {
+        let cases: [(f64, &str); 9] = [
+            (1.0, "1"),
+            (0.0, "0"),
+            (-2.0, "-2"),
+            (0.7, "0.7"),
+            (1e-5, "0.00001"),
+            (1e-7, "1e-7"),
+            (2.5e-10, "2.5e-10"),
+            (1e20, "100000000000000000000"),
+            (1.5e21, "1.5e+21"),
+        ];
+        for (value, expected) in cases {
+            let text = String::from_utf8(to_vec(&value).expect("serializes")).expect("utf8");
+            assert_eq!(text, expected, "{value:?}");
+        }
+        let single = String::from_utf8(to_vec(&0.1_f32).expect("serializes")).expect("utf8");
+        assert_eq!(single, "0.1");
+        assert_eq!(to_vec(&f64::NAN).expect("serializes"), b"null");
     }
 
     #[test]

@@ -204,7 +204,7 @@ fn part_message(part: &Value) -> Result<ollama::Message, String> {
 }
 
 /// The base64 payload of an image data URI (`decodeImageURL`, `openai/openai.go:739-770`).
-fn image_data(url: &str) -> Result<String, String> {
+pub(super) fn image_data(url: &str) -> Result<String, String> {
     if url.starts_with("http://") || url.starts_with("https://") {
         return Err(
             "image URLs are not currently supported, please use base64 encoded data instead"

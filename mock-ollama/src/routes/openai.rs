@@ -35,7 +35,7 @@ use crate::{
         chat::{self, ReplyContext},
         completion, encode,
         flavor::{ModelObjects, Validation},
-        refusal, request,
+        ollama_responses, refusal, request,
         response_store::StoredResponse,
         responses,
     },
@@ -72,9 +72,13 @@ pub async fn responses(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
-    if dialect.validation != Validation::Openai {
-        // Only the exact flavour plays the Responses API so far.
-        return Err(ApiError::not_found(dialect, "/v1/responses"));
+    match dialect.validation {
+        Validation::Openai => {}
+        Validation::Ollama => return ollama_responses(&state, seq, dialect, &body).await,
+        // llama.cpp's and vLLM's Responses layers are not played yet.
+        Validation::LlamaCppPython | Validation::Vllm => {
+            return Err(ApiError::not_found(dialect, "/v1/responses"));
+        }
     }
     let mut ask = request::responses(dialect, &body, |id| state.responses.get(id))?;
     let echoed = serve_default_model(&state, dialect, &mut ask.chat.native.model);
@@ -94,6 +98,28 @@ pub async fn responses(
         logprobs: None,
     };
     reply(&state, seq, dialect, accepted, written).await
+}
+
+/// `/v1/responses` as Ollama's stateless layer answers it.
+async fn ollama_responses(
+    state: &MockState,
+    seq: u64,
+    dialect: &'static Dialect,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let ask = ollama_responses::read(body)
+        .map_err(|message| ApiError::invalid(dialect, InvalidRequest::new(message, None)))?;
+    let accepted =
+        accept_chat(state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
+    let written = Written {
+        object: Object::OllamaResponse(Box::new(ask.echo)),
+        model: ask.native.model.clone(),
+        streaming: ask.native.is_streaming(),
+        include_usage: false,
+        choices: 1,
+        logprobs: None,
+    };
+    reply(state, seq, dialect, accepted, written).await
 }
 
 /// `GET /v1/responses/{id}`: a stored response as it was last written.
@@ -342,6 +368,8 @@ enum Object {
     Completion,
     /// `response` and its stream events, echoing the request.
     Response(Box<responses::Echo>),
+    /// `response` as Ollama's layer writes it.
+    OllamaResponse(Box<ollama_responses::Echo>),
 }
 
 /// How an accepted request is written back.
@@ -394,6 +422,10 @@ async fn reply(
                 keep_response(state, &ctx, &answer, echo);
                 respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
             }
+            Object::OllamaResponse(echo) => {
+                let stream = ollama_responses::stream(&ctx, &answer.turn, echo);
+                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
+            }
         };
         let journal = state.journal.clone();
         return Ok(respond::send(plan, dialect.sse_content_type, true, journal, seq).await);
@@ -402,6 +434,7 @@ async fn reply(
         Object::Chat => chat::whole(&ctx, &answer.turn),
         Object::Completion => completion::whole(&ctx, &answer.turn),
         Object::Response(echo) => responses::whole(&ctx, &answer.turn, echo),
+        Object::OllamaResponse(echo) => ollama_responses::whole(&ctx, &answer.turn, echo),
     };
     let total: Duration = answer.turn.delays.iter().sum();
     let plan = respond::plan_whole(encode::body(dialect, &object), total, &answer.faults, scale)
