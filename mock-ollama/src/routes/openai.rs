@@ -34,8 +34,8 @@ use crate::{
         ApiError, Dialect,
         chat::{self, ReplyContext},
         completion, encode,
-        flavor::{ModelObjects, Validation},
-        ollama_responses, refusal, request,
+        flavor::{LLAMA_SERVER, ModelObjects, Validation},
+        llamacpp_responses, ollama_responses, refusal, request,
         response_store::StoredResponse,
         responses,
     },
@@ -75,10 +75,9 @@ pub async fn responses(
     match dialect.validation {
         Validation::Openai => {}
         Validation::Ollama => return ollama_responses(&state, seq, dialect, &body).await,
-        // llama.cpp's and vLLM's Responses layers are not played yet.
-        Validation::LlamaCppPython | Validation::Vllm => {
-            return Err(ApiError::not_found(dialect, "/v1/responses"));
-        }
+        Validation::LlamaCppPython => return llama_server_responses(&state, seq, &body).await,
+        // vLLM's Responses layer is not played yet.
+        Validation::Vllm => return Err(ApiError::not_found(dialect, "/v1/responses")),
     }
     let mut ask = request::responses(dialect, &body, |id| state.responses.get(id))?;
     let echoed = serve_default_model(&state, dialect, &mut ask.chat.native.model);
@@ -114,6 +113,35 @@ async fn ollama_responses(
     let written = Written {
         object: Object::OllamaResponse(Box::new(ask.echo)),
         model: ask.native.model.clone(),
+        streaming: ask.native.is_streaming(),
+        include_usage: false,
+        choices: 1,
+        logprobs: None,
+    };
+    reply(state, seq, dialect, accepted, written).await
+}
+
+/// `/v1/responses` as llama.cpp's `llama-server` answers it: the reply names the model the
+/// server serves, whatever the request asked for.
+async fn llama_server_responses(
+    state: &MockState,
+    seq: u64,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let dialect = &LLAMA_SERVER;
+    let chat = llamacpp_responses::read(body)
+        .map_err(|message| ApiError::invalid(dialect, InvalidRequest::new(message, None)))?;
+    let mut ask = request::chat_ask(dialect, &chat)?;
+    serve_default_model(state, dialect, &mut ask.native.model);
+    let accepted =
+        accept_chat(state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
+    let served = state.scenario().model(&ask.native.model).map_or_else(
+        || ask.native.model.clone(),
+        |spec| listed_id(dialect, spec).to_owned(),
+    );
+    let written = Written {
+        object: Object::LlamaServerResponse,
+        model: served,
         streaming: ask.native.is_streaming(),
         include_usage: false,
         choices: 1,
@@ -370,6 +398,8 @@ enum Object {
     Response(Box<responses::Echo>),
     /// `response` as Ollama's layer writes it.
     OllamaResponse(Box<ollama_responses::Echo>),
+    /// `response` as `llama-server` writes it (echoing nothing of the request).
+    LlamaServerResponse,
 }
 
 /// How an accepted request is written back.
@@ -426,6 +456,10 @@ async fn reply(
                 let stream = ollama_responses::stream(&ctx, &answer.turn, echo);
                 respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
             }
+            Object::LlamaServerResponse => {
+                let stream = llamacpp_responses::stream(&ctx, &answer.turn);
+                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
+            }
         };
         let journal = state.journal.clone();
         return Ok(respond::send(plan, dialect.sse_content_type, true, journal, seq).await);
@@ -435,6 +469,7 @@ async fn reply(
         Object::Completion => completion::whole(&ctx, &answer.turn),
         Object::Response(echo) => responses::whole(&ctx, &answer.turn, echo),
         Object::OllamaResponse(echo) => ollama_responses::whole(&ctx, &answer.turn, echo),
+        Object::LlamaServerResponse => llamacpp_responses::whole(&ctx, &answer.turn),
     };
     let total: Duration = answer.turn.delays.iter().sum();
     let plan = respond::plan_whole(encode::body(dialect, &object), total, &answer.faults, scale)
