@@ -116,6 +116,20 @@ def mock_exact_url():
     stop(process)
 
 
+@pytest.fixture(scope="session")
+def mock_llamacpp_url():
+    """The mock-ollama binary in its `llamacpp` flavour, which plays llama.cpp's `llama-server`
+    on `/v1/responses` and `/v1/messages`."""
+    process, url = start(
+        "mock-ollama",
+        "--time-scale", "0",
+        "--fixtures", str(ROOT / "fixtures" / "scenarios"),
+        "--flavor", "llamacpp",
+    )
+    yield url
+    stop(process)
+
+
 # The weather tool as the Responses API takes it: flat, no `function` wrapper.
 WEATHER_RESPONSES_TOOL = {"type": "function", **WEATHER_TOOL["function"]}
 

@@ -11,7 +11,7 @@ use wire::anthropic::{ErrorEnvelope, ErrorType, validate::InvalidMessages};
 use super::flavor::{Checks, MessagesDialect};
 use crate::{
     error::OllamaError,
-    openai::{ApiError, encode},
+    openai::{ApiError, encode, error::llama_server_error},
 };
 
 /// A `/v1/messages` request the mock refuses.
@@ -104,6 +104,26 @@ impl MessagesError {
                 status,
                 message,
                 retry_after,
+                ..
+            } if dialect.checks == Checks::LlamaServer => {
+                let body = encode::encoded(
+                    dialect.json,
+                    &serde_json::json!({"error": llama_server_error(status.as_u16(), &message)}),
+                );
+                let head = [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(dialect.json_content_type),
+                )];
+                let mut response = (status, head, body).into_response();
+                if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
+            MessagesError::Envelope {
+                status,
+                message,
+                retry_after,
                 from_checks,
             } => {
                 let envelope = ErrorEnvelope {
@@ -118,7 +138,7 @@ impl MessagesError {
                 let content_type = if gin_abort {
                     "application/json; charset=utf-8"
                 } else {
-                    "application/json"
+                    dialect.json_content_type
                 };
                 let head = [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))];
                 let mut response = (status, head, body).into_response();
@@ -142,11 +162,12 @@ impl MessagesError {
     }
 }
 
-/// The error type a server gives `status`: Anthropic's own, or Ollama's `anthropic.NewError`
-/// (503 and 529 overloaded, anything unnamed `api_error`).
+/// The error type a server gives `status` in Anthropic's envelope: Anthropic's own, or Ollama's
+/// `anthropic.NewError` (503 and 529 overloaded, anything unnamed `api_error`).
 fn error_type(checks: Checks, status: u16) -> ErrorType {
     match checks {
-        Checks::Anthropic => ErrorType::for_status(status),
+        // llama-server writes its own envelope, never this one.
+        Checks::Anthropic | Checks::LlamaServer => ErrorType::for_status(status),
         Checks::Ollama => match status {
             400 => ErrorType::InvalidRequestError,
             401 => ErrorType::AuthenticationError,

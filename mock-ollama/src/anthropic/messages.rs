@@ -19,9 +19,14 @@ use wire::anthropic::{
     StopReason, StreamEvent, Usage,
 };
 
-use super::flavor::{Ids, MessagesDialect};
+use super::flavor::{CacheUsage, Checks, Ids, MessagesDialect, Signature};
 use crate::{
-    ndjson::Line, openai::encode, reply::ChunkSpec, respond::Framing, seed::DetRng, turn::Turn,
+    ndjson::Line,
+    openai::{encode, error::llama_server_error},
+    reply::ChunkSpec,
+    respond::Framing,
+    seed::DetRng,
+    turn::Turn,
 };
 
 /// What a reply needs besides its turn.
@@ -49,6 +54,10 @@ impl MessageContext<'_> {
                 let mut rng = DetRng::new(self.seed.rotate_left(19));
                 format!("msg_{}", rng.hex(24))
             }
+            Ids::LlamaServer => {
+                let mut rng = DetRng::new(self.seed.rotate_left(19));
+                format!("chatcmpl-{}", rng.base62(32))
+            }
         }
     }
 
@@ -56,14 +65,17 @@ impl MessageContext<'_> {
     fn tool_use_id(&self, call: &wire::ollama::ToolCall, position: usize) -> String {
         match (self.dialect.ids, &call.id) {
             (Ids::Ollama, Some(id)) => id.clone(),
+            (Ids::LlamaServer, _) => {
+                DetRng::new(self.seed.rotate_left(37) ^ position as u64).base62(32)
+            }
             _ => self.id("toolu", 1 + position as u64),
         }
     }
 
-    /// The thinking block's signature: opaque base64, as Anthropic's are; empty (and left out)
-    /// where the flavour does not sign.
+    /// The thinking block's signature: opaque base64, as Anthropic's are; empty where the
+    /// flavour does not sign.
     fn signature(&self) -> String {
-        if !self.dialect.signed_thinking {
+        if self.dialect.signature != Signature::Signed {
             return String::new();
         }
         let mut rng = DetRng::new(self.seed.rotate_left(53));
@@ -80,7 +92,7 @@ impl MessageContext<'_> {
                 self.shape_message(&mut value);
             } else {
                 if let Some(block) = event.get_mut("content_block") {
-                    self.shape_block(block);
+                    self.shape_started_block(block);
                 }
                 if let Some(delta) = event.get_mut("delta") {
                     self.shape_stop_fields(delta);
@@ -100,11 +112,20 @@ impl MessageContext<'_> {
         if let Some(blocks) = message.get_mut("content").and_then(Value::as_array_mut) {
             blocks.iter_mut().for_each(|block| self.shape_block(block));
         }
-        if let (false, Some(usage)) = (
-            self.dialect.cache_usage,
-            message.get_mut("usage").and_then(Value::as_object_mut),
-        ) {
-            usage.retain(|key, _| !key.starts_with("cache_"));
+        if let Some(usage) = message.get_mut("usage").and_then(Value::as_object_mut) {
+            match self.dialect.cache_usage {
+                CacheUsage::CreationAndRead => {}
+                CacheUsage::None => usage.retain(|key, _| !key.starts_with("cache_")),
+                CacheUsage::ReadFirst => {
+                    usage.shift_remove("cache_creation_input_tokens");
+                    if let Some(read) = usage.shift_remove("cache_read_input_tokens") {
+                        let mut ordered = Map::new();
+                        ordered.insert("cache_read_input_tokens".to_owned(), read);
+                        ordered.append(usage);
+                        *usage = ordered;
+                    }
+                }
+            }
         }
         if self.dialect.model_before_content
             && let Some(object) = message.as_object_mut()
@@ -121,8 +142,22 @@ impl MessageContext<'_> {
     }
 
     fn shape_block(&self, block: &mut Value) {
-        if let (false, Some(block)) = (self.dialect.signed_thinking, block.as_object_mut()) {
+        if let (Signature::Unsigned, Some(block)) = (self.dialect.signature, block.as_object_mut())
+        {
             block.shift_remove("signature");
+        }
+    }
+
+    /// A block as a `content_block_start` carries it.
+    fn shape_started_block(&self, block: &mut Value) {
+        let Some(object) = block.as_object_mut() else {
+            return;
+        };
+        if self.dialect.signature != Signature::Signed {
+            object.shift_remove("signature");
+        }
+        if !self.dialect.tool_start_input && object.get("type").is_some_and(|t| t == "tool_use") {
+            object.shift_remove("input");
         }
     }
 
@@ -211,7 +246,7 @@ fn message_of(ctx: &MessageContext<'_>, turn: &Turn) -> Message {
             signature: ctx.signature(),
         });
     }
-    if !whole.content.is_empty() || whole.tool_calls.is_empty() {
+    if !whole.content.is_empty() || (whole.tool_calls.is_empty() && ctx.dialect.empty_text_block) {
         content.push(ContentBlock::Text {
             text: whole.content.clone(),
         });
@@ -265,6 +300,7 @@ pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
         open: Open::Nothing,
         index: 0,
         calls: 0,
+        unstopped: Vec::new(),
     };
     let mut lines = Vec::with_capacity(turn.chunks.len() + 1);
     for line in turn.lines() {
@@ -289,6 +325,7 @@ pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
         writer.chunk(line.chunk, &mut bytes);
         if line.last {
             writer.close(&mut bytes);
+            writer.stop_the_rest(&mut bytes);
             ctx.write(
                 &mut bytes,
                 &StreamEvent::MessageDelta {
@@ -326,6 +363,7 @@ enum Open {
     Nothing,
     Thinking,
     Text,
+    ToolUse,
 }
 
 /// The state of a stream being written.
@@ -336,6 +374,8 @@ struct EventWriter<'a, 'c> {
     index: u32,
     /// Tool calls written so far.
     calls: usize,
+    /// Blocks left to stop at the end, in order, where the flavour stops them all there.
+    unstopped: Vec<(u32, Open)>,
 }
 
 impl EventWriter<'_, '_> {
@@ -382,7 +422,7 @@ impl EventWriter<'_, '_> {
         self.close(out);
         self.open = kind;
         let content_block = match kind {
-            Open::Nothing => return,
+            Open::Nothing | Open::ToolUse => return,
             Open::Thinking => ContentBlock::Thinking {
                 thinking: String::new(),
                 signature: String::new(),
@@ -400,21 +440,43 @@ impl EventWriter<'_, '_> {
         );
     }
 
-    /// Stops the open block (a thinking block gets its signature first).
+    /// Stops the open block (a thinking block gets its signature first), or leaves it to be
+    /// stopped at the end where the flavour does that.
     fn close(&mut self, out: &mut Vec<u8>) {
-        match std::mem::replace(&mut self.open, Open::Nothing) {
-            Open::Nothing => return,
-            Open::Thinking if self.ctx.dialect.signed_thinking => self.delta(
-                BlockDelta::SignatureDelta {
-                    signature: self.ctx.signature(),
-                },
+        let kind = std::mem::replace(&mut self.open, Open::Nothing);
+        if kind == Open::Nothing {
+            return;
+        }
+        if self.ctx.dialect.stops_at_end {
+            self.unstopped.push((self.index, kind));
+        } else {
+            self.stop(self.index, kind, out);
+        }
+        self.index += 1;
+    }
+
+    /// A block's stop, with a thinking block's signature first where the flavour signs.
+    fn stop(&self, index: u32, kind: Open, out: &mut Vec<u8>) {
+        if kind == Open::Thinking && self.ctx.dialect.signature != Signature::Unsigned {
+            self.ctx.write(
                 out,
-            ),
-            Open::Thinking | Open::Text => {}
+                &StreamEvent::ContentBlockDelta {
+                    index,
+                    delta: BlockDelta::SignatureDelta {
+                        signature: self.ctx.signature(),
+                    },
+                },
+            );
         }
         self.ctx
-            .write(out, &StreamEvent::ContentBlockStop { index: self.index });
-        self.index += 1;
+            .write(out, &StreamEvent::ContentBlockStop { index });
+    }
+
+    /// The blocks left open for the end, stopped in order.
+    fn stop_the_rest(&mut self, out: &mut Vec<u8>) {
+        for (index, kind) in std::mem::take(&mut self.unstopped) {
+            self.stop(index, kind, out);
+        }
     }
 
     /// A whole tool call: started with an empty input, the input in one delta, stopped.
@@ -438,9 +500,8 @@ impl EventWriter<'_, '_> {
             },
             out,
         );
-        self.ctx
-            .write(out, &StreamEvent::ContentBlockStop { index: self.index });
-        self.index += 1;
+        self.open = Open::ToolUse;
+        self.close(out);
     }
 }
 
@@ -456,6 +517,10 @@ impl Framing for MessagesFraming {
     fn error_line(&self, message: &str) -> Option<Bytes> {
         if !self.dialect.error_event {
             return Some(Bytes::new());
+        }
+        if self.dialect.checks == Checks::LlamaServer {
+            let error = llama_server_error(500, message);
+            return Some(encode::named_event(self.dialect.json, "error", &error).into());
         }
         let event = StreamEvent::Error {
             error: ErrorObject {

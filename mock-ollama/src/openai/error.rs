@@ -251,13 +251,7 @@ impl Details {
             (ErrorStyle::Vllm, 404) => "NotFoundError",
             (ErrorStyle::Vllm, status) if status >= 500 => "InternalServerError",
             (ErrorStyle::Vllm, _) => "BadRequestError",
-            (ErrorStyle::LlamaServer, 400) => "invalid_request_error",
-            (ErrorStyle::LlamaServer, 401) => "authentication_error",
-            (ErrorStyle::LlamaServer, 403) => "permission_error",
-            (ErrorStyle::LlamaServer, 404) => "not_found_error",
-            (ErrorStyle::LlamaServer, 501) => "not_supported_error",
-            (ErrorStyle::LlamaServer, 503) => "unavailable_error",
-            (ErrorStyle::LlamaServer, _) => "server_error",
+            (ErrorStyle::LlamaServer, status) => llama_server_error_type(status),
         };
         ApiError(Box::new(self))
     }
@@ -277,11 +271,7 @@ impl ApiError {
     /// `{"error": {message, type, param, code}}`: the body of an error reply.
     pub fn object(&self) -> Value {
         if self.0.dialect.errors == ErrorStyle::LlamaServer {
-            return json!({"error": {
-                "code": self.0.status.as_u16(),
-                "message": self.0.message,
-                "type": self.0.kind,
-            }});
+            return json!({"error": llama_server_error(self.0.status.as_u16(), &self.0.message)});
         }
         let code = match self.0.dialect.errors {
             // vLLM's `ErrorInfo.code` is the HTTP status, an integer.
@@ -295,6 +285,26 @@ impl ApiError {
             "code": code,
         }})
     }
+}
+
+/// The type `llama-server`'s `format_error_response` names a status by.
+fn llama_server_error_type(status: u16) -> &'static str {
+    match status {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        501 => "not_supported_error",
+        503 => "unavailable_error",
+        _ => "server_error",
+    }
+}
+
+/// `llama-server`'s error object, `{"code", "message", "type"}` (`format_error_response`,
+/// `tools/server/server-common.cpp`), which it sends inside `{"error": …}` on every route and
+/// bare as a Messages stream's `error` event.
+pub fn llama_server_error(status: u16, message: &str) -> Value {
+    json!({"code": status, "message": message, "type": llama_server_error_type(status)})
 }
 
 impl IntoResponse for ApiError {

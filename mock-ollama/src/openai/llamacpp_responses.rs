@@ -24,28 +24,14 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use wire::openai::ChatCompletionRequest;
 
-use super::{chat::ReplyContext, encode, flavor::JsonStyle};
-use crate::{
-    error::{OllamaError, parse_body},
-    ndjson::Line,
-    reply::ChunkSpec,
-    respond::Framing,
-    seed::DetRng,
-    turn::Turn,
-};
+use super::refusal::nlohmann_parse;
+use super::{chat::ReplyContext, encode, error::llama_server_error, flavor::JsonStyle};
+use crate::{ndjson::Line, reply::ChunkSpec, respond::Framing, seed::DetRng, turn::Turn};
 
 /// Reads a `/v1/responses` body as `llama-server` does, into the Chat Completions request it
 /// amounts to; the error is the message of the 400 it answers.
 pub fn read(body: &[u8]) -> Result<ChatCompletionRequest, String> {
-    let body: Value = parse_body(body).map_err(|error| match error {
-        OllamaError::MissingBody => {
-            "[json.exception.parse_error.101] parse error at line 1, column 1: attempting to parse an empty input; check that your input string or stream contains the expected JSON".to_owned()
-        }
-        OllamaError::InvalidJson(reason) => {
-            format!("[json.exception.parse_error.101] parse error: syntax error while parsing value - {reason}")
-        }
-        other => other.to_string(),
-    })?;
+    let body = nlohmann_parse(body)?;
     let chat = chat_body(body)?;
     serde_json::from_value(chat).map_err(|error| error.to_string())
 }
@@ -599,7 +585,7 @@ pub struct LlamaCppResponsesFraming {
 
 impl Framing for LlamaCppResponsesFraming {
     fn error_line(&self, message: &str) -> Option<Bytes> {
-        let error = json!({"error": {"code": 500, "message": message, "type": "server_error"}});
+        let error = json!({"error": llama_server_error(500, message)});
         let mut bytes = b"data: ".to_vec();
         bytes.extend(encode::encoded(self.json, &error));
         bytes.extend_from_slice(b"\n\n");

@@ -176,6 +176,35 @@ fn pydantic_refusal(body: &Value) -> Option<(String, &'static str)> {
     None
 }
 
+/// A body parsed as `llama-server` parses it (nlohmann's parser behind `common_json::parse`),
+/// refused in nlohmann's words: exactly for an empty body and a stray character, with its
+/// prefix and position otherwise.
+pub fn nlohmann_parse(body: &[u8]) -> Result<Value, String> {
+    const PREFIX: &str = "[json.exception.parse_error.101] parse error at line";
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(format!(
+            "{PREFIX} 1, column 1: attempting to parse an empty input; check that your input string or stream contains the expected JSON"
+        ));
+    }
+    serde_json::from_slice(body).map_err(|error| {
+        let (line, column) = (error.line(), error.column());
+        let last_read = std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| text.lines().nth(line.saturating_sub(1)))
+            .and_then(|text| text.chars().nth(column.saturating_sub(1)));
+        match (error.classify(), last_read) {
+            // nlohmann counts the end itself as a column.
+            (serde_json::error::Category::Eof, _) | (_, None) => format!(
+                "{PREFIX} {line}, column {}: syntax error while parsing value - unexpected end of input; expected '[', '{{', or a literal",
+                column + 1
+            ),
+            (_, Some(read)) => format!(
+                "{PREFIX} {line}, column {column}: syntax error while parsing value - invalid literal; last read: '{read}'"
+            ),
+        }
+    })
+}
+
 /// What Gin's JSON binding says about a body it cannot decode.
 pub fn go_decode_message(error: OllamaError) -> String {
     match error {

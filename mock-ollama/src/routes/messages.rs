@@ -1,7 +1,7 @@
 //! `/v1/messages` and `/v1/messages/count_tokens`: Anthropic's Messages API as each flavour's
 //! server plays it (`anthropic::flavor`): exactly in the `openai` flavour (the one that plays each
-//! reference API as documented), Ollama's layer in `ollama`; the other flavours' servers answer
-//! their own 404 until they play theirs.
+//! reference API as documented), Ollama's layer in `ollama`, `llama-server`'s in `llamacpp`;
+//! vLLM's server answers its own 404 until the `vllm` flavour plays its layer.
 //!
 //! As Anthropic's API does, the exact flavour's replies carry a `request-id` header (and an error
 //! envelope its `request_id`), and a request needs a key (`x-api-key`, or `Authorization:
@@ -26,6 +26,7 @@ use wire::anthropic::{
 use super::{
     RequestSeq,
     generation::{accept_chat, count_chat_tokens},
+    openai::llama_server_model,
 };
 use crate::{
     anthropic::{
@@ -36,7 +37,7 @@ use crate::{
     error::parse_body,
     openai::{
         ApiError, encode,
-        refusal::go_decode_message,
+        refusal::{go_decode_message, nlohmann_parse},
         request::{ChatAsk, chat_ask},
     },
     respond,
@@ -44,8 +45,6 @@ use crate::{
     seed::DetRng,
     state::MockState,
 };
-
-const JSON: &str = "application/json";
 
 pub async fn messages(
     State(state): State<Arc<MockState>>,
@@ -96,14 +95,16 @@ async fn create(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, MessagesError> {
-    let (request, ask) = read(state, dialect, headers, body, Purpose::Create)?;
+    let (request, mut ask) = read(state, dialect, headers, body, Purpose::Create)?;
     let streaming = request.is_streaming();
+    let served = (dialect.checks == Checks::LlamaServer)
+        .then(|| llama_server_model(state, &mut ask.native.model));
     let answer = accept_chat(state, seq, &ask.native)
         .map_err(|e| MessagesError::from_native(dialect.checks, e))?
         .into_answer(streaming);
     let ctx = MessageContext {
         dialect,
-        model: &answer.model,
+        model: served.as_deref().unwrap_or(&answer.model),
         seed: answer.seed,
     };
     let scale = state.config.time_scale;
@@ -117,7 +118,7 @@ async fn create(
     let total: Duration = answer.turn.delays.iter().sum();
     let plan = respond::plan_whole(body, total, &answer.faults, scale)
         .map_err(|e| MessagesError::from_native(dialect.checks, e))?;
-    Ok(respond::send(plan, JSON, false, journal, seq).await)
+    Ok(respond::send(plan, dialect.json_content_type, false, journal, seq).await)
 }
 
 fn count(
@@ -126,11 +127,15 @@ fn count(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, MessagesError> {
-    let (_, ask) = read(state, dialect, headers, body, Purpose::CountTokens)?;
+    let (_, mut ask) = read(state, dialect, headers, body, Purpose::CountTokens)?;
+    if dialect.checks == Checks::LlamaServer {
+        llama_server_model(state, &mut ask.native.model);
+    }
     let input_tokens = count_chat_tokens(state, &ask.native)
         .map_err(|e| MessagesError::from_native(dialect.checks, e))?;
     let body = encode::encoded(dialect.json, &TokenCount { input_tokens });
-    Ok((StatusCode::OK, [(header::CONTENT_TYPE, JSON)], body).into_response())
+    let head = [(header::CONTENT_TYPE, dialect.json_content_type)];
+    Ok((StatusCode::OK, head, body).into_response())
 }
 
 /// The checked request and the native chat it amounts to.
@@ -147,6 +152,7 @@ fn read(
             messages_request(body, purpose).map_err(MessagesError::invalid)?
         }
         Checks::Ollama => ollama_request(body)?,
+        Checks::LlamaServer => llama_server_request(body)?,
     };
     let mut ask = chat_ask(state.dialect(), &chat_request(&request))
         .map_err(|e| MessagesError::unconvertible(&e))?;
@@ -158,8 +164,9 @@ fn read(
     ask.native.think = match dialect.checks {
         // Claude thinks only when asked to.
         Checks::Anthropic => Some(Value::Bool(asked == Some(true))),
-        // `relax_thinking`: a model that cannot think is not refused for being asked to.
-        Checks::Ollama => asked
+        // `relax_thinking`: a model that cannot think is not refused for being asked to;
+        // llama-server passes a thinking budget and lets the model's template decide.
+        Checks::Ollama | Checks::LlamaServer => asked
             .filter(|_| {
                 state
                     .scenario()
@@ -202,6 +209,38 @@ fn ollama_request(body: &[u8]) -> Result<MessagesRequest, MessagesError> {
     Ok(request)
 }
 
+/// A body as `llama-server` reads it (`server_chat_convert_anthropic_to_oai`, then its chat
+/// parsing): nlohmann's parse errors, `messages` required (a `runtime_error`, so a 500), each
+/// message's `content` a string or an array, `max_tokens` 4096 when not given.
+fn llama_server_request(body: &[u8]) -> Result<MessagesRequest, MessagesError> {
+    let refused = |message: String| MessagesError::refused(StatusCode::BAD_REQUEST, message);
+    let value = nlohmann_parse(body).map_err(refused)?;
+    if value.get("messages").is_none() {
+        return Err(MessagesError::refused(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "'messages' is required",
+        ));
+    }
+    let odd_content = value["messages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|message| {
+            message
+                .get("content")
+                .is_some_and(|content| !content.is_string() && !content.is_array())
+        });
+    if odd_content {
+        return Err(refused(
+            "Expected 'content' to be a string or an array".to_owned(),
+        ));
+    }
+    let mut request: MessagesRequest =
+        serde_json::from_value(value).map_err(|error| refused(error.to_string()))?;
+    request.max_tokens.get_or_insert(4096);
+    Ok(request)
+}
+
 fn check_headers(headers: &HeaderMap) -> Result<(), MessagesError> {
     let present = |name: &str| {
         headers
@@ -235,7 +274,7 @@ fn request_id(ids: Ids, seq: u64) -> String {
     let mut rng = DetRng::new(seq.rotate_left(13) ^ 0x5eed);
     match ids {
         Ids::Anthropic => format!("req_01{}", rng.base62(22)),
-        Ids::Ollama => format!("req_{}", rng.hex(24)),
+        Ids::Ollama | Ids::LlamaServer => format!("req_{}", rng.hex(24)),
     }
 }
 

@@ -525,6 +525,17 @@ fn serve_default_model(state: &MockState, dialect: &Dialect, model: &mut String)
     echoed
 }
 
+/// `llama-server` answers any model name with the model it serves, and names that one in its
+/// reply (`oaicompat_model` is the served model's name): points `model` at the served model and
+/// returns its name as listed.
+pub(super) fn llama_server_model(state: &MockState, model: &mut String) -> String {
+    serve_default_model(state, &LLAMA_SERVER, model);
+    state.scenario().model(model).map_or_else(
+        || model.clone(),
+        |spec| listed_id(&LLAMA_SERVER, spec).to_owned(),
+    )
+}
+
 /// Unix seconds of a model's `modified_at` (RFC 3339 with an offset).
 fn created(model: &ModelSpec) -> i64 {
     chrono::DateTime::parse_from_rfc3339(&model.modified_at).map_or(0, |time| time.timestamp())
