@@ -122,6 +122,55 @@ async fn previous_response_id_continues_as_if_the_history_were_sent() {
 }
 
 #[tokio::test]
+async fn an_item_reference_reads_as_the_kept_item_it_names() {
+    let mock = mock().await;
+    let tools = json!([{"type": "function", "name": "get_weather",
+                        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}]);
+    let first = create(
+        &mock,
+        json!({"model": "llama3.2", "input": "weather?", "tools": tools}),
+    )
+    .await;
+    let Some(Item::FunctionCall(call)) = first.output.first() else {
+        panic!("a function call: {:?}", first.output);
+    };
+    let answer = json!({"type": "function_call_output", "call_id": call.call_id, "output": "18"});
+    let referred = create(
+        &mock,
+        json!({"model": "llama3.2", "tools": tools, "input": [
+            {"role": "user", "content": "weather?"},
+            {"type": "item_reference", "id": call.id},
+            answer,
+        ]}),
+    )
+    .await;
+    let sent = create(
+        &mock,
+        json!({"model": "llama3.2", "tools": tools, "input": [
+            {"role": "user", "content": "weather?"},
+            serde_json::to_value(Item::FunctionCall(call.clone())).unwrap(),
+            answer,
+        ]}),
+    )
+    .await;
+    assert_eq!(
+        referred.usage.unwrap().input_tokens,
+        sent.usage.unwrap().input_tokens,
+        "the same conversation"
+    );
+
+    let unknown = post(
+        mock.addr(),
+        "/v1/responses",
+        json!({"model": "llama3.2", "input": [{"type": "item_reference", "id": "fc_none"}]}),
+    )
+    .await;
+    not_found(&unknown, "fc_none");
+    let envelope: ErrorEnvelope = serde_json::from_value(unknown.json()).unwrap();
+    assert_eq!(envelope.error.param.as_deref(), Some("input"));
+}
+
+#[tokio::test]
 async fn input_items_are_listed_newest_first_in_pages() {
     let mock = mock().await;
     let created = create(

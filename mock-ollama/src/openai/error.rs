@@ -182,6 +182,24 @@ impl ApiError {
         .typed()
     }
 
+    /// A 404 for an `item_reference` to an item no kept response holds.
+    pub fn no_stored_item(dialect: &'static Dialect, id: &str) -> Self {
+        Details {
+            dialect,
+            status: StatusCode::NOT_FOUND,
+            message: format!(
+                "Item with id '{id}' not found. Items are not persisted when `store` is set to false. Try again with `store` set to true, or remove this item from your input."
+            ),
+            kind: "",
+            param: Some("input".to_owned()),
+            code: None,
+            retry_after: None,
+            raw: None,
+            from_middleware: false,
+        }
+        .typed()
+    }
+
     /// A refusal of the native pipeline, as the flavour's server words it.
     pub fn from_native(dialect: &'static Dialect, error: OllamaError) -> Self {
         let status = error.status();

@@ -14,7 +14,7 @@ use wire::{
     ollama::{self, ChatRequest, GenerateRequest, knobs},
     openai::{
         ChatCompletionRequest,
-        responses::{CreateResponse, chat::chat_request},
+        responses::{CreateResponse, Input, InputItem, Item, chat::chat_request},
         validate::InvalidRequest,
     },
 };
@@ -26,7 +26,7 @@ use super::{
     error::ApiError,
     flavor::{Dialect, Validation},
     refusal::{go_decode_message, llama_cpp_python_request, vllm_request},
-    response_store::StoredResponse,
+    response_store::{ResponseStore, StoredResponse},
 };
 use crate::error::parse_body;
 
@@ -74,12 +74,13 @@ pub struct ResponsesAsk {
     pub chat: ChatAsk,
 }
 
-/// Reads a `/v1/responses` body as OpenAI does: its types, a model, a `previous_response_id` that
-/// `stored` finds, an input, `max_output_tokens` of at least 16.
+/// Reads a `/v1/responses` body as OpenAI does: its types, a model, a `previous_response_id` the
+/// store keeps, an input whose `item_reference`s name kept items (each replaced by the item),
+/// `max_output_tokens` of at least 16.
 pub fn responses(
     dialect: &'static Dialect,
     body: &[u8],
-    stored: impl FnOnce(&str) -> Option<Arc<StoredResponse>>,
+    store: &ResponseStore,
 ) -> Result<ResponsesAsk, ApiError> {
     let refuse = |message: String, param: &str, code: Option<&'static str>| {
         ApiError::invalid(
@@ -91,7 +92,7 @@ pub fn responses(
             },
         )
     };
-    let request: CreateResponse =
+    let mut request: CreateResponse =
         wire::openai::validate::parse(body).map_err(|error| ApiError::invalid(dialect, error))?;
     if request.model.as_deref().is_none_or(str::is_empty) {
         return Err(refuse(
@@ -102,7 +103,7 @@ pub fn responses(
     }
     let previous = match &request.previous_response_id {
         None => None,
-        Some(id) => Some(stored(id).ok_or_else(|| {
+        Some(id) => Some(store.get(id).ok_or_else(|| {
             refuse(
                 format!("Previous response with id '{id}' not found."),
                 "previous_response_id",
@@ -116,6 +117,16 @@ pub fn responses(
             "input",
             Some("missing_required_parameter"),
         ));
+    }
+    if let Some(Input::Items(items)) = &mut request.input {
+        for item in items {
+            if let InputItem::Item(Item::ItemReference { id }) = item {
+                let referred = store
+                    .item(id)
+                    .ok_or_else(|| ApiError::no_stored_item(dialect, id))?;
+                *item = InputItem::Item(referred);
+            }
+        }
     }
     if let Some(limit) = request.max_output_tokens.filter(|limit| *limit < 16) {
         return Err(refuse(

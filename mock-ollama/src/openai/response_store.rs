@@ -102,6 +102,20 @@ impl ResponseStore {
         self.lock().by_id.get(id).map(|(stored, _)| stored.clone())
     }
 
+    /// The item with `id` among the kept responses' input and output items, the newest
+    /// response's first: what an `item_reference` refers to.
+    pub fn item(&self, id: &str) -> Option<Item> {
+        let inner = self.lock();
+        inner
+            .order
+            .iter()
+            .rev()
+            .filter_map(|kept| inner.by_id.get(kept))
+            .flat_map(|(stored, _)| stored.input_items.iter().chain(&stored.response.output))
+            .find(|item| item.id() == Some(id) && !matches!(item, Item::ItemReference { .. }))
+            .cloned()
+    }
+
     /// Forgets `id`; whether it was kept.
     pub fn remove(&self, id: &str) -> bool {
         let mut inner = self.lock();

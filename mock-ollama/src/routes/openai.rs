@@ -79,7 +79,7 @@ pub async fn responses(
         // vLLM's Responses layer is not played yet.
         Validation::Vllm => return Err(ApiError::not_found(dialect, "/v1/responses")),
     }
-    let mut ask = request::responses(dialect, &body, |id| state.responses.get(id))?;
+    let mut ask = request::responses(dialect, &body, &state.responses)?;
     let echoed = serve_default_model(&state, dialect, &mut ask.chat.native.model);
     let accepted = accept_chat(&state, seq, &ask.chat.native)
         .map_err(|e| ApiError::from_native(dialect, e))?;
@@ -233,7 +233,7 @@ pub async fn response_input_items(
     if let Some(after) = &query.after {
         let start = items
             .iter()
-            .position(|item| item_id(item) == Some(after.as_str()))
+            .position(|item| item.id() == Some(after.as_str()))
             .ok_or_else(|| {
                 invalid(
                     format!("No item with id '{after}' in this response."),
@@ -246,29 +246,12 @@ pub async fn response_input_items(
     items.truncate(limit);
     let list = InputItemList {
         object: "list".to_owned(),
-        first_id: items
-            .first()
-            .and_then(|item| item_id(item))
-            .map(str::to_owned),
-        last_id: items
-            .last()
-            .and_then(|item| item_id(item))
-            .map(str::to_owned),
+        first_id: items.first().and_then(|item| item.id()).map(str::to_owned),
+        last_id: items.last().and_then(|item| item.id()).map(str::to_owned),
         data: items.into_iter().cloned().collect(),
         has_more,
     };
     Ok(encode::json_response(dialect, StatusCode::OK, &list))
-}
-
-/// The id an item carries, if any.
-fn item_id(item: &Item) -> Option<&str> {
-    match item {
-        Item::Message(message) => message.id.as_deref(),
-        Item::FunctionCall(call) => call.id.as_deref(),
-        Item::FunctionCallOutput(output) => output.id.as_deref(),
-        Item::Reasoning(reasoning) => Some(&reasoning.id),
-        Item::ItemReference { id } => Some(id),
-    }
 }
 
 /// The response stored under `id`, or the 404 OpenAI answers (on the exact flavour only: the

@@ -122,6 +122,19 @@ pub enum Item {
     },
 }
 
+impl Item {
+    /// The id the item carries, if any (an `item_reference`'s is the id it refers to).
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Item::Message(message) => message.id.as_deref(),
+            Item::FunctionCall(call) => call.id.as_deref(),
+            Item::FunctionCallOutput(output) => output.id.as_deref(),
+            Item::Reasoning(reasoning) => Some(&reasoning.id),
+            Item::ItemReference { id } => Some(id),
+        }
+    }
+}
+
 /// A message item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
