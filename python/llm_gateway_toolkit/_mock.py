@@ -33,7 +33,8 @@ class MockOllama:
     Without ``fixtures`` or ``scenario`` it serves its built-in scenario: ``llama3.2``,
     ``qwen3:0.6b``, ``llava:7b`` and ``nomic-embed-text``, generated replies, and faults for
     prompts containing ``[fault:429]``, ``[fault:503]``, ``[fault:mid-stream-error]``, ... .
-    ``flavor`` picks whose OpenAI dialect ``/v1`` speaks (``ollama``, ``openai``, ``llamacpp``,
+    ``flavor`` picks whose OpenAI dialect ``/v1`` speaks (``ollama``, ``openai``, ``llamacpp``
+    (llama.cpp's ``llama-server``), ``llama-cpp-python``,
     ``vllm``). ``time_scale`` multiplies every scripted delay; 0 (the default here, as in the
     Rust library) answers without sleeping.
 

@@ -24,7 +24,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "mock_ollama(**options): how the mock_ollama fixture starts the mock: fixtures=[paths], "
-        "scenario={...}, flavor='ollama'|'openai'|'llamacpp'|'vllm', strict=, time_scale=, seed=",
+        "scenario={...}, flavor='ollama'|'openai'|'llamacpp'|'llama-cpp-python'|'vllm', strict=, time_scale=, seed=",
     )
 
 

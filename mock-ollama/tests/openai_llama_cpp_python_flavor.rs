@@ -1,4 +1,4 @@
-//! `/v1` in the `llamacpp` flavour writes what llama-cpp-python's server writes
+//! `/v1` in the `llama-cpp-python` flavour writes what llama-cpp-python's server writes
 //! (`llama_cpp/server/app.py`, `errors.py`, `types.py`; `llama_cpp/llama_chat_format.py`). The
 //! conformance runner's verdicts on it match the real server's check for check
 //! (`conformance/third-party/run.sh` compares them in CI).
@@ -11,7 +11,7 @@ use mock_ollama::Flavor;
 use serde_json::{Value, json};
 
 async fn mock() -> mock_ollama::MockOllama {
-    flavored_mock(Flavor::Llamacpp, DIALECT_RULES).await
+    flavored_mock(Flavor::LlamaCppPython, DIALECT_RULES).await
 }
 
 #[tokio::test]
