@@ -228,16 +228,20 @@ fi
   | tee "$OUT/drift-recorded-llama-server.txt"
 "$BIN/mock-ollama" drift --fixtures fixtures/recorded/llama-server-embeddings \
   --upstream "http://127.0.0.1:$LS_EMBED_PORT" | tee "$OUT/drift-recorded-llama-server-embeddings.txt"
-start_mock mock-llamacpp-flavour --fixtures fixtures/flavors/llamacpp.json --time-scale 0
-"$BIN/mock-ollama" drift --fixtures fixtures/recorded/llama-server --fixtures fixtures/recorded/llama-server-embeddings \
-  --upstream "$MOCK_URL" >"$OUT/llama-server-flavour-drift.txt" || true
-kill "$MOCK_PID"
+flavour_drift() { # recorded set, flavour scenario: the set re-sent to the mock playing that server
+  start_mock "mock-$1" --fixtures "$2" --time-scale 0
+  "$BIN/mock-ollama" drift --fixtures "fixtures/recorded/$1" --upstream "$MOCK_URL" || true
+  kill "$MOCK_PID"
+}
+{ flavour_drift llama-server fixtures/flavors/llamacpp.json
+  flavour_drift llama-server-embeddings fixtures/flavors/llamacpp-embeddings.json
+} >"$OUT/llama-server-flavour-drift.txt"
 if [ "${RECORD:-0}" = 1 ]; then cp "$OUT/llama-server-flavour-drift.txt" "$LS/flavour-drift.txt"; fi
 if ! diff -u "$LS/flavour-drift.txt" "$OUT/llama-server-flavour-drift.txt"; then
   echo "the llamacpp flavour's drift from llama-server changed: update $LS/flavour-drift.txt (RECORD=1) if that is meant" >&2
   exit 1
 fi
-echo "the llamacpp flavour against llama-server: $(tail -1 "$LS/flavour-drift.txt")"
+echo "the llamacpp flavour against llama-server: $(grep -c '^same shape' "$LS/flavour-drift.txt") same shape, $(grep -c '^DRIFTED' "$LS/flavour-drift.txt") drifted"
 LLAMA_SERVER_URL="http://127.0.0.1:$LS_PORT" LLAMA_SERVER_MODEL=smollm2 \
   "$PY" -m pytest -q interop/python/test_sdks_on_llamacpp_flavour.py
 

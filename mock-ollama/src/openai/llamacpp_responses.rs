@@ -24,9 +24,14 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use wire::openai::ChatCompletionRequest;
 
-use super::refusal::nlohmann_parse;
-use super::{chat::ReplyContext, encode, error::llama_server_error, flavor::JsonStyle};
-use crate::{ndjson::Line, reply::ChunkSpec, respond::Framing, seed::DetRng, turn::Turn};
+use super::{
+    chat::ReplyContext,
+    encode,
+    flavor::JsonStyle,
+    llama_server::{LlamaServerFraming, timings},
+    refusal::nlohmann_parse,
+};
+use crate::{ndjson::Line, reply::ChunkSpec, seed::DetRng, turn::Turn};
 
 /// Reads a `/v1/responses` body as `llama-server` does, into the Chat Completions request it
 /// amounts to; the error is the message of the 400 it answers.
@@ -312,41 +317,6 @@ fn usage(turn: &Turn) -> Value {
     })
 }
 
-/// `result_timings` of a streamed reply: the turn's counts and durations in milliseconds (no
-/// prompt cache: `cache_n` 0).
-fn timings(turn: &Turn) -> Value {
-    let metrics = &turn.metrics;
-    let per = |count: u64, nanos: u64| {
-        let millis = nanos as f64 / 1e6;
-        let per_token = if count == 0 {
-            0.0
-        } else {
-            millis / count as f64
-        };
-        let per_second = if millis == 0.0 {
-            0.0
-        } else {
-            1e3 * count as f64 / millis
-        };
-        (millis, per_token, per_second)
-    };
-    let (prompt_ms, prompt_per_token_ms, prompt_per_second) =
-        per(metrics.prompt_eval_count, metrics.prompt_eval_duration);
-    let (predicted_ms, predicted_per_token_ms, predicted_per_second) =
-        per(metrics.eval_count, metrics.eval_duration);
-    json!({
-        "cache_n": 0,
-        "prompt_n": metrics.prompt_eval_count,
-        "prompt_ms": prompt_ms,
-        "prompt_per_token_ms": prompt_per_token_ms,
-        "prompt_per_second": prompt_per_second,
-        "predicted_n": metrics.eval_count,
-        "predicted_ms": predicted_ms,
-        "predicted_per_token_ms": predicted_per_token_ms,
-        "predicted_per_second": predicted_per_second,
-    })
-}
-
 fn reasoning_item(ids: &Ids, text: &str, status: Option<&str>) -> Value {
     let mut item = json!({
         "id": ids.reasoning,
@@ -421,7 +391,7 @@ pub struct LlamaCppResponsesStream {
     /// The event groups, each with the delay of its native line.
     pub lines: Vec<Line>,
     /// How faults look in this stream.
-    pub framing: LlamaCppResponsesFraming,
+    pub framing: LlamaServerFraming,
 }
 
 /// Writes the events of a streamed response: each native line as the partial results of its
@@ -460,7 +430,10 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn) -> LlamaCppResponsesStream {
         .collect();
     LlamaCppResponsesStream {
         lines,
-        framing: LlamaCppResponsesFraming { json: json_style },
+        framing: LlamaServerFraming {
+            json: json_style,
+            malformed_event: Some("response.output_text.delta"),
+        },
     }
 }
 
@@ -573,29 +546,5 @@ impl Partials<'_> {
                                 "usage": usage(turn)},
                    "timings": timings(turn)}),
         );
-    }
-}
-
-/// Faults in llama.cpp's Responses stream: a mid-stream error is a data-only
-/// `{"error": {code, message, type}}` event (`format_oai_sse`), then the end.
-#[derive(Debug)]
-pub struct LlamaCppResponsesFraming {
-    json: JsonStyle,
-}
-
-impl Framing for LlamaCppResponsesFraming {
-    fn error_line(&self, message: &str) -> Option<Bytes> {
-        let error = json!({"error": llama_server_error(500, message)});
-        let mut bytes = b"data: ".to_vec();
-        bytes.extend(encode::encoded(self.json, &error));
-        bytes.extend_from_slice(b"\n\n");
-        Some(Bytes::from(bytes))
-    }
-
-    fn malformed_line(&self, line: Option<&str>) -> Bytes {
-        Bytes::from(format!(
-            "event: response.output_text.delta\ndata: {}\n\n",
-            line.unwrap_or("{\"type\":")
-        ))
     }
 }

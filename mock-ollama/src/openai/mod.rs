@@ -13,6 +13,7 @@ pub mod conversion;
 pub mod encode;
 pub mod error;
 pub mod flavor;
+pub mod llama_server;
 pub mod llamacpp_responses;
 pub mod ollama_responses;
 pub mod refusal;

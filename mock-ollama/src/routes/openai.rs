@@ -34,8 +34,9 @@ use crate::{
         ApiError, Dialect, Flavor,
         chat::{self, ReplyContext},
         completion, encode,
+        error::llama_server_error,
         flavor::{LLAMA_SERVER, ModelObjects, Validation},
-        llamacpp_responses, ollama_responses, refusal, request,
+        llama_server, llamacpp_responses, ollama_responses, refusal, request,
         response_store::StoredResponse,
         responses,
     },
@@ -50,6 +51,9 @@ pub async fn chat_completions(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
+    if dialect.flavor == Flavor::Llamacpp {
+        return llama_server_chat(&state, seq, dialect, &body).await;
+    }
     let mut ask = request::chat(dialect, &body)?;
     let echoed = serve_default_model(&state, dialect, &mut ask.native.model);
     refuse_over_context(&state, dialect, &ask.native)?;
@@ -64,6 +68,30 @@ pub async fn chat_completions(
         logprobs: ask.logprobs,
     };
     reply(&state, seq, dialect, accepted, written).await
+}
+
+/// `/v1/chat/completions` as `llama-server` answers it, naming the model it serves.
+async fn llama_server_chat(
+    state: &MockState,
+    seq: u64,
+    dialect: &'static Dialect,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let chat = llama_server::chat_request(dialect, body)?;
+    let mut ask = request::chat_ask(dialect, &chat)?;
+    let served = llama_server_model(state, &mut ask.native.model);
+    refuse_over_context(state, dialect, &ask.native)?;
+    let accepted =
+        accept_chat(state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
+    let written = Written {
+        object: Object::LlamaServerChat,
+        model: served,
+        streaming: ask.native.is_streaming(),
+        include_usage: ask.include_usage,
+        choices: 1,
+        logprobs: ask.logprobs,
+    };
+    reply(state, seq, dialect, accepted, written).await
 }
 
 pub async fn responses(
@@ -372,6 +400,82 @@ fn llama_cpp_python_embeddings(
     ))
 }
 
+/// `/v1/embeddings` as `llama-server` answers it (`handle_embeddings_impl`): only a server
+/// started with `--embeddings` (here: one whose served model can embed) embeds; `input` (or
+/// `content`) required, `encoding_format` `float` or `base64`.
+fn llama_server_embeddings(
+    state: &MockState,
+    dialect: &'static Dialect,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let invalid =
+        |message: &str| ApiError::invalid(dialect, InvalidRequest::new(message.to_owned(), None));
+    let served = state
+        .scenario()
+        .models
+        .iter()
+        .find(|spec| {
+            spec.can(crate::scenario::Capability::Completion)
+                || spec.can(crate::scenario::Capability::Embedding)
+        })
+        .filter(|spec| spec.can(crate::scenario::Capability::Embedding))
+        .map(|spec| spec.name.clone());
+    let Some(served) = served else {
+        let error = llama_server_error(
+            501,
+            "This server does not support embeddings. Start it with `--embeddings`",
+        );
+        let body = encode::json(dialect, &json!({ "error": error }));
+        return Err(ApiError::raw(
+            dialect,
+            StatusCode::NOT_IMPLEMENTED,
+            &String::from_utf8_lossy(&body),
+            dialect.json_content_type,
+        ));
+    };
+    let request = refusal::nlohmann_parse(body).map_err(|message| invalid(&message))?;
+    let Some(input) = request.get("input").or_else(|| request.get("content")) else {
+        return Err(invalid("\"input\" or \"content\" must be provided"));
+    };
+    let base64 = match request.get("encoding_format") {
+        None => false,
+        Some(format) if format == "float" => false,
+        Some(format) if format == "base64" => true,
+        Some(_) => {
+            return Err(invalid(
+                "The format to return the embeddings in. Can be either float or base64",
+            ));
+        }
+    };
+    if input.as_array().is_some_and(Vec::is_empty) {
+        return Err(invalid("\"input\" must not be empty"));
+    }
+    let native = EmbedRequest {
+        model: served.clone(),
+        input: input.clone(),
+        ..EmbedRequest::default()
+    };
+    let response = embed_vectors(state, native).map_err(|e| ApiError::from_native(dialect, e))?;
+    let vectors = response
+        .embeddings
+        .iter()
+        .map(|vector| {
+            if base64 {
+                let bytes: Vec<u8> = vector.iter().flat_map(|x| x.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(vector)
+            }
+        })
+        .collect();
+    let model = request["model"].as_str().unwrap_or(&served).to_owned();
+    Ok(encode::json_response(
+        dialect,
+        StatusCode::OK,
+        &llama_server::embeddings(&model, vectors, response.prompt_eval_count, base64),
+    ))
+}
+
 /// Which `/v1` objects a reply is written as.
 #[derive(Debug)]
 enum Object {
@@ -385,6 +489,8 @@ enum Object {
     OllamaResponse(Box<ollama_responses::Echo>),
     /// `response` as `llama-server` writes it (echoing nothing of the request).
     LlamaServerResponse,
+    /// `chat.completion` / `chat.completion.chunk` as `llama-server` writes them.
+    LlamaServerChat,
 }
 
 /// How an accepted request is written back.
@@ -445,6 +551,10 @@ async fn reply(
                 let stream = llamacpp_responses::stream(&ctx, &answer.turn);
                 respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
             }
+            Object::LlamaServerChat => {
+                let stream = llama_server::stream(&ctx, &answer.turn, written.include_usage);
+                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
+            }
         };
         let journal = state.journal.clone();
         return Ok(respond::send(plan, dialect.sse_content_type, true, journal, seq).await);
@@ -455,6 +565,7 @@ async fn reply(
         Object::Response(echo) => responses::whole(&ctx, &answer.turn, echo),
         Object::OllamaResponse(echo) => ollama_responses::whole(&ctx, &answer.turn, echo),
         Object::LlamaServerResponse => llamacpp_responses::whole(&ctx, &answer.turn),
+        Object::LlamaServerChat => llama_server::whole(&ctx, &answer.turn),
     };
     let total: Duration = answer.turn.delays.iter().sum();
     let plan = respond::plan_whole(encode::body(dialect, &object), total, &answer.faults, scale)
@@ -647,8 +758,10 @@ pub async fn embeddings(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
-    if dialect.validation == Validation::LlamaCppPython {
-        llama_cpp_python_embeddings(&state, dialect, &body)?;
+    match dialect.flavor {
+        Flavor::Llamacpp => return llama_server_embeddings(&state, dialect, &body),
+        Flavor::LlamaCppPython => llama_cpp_python_embeddings(&state, dialect, &body)?,
+        Flavor::Ollama | Flavor::Openai | Flavor::Vllm => {}
     }
     let invalid = |message: String, param: &str| {
         ApiError::invalid(dialect, InvalidRequest::new(message, param.to_owned()))
