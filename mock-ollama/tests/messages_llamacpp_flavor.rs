@@ -8,17 +8,12 @@
 
 mod common;
 
-use common::{RawResponse, flavored_mock, post, raw, with_dialect_rules};
+use common::{RawResponse, THINKING_RULES, flavored_mock, keys, post, raw, with_dialect_rules};
 use mock_ollama::{Flavor, MockOllama};
 use serde_json::{Value, json};
 
-const RULES: &str = r#"{"rules": [
-  {"match": {"last_user_contains": "think"}, "reply": {"chunks": [
-     {"thinking": "Let me"}, {"thinking": " see."}, {"content": "4 < 5"}]}}
-]}"#;
-
 async fn mock() -> MockOllama {
-    flavored_mock(Flavor::Llamacpp, &with_dialect_rules(RULES)).await
+    flavored_mock(Flavor::Llamacpp, &with_dialect_rules(THINKING_RULES)).await
 }
 
 async fn create(mock: &MockOllama, body: Value) -> RawResponse {
@@ -28,15 +23,6 @@ async fn create(mock: &MockOllama, body: Value) -> RawResponse {
 fn ask(prompt: &str, stream: bool) -> Value {
     json!({"model": "claude-anything", "stream": stream,
            "messages": [{"role": "user", "content": prompt}]})
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
 }
 
 #[tokio::test]

@@ -7,17 +7,14 @@
 
 mod common;
 
-use common::{RawResponse, flavored_mock, post, raw_with_headers, with_dialect_rules};
+use common::{
+    RawResponse, THINKING_RULES, flavored_mock, post, raw_with_headers, with_dialect_rules,
+};
 use mock_ollama::{Flavor, MockOllama};
 use serde_json::{Value, json};
 
-const RULES: &str = r#"{"rules": [
-  {"match": {"last_user_contains": "think"}, "reply": {"chunks": [
-     {"thinking": "Let me"}, {"thinking": " see."}, {"content": "4 < 5"}]}}
-]}"#;
-
 async fn mock() -> MockOllama {
-    flavored_mock(Flavor::Ollama, &with_dialect_rules(RULES)).await
+    flavored_mock(Flavor::Ollama, &with_dialect_rules(THINKING_RULES)).await
 }
 
 fn ask(model: &str, prompt: &str, stream: bool) -> Value {

@@ -9,21 +9,12 @@
 
 mod common;
 
-use common::{DIALECT_RULES, chat, flavored_mock, post, post_chat, raw};
+use common::{DIALECT_RULES, chat, flavored_mock, keys, post, post_chat, raw};
 use mock_ollama::{Flavor, MockOllama};
 use serde_json::{Value, json};
 
 async fn mock() -> MockOllama {
     flavored_mock(Flavor::Llamacpp, DIALECT_RULES).await
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
 }
 
 fn is_completion_id(id: &str) -> bool {

@@ -8,30 +8,18 @@
 
 mod common;
 
-use common::{RawResponse, flavored_mock, post, raw_with_headers, with_dialect_rules};
+use common::{
+    RawResponse, THINKING_RULES, flavored_mock, keys, post, raw_with_headers, with_dialect_rules,
+};
 use mock_ollama::{Flavor, MockOllama};
 use serde_json::{Value, json};
 
-const RULES: &str = r#"{"rules": [
-  {"match": {"last_user_contains": "think"}, "reply": {"chunks": [
-     {"thinking": "Let me"}, {"thinking": " see."}, {"content": "4 < 5"}]}}
-]}"#;
-
 async fn mock() -> MockOllama {
-    flavored_mock(Flavor::Ollama, &with_dialect_rules(RULES)).await
+    flavored_mock(Flavor::Ollama, &with_dialect_rules(THINKING_RULES)).await
 }
 
 async fn create(mock: &MockOllama, body: Value) -> RawResponse {
     post(mock.addr(), "/v1/responses", body).await
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect()
 }
 
 /// `<prefix>_<decimal below 999999>`.

@@ -379,16 +379,7 @@ fn llama_cpp_python_embeddings(
             errors,
         ));
     }
-    let embeds = state
-        .scenario()
-        .models
-        .iter()
-        .find(|spec| {
-            spec.can(crate::scenario::Capability::Completion)
-                || spec.can(crate::scenario::Capability::Embedding)
-        })
-        .is_some_and(|served| served.can(crate::scenario::Capability::Embedding));
-    if embeds {
+    if loaded_model_embeds(state).is_some() {
         return Ok(());
     }
     Err(ApiError::invalid(
@@ -398,6 +389,19 @@ fn llama_cpp_python_embeddings(
             None,
         ),
     ))
+}
+
+/// The name of the model a single-model server (llama-cpp-python, `llama-server`) was started
+/// with — the scenario's first generative or embedding model — if it embeds.
+fn loaded_model_embeds(state: &MockState) -> Option<String> {
+    use crate::scenario::Capability::{Completion, Embedding};
+    state
+        .scenario()
+        .models
+        .iter()
+        .find(|spec| spec.can(Completion) || spec.can(Embedding))
+        .filter(|spec| spec.can(Embedding))
+        .map(|spec| spec.name.clone())
 }
 
 /// `/v1/embeddings` as `llama-server` answers it (`handle_embeddings_impl`): only a server
@@ -410,17 +414,7 @@ fn llama_server_embeddings(
 ) -> Result<Response, ApiError> {
     let invalid =
         |message: &str| ApiError::invalid(dialect, InvalidRequest::new(message.to_owned(), None));
-    let served = state
-        .scenario()
-        .models
-        .iter()
-        .find(|spec| {
-            spec.can(crate::scenario::Capability::Completion)
-                || spec.can(crate::scenario::Capability::Embedding)
-        })
-        .filter(|spec| spec.can(crate::scenario::Capability::Embedding))
-        .map(|spec| spec.name.clone());
-    let Some(served) = served else {
+    let Some(served) = loaded_model_embeds(state) else {
         let error = llama_server_error(
             501,
             "This server does not support embeddings. Start it with `--embeddings`",

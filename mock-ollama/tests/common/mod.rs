@@ -210,6 +210,23 @@ pub async fn post_chat(mock: &MockOllama, body: Value) -> RawResponse {
     post(mock.addr(), "/v1/chat/completions", body).await
 }
 
+/// A reply that reasons, then answers with a character Go escapes: for any prompt containing
+/// `think`.
+pub const THINKING_RULES: &str = r#"{"rules": [
+  {"match": {"last_user_contains": "think"}, "reply": {"chunks": [
+     {"thinking": "Let me"}, {"thinking": " see."}, {"content": "4 < 5"}]}}
+]}"#;
+
+/// The keys of a JSON object, in the order they were written.
+pub fn keys(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
 /// `rules` (a scenario's JSON) with [`DIALECT_RULES`] after them.
 pub fn with_dialect_rules(rules: &str) -> String {
     let mut rules: Value = serde_json::from_str(rules).expect("scenario JSON");
