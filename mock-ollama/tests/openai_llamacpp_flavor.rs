@@ -235,3 +235,53 @@ async fn embeddings_come_only_from_a_server_started_for_them() {
         "\"input\" or \"content\" must be provided"
     );
 }
+
+#[tokio::test]
+async fn a_completion_is_a_text_completion_of_the_chat_objects_keys_with_usage_at_its_end() {
+    let mock = mock().await;
+    let value = post(
+        mock.addr(),
+        "/v1/completions",
+        json!({"model": "x", "prompt": "hello"}),
+    )
+    .await
+    .json();
+    assert_eq!(
+        keys(&value),
+        [
+            "choices",
+            "created",
+            "model",
+            "system_fingerprint",
+            "object",
+            "usage",
+            "id",
+            "timings"
+        ]
+    );
+    assert_eq!(
+        keys(&value["choices"][0]),
+        ["text", "index", "logprobs", "finish_reason"]
+    );
+    assert_eq!(value["object"], "text_completion");
+
+    let reply = post(
+        mock.addr(),
+        "/v1/completions",
+        json!({"model": "x", "prompt": "hello", "stream": true}),
+    )
+    .await;
+    let data = reply.sse_data();
+    assert_eq!(data.last().map(String::as_str), Some("[DONE]"));
+    let last: Value = serde_json::from_str(&data[data.len() - 2]).unwrap();
+    assert_eq!(last["choices"][0]["text"], "");
+    assert!(last["usage"].is_object(), "usage without include_usage");
+    assert_eq!(keys(&last)[5..], ["usage", "id", "timings"]);
+
+    let missing = post(mock.addr(), "/v1/completions", json!({"model": "x"})).await;
+    assert_eq!(missing.status, 400);
+    assert_eq!(
+        missing.json()["error"]["message"],
+        "[json.exception.out_of_range.403] key 'prompt' not found"
+    );
+}

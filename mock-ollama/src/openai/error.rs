@@ -91,13 +91,7 @@ impl ApiError {
             error["type"] = json!("exceed_context_size_error");
             error["n_prompt_tokens"] = json!(asked);
             error["n_ctx"] = json!(limit);
-            let body = encode::json(dialect, &json!({ "error": error }));
-            return Self::raw(
-                dialect,
-                StatusCode::BAD_REQUEST,
-                &String::from_utf8_lossy(&body),
-                dialect.json_content_type,
-            );
+            return Self::llama_server(dialect, StatusCode::BAD_REQUEST, error);
         }
         let message = match dialect.errors {
             ErrorStyle::LlamaCppPython => format!(
@@ -126,6 +120,18 @@ impl ApiError {
             error.0.kind = "invalid_request_error";
         }
         error
+    }
+
+    /// `llama-server`'s `{"error": error}` with `status`, for the refusals its handlers word
+    /// themselves (a `runtime_error`'s 500, a 501, extra keys beside the message).
+    pub fn llama_server(dialect: &'static Dialect, status: StatusCode, error: Value) -> Self {
+        let body = encode::json(dialect, &json!({ "error": error }));
+        Self::raw(
+            dialect,
+            status,
+            &String::from_utf8_lossy(&body),
+            dialect.json_content_type,
+        )
     }
 
     /// A reply that is no error object at all: `body` as is, with its content type.

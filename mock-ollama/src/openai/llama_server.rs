@@ -270,6 +270,88 @@ fn deltas(ctx: &ReplyContext<'_>, chunk: &ChunkSpec, calls: &mut usize) -> Vec<V
     deltas
 }
 
+/// What `llama-server` refuses before the model sees a `/v1/completions` body, as the real
+/// server answers (its handler reads `prompt` with `at()` before the parameter checks, which
+/// never run on this route: `echo`, `suffix` and `best_of` are accepted): nlohmann's parse
+/// errors, and its `out_of_range` for a missing `prompt`, as 400s.
+pub fn completion_checks(dialect: &'static Dialect, body: &[u8]) -> Result<(), ApiError> {
+    let invalid = |message: String| ApiError::invalid(dialect, InvalidRequest::new(message, None));
+    let body = nlohmann_parse(body).map_err(invalid)?;
+    if body.get("prompt").is_none() {
+        return Err(invalid(
+            "[json.exception.out_of_range.403] key 'prompt' not found".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// A `text_completion` choice (`to_json_oaicompat`): `logprobs` always present, null.
+fn completion_choice(text: &str, finish_reason: Value) -> Value {
+    json!([{"text": text, "index": 0, "logprobs": null, "finish_reason": finish_reason}])
+}
+
+/// The `text_completion` object of a `stream: false` request (`to_json_oaicompat`): the chat
+/// object's keys and ids, `text` in the choice.
+pub fn completion_whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
+    json!({
+        "choices": completion_choice(&turn.aggregate().content, json!(finish_reason(turn, false))),
+        "created": ctx.created(turn, turn.chunks.len()),
+        "model": ctx.model,
+        "system_fingerprint": SYSTEM_FINGERPRINT,
+        "object": "text_completion",
+        "usage": usage(turn),
+        "id": completion_id(ctx.seed),
+        "timings": timings(turn),
+    })
+}
+
+/// A streamed completion: a chunk per native line's text, then the final chunk (empty text, the
+/// finish reason, `usage` whether asked for or not, `timings`), then `[DONE]`.
+pub fn completion_stream(ctx: &ReplyContext<'_>, turn: &Turn) -> LlamaServerStream {
+    let id = completion_id(ctx.seed);
+    let lines = turn
+        .lines()
+        .enumerate()
+        .map(|(index, line)| {
+            let created = ctx.created(turn, index);
+            let chunk = |text: &str, reason: Value| {
+                json!({"choices": completion_choice(text, reason), "created": created,
+                       "model": ctx.model, "system_fingerprint": SYSTEM_FINGERPRINT,
+                       "object": "text_completion", "id": id})
+            };
+            let mut bytes = Vec::new();
+            if !line.chunk.content.is_empty() {
+                bytes.extend(encode::event(
+                    ctx.dialect,
+                    &chunk(&line.chunk.content, Value::Null),
+                ));
+            }
+            if line.last {
+                let mut last = chunk("", json!(finish_reason(turn, false)));
+                if let Some(object) = last.as_object_mut() {
+                    let id = object.shift_remove("id").unwrap_or_default();
+                    object.insert("usage".to_owned(), usage(turn));
+                    object.insert("id".to_owned(), id);
+                    object.insert("timings".to_owned(), timings(turn));
+                }
+                bytes.extend(encode::event(ctx.dialect, &last));
+                bytes.extend_from_slice(encode::DONE);
+            }
+            Line {
+                delay: line.delay,
+                bytes: Bytes::from(bytes),
+            }
+        })
+        .collect();
+    LlamaServerStream {
+        lines,
+        framing: LlamaServerFraming {
+            json: ctx.dialect.event_json,
+            malformed_event: None,
+        },
+    }
+}
+
 /// `format_embeddings_response_oaicompat`: the model named as asked, then `usage`, then the
 /// vectors (each `{embedding, index, object}`, plus `encoding_format` when base64).
 pub fn embeddings(model: &str, vectors: Vec<Value>, tokens: u64, base64: bool) -> Value {

@@ -303,12 +303,24 @@ pub async fn completions(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let dialect = state.dialect();
+    let llama_server = dialect.flavor == Flavor::Llamacpp;
+    if llama_server {
+        llama_server::completion_checks(dialect, &body)?;
+    }
     let mut ask = request::completion(dialect, &body)?;
-    let echoed = serve_default_model(&state, dialect, &mut ask.native.model);
+    let echoed = if llama_server {
+        llama_server_model(&state, &mut ask.native.model)
+    } else {
+        serve_default_model(&state, dialect, &mut ask.native.model)
+    };
     let accepted =
         accept_generate(&state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
     let written = Written {
-        object: Object::Completion,
+        object: if llama_server {
+            Object::LlamaServerCompletion
+        } else {
+            Object::Completion
+        },
         model: echoed,
         streaming: ask.native.is_streaming(),
         include_usage: ask.include_usage,
@@ -415,16 +427,13 @@ fn llama_server_embeddings(
     let invalid =
         |message: &str| ApiError::invalid(dialect, InvalidRequest::new(message.to_owned(), None));
     let Some(served) = loaded_model_embeds(state) else {
-        let error = llama_server_error(
-            501,
-            "This server does not support embeddings. Start it with `--embeddings`",
-        );
-        let body = encode::json(dialect, &json!({ "error": error }));
-        return Err(ApiError::raw(
+        return Err(ApiError::llama_server(
             dialect,
             StatusCode::NOT_IMPLEMENTED,
-            &String::from_utf8_lossy(&body),
-            dialect.json_content_type,
+            llama_server_error(
+                501,
+                "This server does not support embeddings. Start it with `--embeddings`",
+            ),
         ));
     };
     let request = refusal::nlohmann_parse(body).map_err(|message| invalid(&message))?;
@@ -485,6 +494,8 @@ enum Object {
     LlamaServerResponse,
     /// `chat.completion` / `chat.completion.chunk` as `llama-server` writes them.
     LlamaServerChat,
+    /// `text_completion` as `llama-server` writes it.
+    LlamaServerCompletion,
 }
 
 /// How an accepted request is written back.
@@ -549,6 +560,10 @@ async fn reply(
                 let stream = llama_server::stream(&ctx, &answer.turn, written.include_usage);
                 respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
             }
+            Object::LlamaServerCompletion => {
+                let stream = llama_server::completion_stream(&ctx, &answer.turn);
+                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
+            }
         };
         let journal = state.journal.clone();
         return Ok(respond::send(plan, dialect.sse_content_type, true, journal, seq).await);
@@ -560,6 +575,7 @@ async fn reply(
         Object::OllamaResponse(echo) => ollama_responses::whole(&ctx, &answer.turn, echo),
         Object::LlamaServerResponse => llamacpp_responses::whole(&ctx, &answer.turn),
         Object::LlamaServerChat => llama_server::whole(&ctx, &answer.turn),
+        Object::LlamaServerCompletion => llama_server::completion_whole(&ctx, &answer.turn),
     };
     let total: Duration = answer.turn.delays.iter().sum();
     let plan = respond::plan_whole(encode::body(dialect, &object), total, &answer.faults, scale)
