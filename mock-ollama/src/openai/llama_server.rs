@@ -23,7 +23,14 @@ use super::{
     flavor::{Dialect, JsonStyle},
     refusal::nlohmann_parse,
 };
-use crate::{ndjson::Line, reply::ChunkSpec, respond::Framing, seed::DetRng, turn::Turn};
+use crate::{
+    ndjson::Line,
+    reply::ChunkSpec,
+    respond::Framing,
+    scenario::{Capability, ModelSpec},
+    seed::DetRng,
+    turn::Turn,
+};
 
 /// What `llama_build_info()` gives a build from a source tree without git metadata, as PyPI's
 /// sdist is.
@@ -157,13 +164,19 @@ pub fn whole(ctx: &ReplyContext<'_>, turn: &Turn) -> Value {
             .collect();
     }
     let reason = finish_reason(turn, !reply.tool_calls.is_empty());
-    let mut choice = json!({"finish_reason": reason, "index": 0, "message": message});
-    // Only when asked for (`probs_output`); a stream carries none here.
-    if let Some(logprobs) = ctx.logprobs(&reply.content) {
-        choice["logprobs"] = logprobs;
-    }
+    // `n` results, each its own choice (the mock's turns are alike).
+    let choices: Vec<Value> = (0..ctx.choices.max(1))
+        .map(|index| {
+            let mut choice = json!({"finish_reason": reason, "index": index, "message": message});
+            // Only when asked for (`probs_output`); a stream carries none here.
+            if let Some(logprobs) = ctx.logprobs(&reply.content) {
+                choice["logprobs"] = logprobs;
+            }
+            choice
+        })
+        .collect();
     json!({
-        "choices": [choice],
+        "choices": choices,
         "created": ctx.created(turn, turn.chunks.len()),
         "model": ctx.model,
         "system_fingerprint": SYSTEM_FINGERPRINT,
@@ -188,6 +201,7 @@ pub struct LlamaServerStream {
 /// the usage chunk when asked for, `timings` on the last of them), then `[DONE]`.
 pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> LlamaServerStream {
     let id = completion_id(ctx.seed);
+    let choices = ctx.choices.max(1);
     let mut calls = 0;
     let lines = turn
         .lines()
@@ -199,18 +213,26 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> Llama
                        "system_fingerprint": SYSTEM_FINGERPRINT,
                        "object": "chat.completion.chunk"})
             };
-            let delta =
-                |delta: Value| chunk(json!([{"finish_reason": null, "index": 0, "delta": delta}]));
+            let delta = |index: usize, delta: Value| {
+                chunk(json!([{"finish_reason": null, "index": index, "delta": delta}]))
+            };
             let mut chunks = Vec::new();
-            if line.first {
-                chunks.push(delta(json!({"role": "assistant", "content": null})));
+            let line_deltas = deltas(ctx, line.chunk, &mut calls);
+            // With `n`, each result streams its own chunks, one result after the other per
+            // native line.
+            for index in 0..choices {
+                if line.first {
+                    chunks.push(delta(index, json!({"role": "assistant", "content": null})));
+                }
+                chunks.extend(line_deltas.iter().cloned().map(|d| delta(index, d)));
             }
-            chunks.extend(deltas(ctx, line.chunk, &mut calls).into_iter().map(delta));
             if line.last {
                 let reason = finish_reason(turn, calls > 0);
-                chunks.push(chunk(
-                    json!([{"finish_reason": reason, "index": 0, "delta": {}}]),
-                ));
+                for index in 0..choices {
+                    chunks.push(chunk(
+                        json!([{"finish_reason": reason, "index": index, "delta": {}}]),
+                    ));
+                }
                 if include_usage {
                     let mut usage_chunk = chunk(json!([]));
                     usage_chunk["usage"] = usage(turn);
@@ -350,6 +372,60 @@ pub fn completion_stream(ctx: &ReplyContext<'_>, turn: &Turn) -> LlamaServerStre
             malformed_event: None,
         },
     }
+}
+
+/// `GET /v1/models` (`get_models`, `server-context.cpp`): the one loaded model, as an
+/// Ollama-style `models` entry and an OpenAI `data` entry. `meta` carries what the scenario knows
+/// of the GGUF (context, embedding width, parameters, size, quantization); the vocabulary fields
+/// it cannot know are left out.
+pub fn models(model: &ModelSpec, created: i64) -> Value {
+    let capability = if model.can(Capability::Completion) {
+        "completion"
+    } else {
+        "embedding"
+    };
+    let name = model.name.strip_suffix(":latest").unwrap_or(&model.name);
+    json!({
+        "models": [{
+            "name": name, "model": name, "modified_at": "", "size": "", "digest": "",
+            "type": "model", "description": "", "tags": [""], "capabilities": [capability],
+            "parameters": "",
+            "details": {"parent_model": "", "format": "gguf", "family": "", "families": [""],
+                        "parameter_size": "", "quantization_level": ""},
+        }],
+        "object": "list",
+        "data": [{
+            "id": name,
+            "aliases": [name],
+            "tags": [],
+            "object": "model",
+            "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+            "created": created,
+            "owned_by": "llamacpp",
+            "meta": {
+                "n_ctx": model.context_length,
+                "n_ctx_train": model.context_length,
+                "n_embd": model.embedding_length,
+                "n_params": parameters(&model.parameter_size),
+                "size": model.size,
+                "ftype": model.quantization_level,
+            },
+        }],
+    })
+}
+
+/// `135M`, `3.2B` → parameters.
+fn parameters(size: &str) -> u64 {
+    let (number, scale) = match size.chars().last() {
+        Some('K' | 'k') => (&size[..size.len() - 1], 1e3),
+        Some('M' | 'm') => (&size[..size.len() - 1], 1e6),
+        Some('B' | 'b') => (&size[..size.len() - 1], 1e9),
+        Some('T' | 't') => (&size[..size.len() - 1], 1e12),
+        _ => (size, 1.0),
+    };
+    number
+        .parse::<f64>()
+        .map_or(0, |n| (n * scale).round() as u64)
 }
 
 /// `format_embeddings_response_oaicompat`: the model named as asked, then `usage`, then the

@@ -106,6 +106,31 @@ pub async fn cors(State(state): State<Arc<MockState>>, request: Request, next: N
             headers.insert(header::VARY, HeaderValue::from_static("Origin"));
             response
         }
+        Cors::LlamaServer => {
+            let mut response = if preflight {
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                    HeaderValue::from_static("true"),
+                );
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, POST, DELETE, OPTIONS"),
+                );
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("*"),
+                );
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+                (StatusCode::OK, headers).into_response()
+            } else {
+                next.run(request).await
+            };
+            response
+                .headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            response
+        }
         Cors::AnyOrigin | Cors::ReflectWithCredentials => {
             let credentials = state.dialect().cors == Cors::ReflectWithCredentials;
             let allowed = if credentials {

@@ -88,7 +88,7 @@ async fn llama_server_chat(
         model: served,
         streaming: ask.native.is_streaming(),
         include_usage: ask.include_usage,
-        choices: 1,
+        choices: ask.choices,
         logprobs: ask.logprobs,
     };
     reply(state, seq, dialect, accepted, written).await
@@ -663,6 +663,7 @@ fn model_object(dialect: &Dialect, model: &ModelSpec, id: &str) -> Value {
         ModelObjects::LlamaCppPython => {
             json!({"id": id, "object": "model", "owned_by": "me", "permissions": []})
         }
+        ModelObjects::LlamaServer => llama_server::models(model, created(model))["data"][0].clone(),
         ModelObjects::Vllm => {
             let permission = json!({
                 "id": format!("modelperm-{}", &model.digest()[..32]),
@@ -690,14 +691,27 @@ fn model_object(dialect: &Dialect, model: &ModelSpec, id: &str) -> Value {
 fn listed_id<'a>(dialect: &Dialect, model: &'a ModelSpec) -> &'a str {
     match dialect.models {
         ModelObjects::Ollama => model.name.as_str(),
-        ModelObjects::Openai | ModelObjects::LlamaCppPython | ModelObjects::Vllm => {
-            model.name.strip_suffix(":latest").unwrap_or(&model.name)
-        }
+        ModelObjects::Openai
+        | ModelObjects::LlamaCppPython
+        | ModelObjects::Vllm
+        | ModelObjects::LlamaServer => model.name.strip_suffix(":latest").unwrap_or(&model.name),
     }
 }
 
 pub async fn list_models(State(state): State<Arc<MockState>>) -> Response {
     let dialect = state.dialect();
+    if dialect.models == ModelObjects::LlamaServer {
+        let scenario = state.scenario();
+        let loaded = scenario.models.iter().find(|spec| {
+            spec.can(crate::scenario::Capability::Completion)
+                || spec.can(crate::scenario::Capability::Embedding)
+        });
+        let list = match loaded {
+            Some(model) => llama_server::models(model, state.config.clock_start().timestamp()),
+            None => json!({"models": [], "object": "list", "data": []}),
+        };
+        return encode::json_response(dialect, StatusCode::OK, &list);
+    }
     let data: Vec<Value> = state
         .scenario()
         .models
@@ -724,7 +738,7 @@ pub async fn retrieve_model(
     let dialect = state.dialect();
     if matches!(
         dialect.models,
-        ModelObjects::LlamaCppPython | ModelObjects::Vllm
+        ModelObjects::LlamaCppPython | ModelObjects::Vllm | ModelObjects::LlamaServer
     ) {
         return Err(ApiError::not_found(
             dialect,
