@@ -99,9 +99,15 @@ impl Target {
     }
 
     /// The HTTP client every probe goes through: `http://` or `https://` (rustls, the system's
-    /// roots plus `trust.ca_cert`), proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`.
+    /// roots plus `trust.ca_cert`), proxies from `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, and a
+    /// fresh connection per probe, so that a verdict never depends on which earlier probe left a
+    /// connection open: llama.cpp's `llama-server` now and then drops a kept-alive connection
+    /// after a stream without answering the next request on it, which a pooled client reads as
+    /// a transport failure of whichever probe came next.
     pub fn client(&self) -> Result<reqwest::Client, String> {
-        let mut builder = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .pool_max_idle_per_host(0);
         if self.trust.insecure {
             builder = builder.tls_danger_accept_invalid_certs(true);
         } else if let Some(pem) = &self.trust.ca_cert {
