@@ -255,6 +255,11 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, include_usage: bool) -> Llama
             }
         })
         .collect();
+    data_only_stream(ctx, lines)
+}
+
+/// A stream of `lines` as `llama-server` frames it (data-only events).
+fn data_only_stream(ctx: &ReplyContext<'_>, lines: Vec<Line>) -> LlamaServerStream {
     LlamaServerStream {
         lines,
         framing: LlamaServerFraming {
@@ -365,13 +370,7 @@ pub fn completion_stream(ctx: &ReplyContext<'_>, turn: &Turn) -> LlamaServerStre
             }
         })
         .collect();
-    LlamaServerStream {
-        lines,
-        framing: LlamaServerFraming {
-            json: ctx.dialect.event_json,
-            malformed_event: None,
-        },
-    }
+    data_only_stream(ctx, lines)
 }
 
 /// `GET /v1/models` (`get_models`, `server-context.cpp`): the one loaded model, as an

@@ -41,26 +41,20 @@ pub fn read(body: &[u8]) -> Result<ChatCompletionRequest, String> {
     serde_json::from_value(chat).map_err(|error| error.to_string())
 }
 
-fn invalid(message: &str) -> String {
-    message.to_owned()
-}
-
 /// `server_chat_convert_responses_to_chatcmpl`.
 fn chat_body(mut body: Value) -> Result<Value, String> {
     let Some(request) = body.as_object_mut() else {
-        return Err(invalid("'input' is required"));
+        return Err("'input' is required".to_owned());
     };
     let Some(input) = request.shift_remove("input") else {
-        return Err(invalid("'input' is required"));
+        return Err("'input' is required".to_owned());
     };
     if request
         .get("previous_response_id")
         .and_then(Value::as_str)
         .is_some_and(|id| !id.is_empty())
     {
-        return Err(invalid(
-            "llama.cpp does not support 'previous_response_id'.",
-        ));
+        return Err("llama.cpp does not support 'previous_response_id'.".to_owned());
     }
     let mut messages: Vec<Value> = Vec::new();
     if let Some(instructions) = request.shift_remove("instructions") {
@@ -74,13 +68,13 @@ fn chat_body(mut body: Value) -> Result<Value, String> {
                 input_item(item, &mut messages)?;
             }
         }
-        _ => return Err(invalid("'input' must be a string or array of objects")),
+        _ => return Err("'input' must be a string or array of objects".to_owned()),
     }
     request.insert("messages".to_owned(), Value::Array(messages));
 
     if let Some(tools) = request.shift_remove("tools") {
         let Value::Array(tools) = tools else {
-            return Err(invalid("'tools' must be an array of objects"));
+            return Err("'tools' must be an array of objects".to_owned());
         };
         let functions: Vec<Value> = tools
             .into_iter()
@@ -137,24 +131,25 @@ fn input_item(mut item: Value, messages: &mut Vec<Value>) -> Result<(), String> 
                 "input_text" => {
                     let text = part
                         .get("text")
-                        .ok_or_else(|| invalid("'Input text' requires 'text'"))?;
+                        .ok_or_else(|| "'Input text' requires 'text'".to_owned())?;
                     content.push(json!({"text": text, "type": "text"}));
                 }
                 "input_image" => {
                     let url = part
                         .get("image_url")
-                        .ok_or_else(|| invalid("'image_url' is required"))?;
+                        .ok_or_else(|| "'image_url' is required".to_owned())?;
                     content.push(json!({"image_url": {"url": url}, "type": "image_url"}));
                 }
                 "input_file" => {
-                    return Err(invalid(
-                        "'input_file' is not supported by llamacpp at this moment",
-                    ));
+                    return Err(
+                        "'input_file' is not supported by llamacpp at this moment".to_owned()
+                    );
                 }
                 _ => {
-                    return Err(invalid(
-                        "'type' must be one of 'input_text', 'input_image', or 'input_file'",
-                    ));
+                    return Err(
+                        "'type' must be one of 'input_text', 'input_image', or 'input_file'"
+                            .to_owned(),
+                    );
                 }
             }
         }
@@ -170,18 +165,18 @@ fn input_item(mut item: Value, messages: &mut Vec<Value>) -> Result<(), String> 
             match part.get("type").and_then(Value::as_str).unwrap_or("") {
                 "output_text" | "input_text" => {
                     if !is_string(part, "text") {
-                        return Err(invalid("'Output text' requires 'text'"));
+                        return Err("'Output text' requires 'text'".to_owned());
                     }
                     content.push(json!({"text": part["text"], "type": "text"}));
                 }
                 "refusal" => {
                     if !is_string(part, "refusal") {
-                        return Err(invalid("'Refusal' requires 'refusal'"));
+                        return Err("'Refusal' requires 'refusal'".to_owned());
                     }
                     content.push(json!({"refusal": part["refusal"], "type": "refusal"}));
                 }
                 _ => {
-                    return Err(invalid("'type' must be one of 'output_text' or 'refusal'"));
+                    return Err("'type' must be one of 'output_text' or 'refusal'".to_owned());
                 }
             }
         }
@@ -233,7 +228,7 @@ fn input_item(mut item: Value, messages: &mut Vec<Value>) -> Result<(), String> 
                 outputs
                     .iter()
                     .map(|output| match output.get("type").and_then(Value::as_str) {
-                        None => Err(invalid("Output of tool call missing 'type' field")),
+                        None => Err("Output of tool call missing 'type' field".to_owned()),
                         Some("input_text") => {
                             let mut part = output.clone();
                             part["type"] = json!("text");
@@ -242,15 +237,16 @@ fn input_item(mut item: Value, messages: &mut Vec<Value>) -> Result<(), String> 
                         Some("input_image") => {
                             let url = output
                                 .get("image_url")
-                                .ok_or_else(|| invalid("'image_url' is required"))?;
+                                .ok_or_else(|| "'image_url' is required".to_owned())?;
                             let mut part = output.clone();
                             part["type"] = json!("image_url");
                             part["image_url"] = json!({"url": url});
                             Ok(part)
                         }
-                        Some(_) => Err(invalid(
-                            "Output of tool call should be 'Input text' or 'Input image'",
-                        )),
+                        Some(_) => Err(
+                            "Output of tool call should be 'Input text' or 'Input image'"
+                                .to_owned(),
+                        ),
                     })
                     .collect::<Result<_, _>>()?,
             ),
@@ -259,13 +255,13 @@ fn input_item(mut item: Value, messages: &mut Vec<Value>) -> Result<(), String> 
         messages.push(json!({"content": content, "role": "tool", "tool_call_id": item["call_id"]}));
     } else if is_array(&item, "summary") && kind.as_deref() == Some("reasoning") {
         let Some(parts) = item.get("content").and_then(Value::as_array) else {
-            return Err(invalid("item['content'] is not an array"));
+            return Err("item['content'] is not an array".to_owned());
         };
         let Some(first) = parts.first() else {
-            return Err(invalid("item['content'] is empty"));
+            return Err("item['content'] is empty".to_owned());
         };
         if !is_string(first, "text") {
-            return Err(invalid("item['content']['text'] is not a string"));
+            return Err("item['content']['text'] is not a string".to_owned());
         }
         let text = first["text"].clone();
         match messages.last_mut().filter(|_| merge_previous) {
@@ -274,7 +270,7 @@ fn input_item(mut item: Value, messages: &mut Vec<Value>) -> Result<(), String> 
                 .push(json!({"role": "assistant", "content": [], "reasoning_content": text})),
         }
     } else {
-        return Err(invalid("Cannot determine type of 'item'"));
+        return Err("Cannot determine type of 'item'".to_owned());
     }
     Ok(())
 }

@@ -404,16 +404,23 @@ fn llama_cpp_python_embeddings(
 }
 
 /// The name of the model a single-model server (llama-cpp-python, `llama-server`) was started
-/// with — the scenario's first generative or embedding model — if it embeds.
+/// with, if it embeds.
 fn loaded_model_embeds(state: &MockState) -> Option<String> {
+    loaded_model(state)
+        .filter(|spec| spec.can(crate::scenario::Capability::Embedding))
+        .map(|spec| spec.name)
+}
+
+/// The model a single-model server was started with: the scenario's first generative or
+/// embedding model.
+fn loaded_model(state: &MockState) -> Option<ModelSpec> {
     use crate::scenario::Capability::{Completion, Embedding};
     state
         .scenario()
         .models
         .iter()
         .find(|spec| spec.can(Completion) || spec.can(Embedding))
-        .filter(|spec| spec.can(Embedding))
-        .map(|spec| spec.name.clone())
+        .cloned()
 }
 
 /// `/v1/embeddings` as `llama-server` answers it (`handle_embeddings_impl`): only a server
@@ -701,13 +708,8 @@ fn listed_id<'a>(dialect: &Dialect, model: &'a ModelSpec) -> &'a str {
 pub async fn list_models(State(state): State<Arc<MockState>>) -> Response {
     let dialect = state.dialect();
     if dialect.models == ModelObjects::LlamaServer {
-        let scenario = state.scenario();
-        let loaded = scenario.models.iter().find(|spec| {
-            spec.can(crate::scenario::Capability::Completion)
-                || spec.can(crate::scenario::Capability::Embedding)
-        });
-        let list = match loaded {
-            Some(model) => llama_server::models(model, state.config.clock_start().timestamp()),
+        let list = match loaded_model(&state) {
+            Some(model) => llama_server::models(&model, state.config.clock_start().timestamp()),
             None => json!({"models": [], "object": "list", "data": []}),
         };
         return encode::json_response(dialect, StatusCode::OK, &list);
