@@ -130,6 +130,20 @@ def mock_llamacpp_url():
     stop(process)
 
 
+@pytest.fixture(scope="session")
+def mock_vllm_url():
+    """The mock-ollama binary in its `vllm` flavour, which plays vLLM's `/v1/responses` (its
+    store disabled, as vLLM starts by default) and its `/v1/messages` converter."""
+    process, url = start(
+        "mock-ollama",
+        "--time-scale", "0",
+        "--fixtures", str(ROOT / "fixtures" / "scenarios"),
+        "--flavor", "vllm",
+    )
+    yield url
+    stop(process)
+
+
 # The weather tool as the Responses API takes it: flat, no `function` wrapper.
 WEATHER_RESPONSES_TOOL = {"type": "function", **WEATHER_TOOL["function"]}
 

@@ -1,6 +1,8 @@
 //! A deterministic, scriptable mock of the Ollama server: its native API, its model management
-//! (pull, push, create, copy, delete) and its OpenAI-compatible `/v1` layer, which can also speak
-//! the dialect of llama.cpp's server, vLLM or exact OpenAI ([`Flavor`]) from the same scenarios.
+//! (pull, push, create, copy, delete) and its `/v1` layer (Chat Completions, OpenAI's Responses
+//! API, Anthropic's Messages API, embeddings), which can also speak the dialect of llama.cpp's
+//! server, llama-cpp-python, vLLM or exact OpenAI and Anthropic ([`Flavor`]) from the same
+//! scenarios.
 //!
 //! Start one in-process on `127.0.0.1:0`, point the code under test at [`MockOllama::url`], script
 //! replies and faults with a [`Scenario`], then read the [`JournalEntry`]s it recorded and
@@ -36,12 +38,18 @@
 //! tests when a circle appears):
 //!
 //! - `cli.rs`, `server.rs` (the in-process handle and its builder) → `routes/` (one file per
-//!   group of Ollama's routes, `openai.rs` for `/v1`, `control.rs` for the `/_mock` API) →
+//!   group of Ollama's routes; `openai.rs` for the `/v1` chat, completion, embedding and model
+//!   routes, `responses.rs` for `/v1/responses` and its stored responses, `messages.rs` for
+//!   `/v1/messages`, all writing through `reply.rs`; `control.rs` for the `/_mock` API) →
 //!   `record.rs`, `replay.rs`, `drift.rs` (real servers recorded, replayed, compared).
-//! - `openai/` (each `/v1` dialect: `request.rs` reads a body as that server does, `refusal.rs`
-//!   refuses it in that server's words, `conversion.rs` turns it into native messages, `chat.rs`
-//!   and `completion.rs` write the reply, `encode.rs` makes its bytes, `flavor.rs` says what
-//!   each server does differently) → `respond.rs` (a body's timing and faults) → `ndjson.rs`
+//! - `anthropic/` (the Messages API: `flavor.rs` says what each server does, `messages.rs`
+//!   writes a reply, `error.rs` its refusals) → `openai/` (each `/v1` dialect: `request.rs`
+//!   reads a body as that server does, `refusal.rs` refuses it in that server's words,
+//!   `conversion.rs` turns it into native messages, `chat.rs` and `completion.rs` write the
+//!   reply, `responses.rs`, `ollama_responses.rs`, `llamacpp_responses.rs` and
+//!   `vllm_responses.rs` each server's Responses API, `response_store.rs` what the exact flavour
+//!   keeps, `encode.rs` makes the bytes, `flavor.rs` says what each server does differently) →
+//!   `respond.rs` (a body's timing and faults) → `ndjson.rs`
 //!   (Ollama's lines) → `turn.rs` (a reply made concrete: tokens, tool-call ids, metrics) →
 //!   `unscripted.rs` (the reply a request gets when no rule matches).
 //! - `state.rs` (the mock's shared state) → `matching.rs` (which rule answers) → `scenario.rs`

@@ -2,7 +2,8 @@
 //! it: each gets a reply, or an error in the envelope its flavour's server writes — Ollama's
 //! `{"error": "…"}` on `/api`, OpenAI's `{"error": {message, type, param, code}}` on
 //! `/v1/responses`, Anthropic's `{"type": "error", "error": {type, message}, "request_id"}` on
-//! `/v1/messages`, `llama-server`'s `{"error": {code, message, type}}` in the `llamacpp` flavour —
+//! `/v1/messages`, `llama-server`'s `{"error": {code, message, type}}` in the `llamacpp` flavour,
+//! vLLM's two (OpenAI's for what pydantic refuses, Anthropic's for its handler's errors) —
 //! never a panic or a hang, never a 5xx but for the ones the real server gives, and the servers
 //! keep serving.
 #![allow(clippy::unwrap_used)]
@@ -25,6 +26,9 @@ enum Envelope {
     Anthropic,
     /// `llama-server`'s `{"error": {code, message, type}}`.
     LlamaServer,
+    /// vLLM's Messages layer: OpenAI's envelope for what pydantic refuses, Anthropic's (without
+    /// a request id, typed by vLLM's class names) for its handler's errors.
+    VllmMessages,
 }
 
 /// One route in one flavour.
@@ -68,6 +72,13 @@ const DIALECTS: &[Route] = &[
         "/v1/messages/count_tokens",
         Envelope::LlamaServer,
     ),
+    route(Flavor::Vllm, "/v1/responses", Envelope::Openai),
+    route(Flavor::Vllm, "/v1/messages", Envelope::VllmMessages),
+    route(
+        Flavor::Vllm,
+        "/v1/messages/count_tokens",
+        Envelope::VllmMessages,
+    ),
 ];
 
 struct Shared {
@@ -77,7 +88,12 @@ struct Shared {
     mocks: Vec<MockOllama>,
 }
 
-const FLAVORS: [Flavor; 3] = [Flavor::Ollama, Flavor::Openai, Flavor::Llamacpp];
+const FLAVORS: [Flavor; 4] = [
+    Flavor::Ollama,
+    Flavor::Openai,
+    Flavor::Llamacpp,
+    Flavor::Vllm,
+];
 
 fn shared() -> &'static Shared {
     static SHARED: OnceLock<Shared> = OnceLock::new();
@@ -155,6 +171,15 @@ fn check(route: Route, body: Vec<u8>) -> Result<u16, TestCaseError> {
             prop_assert!(object["type"].is_string());
             object["message"].as_str()
         }
+        Envelope::VllmMessages if error["type"] == "error" => {
+            prop_assert!(error["error"]["type"].is_string(), "{}", error);
+            error["error"]["message"].as_str()
+        }
+        Envelope::VllmMessages => {
+            let object = error["error"].as_object().unwrap();
+            prop_assert_eq!(&object["code"], &json!(status));
+            object["message"].as_str()
+        }
     }
     .unwrap_or_default();
     prop_assert!(!message.is_empty(), "{}", error);
@@ -166,7 +191,7 @@ fn check(route: Route, body: Vec<u8>) -> Result<u16, TestCaseError> {
                 message.starts_with("option ") || message.starts_with("invalid format")
             }
             Envelope::LlamaServer => message == "'messages' is required",
-            Envelope::Openai | Envelope::Anthropic => false,
+            Envelope::Openai | Envelope::Anthropic | Envelope::VllmMessages => false,
         };
         prop_assert!(
             servers_own,
@@ -256,7 +281,9 @@ proptest! {
             Envelope::Native => prop_assert!(matches!(status, 200 | 400 | 404), "status {}", status),
             // Bytes that happen to be JSON without `messages` are llama-server's 500.
             Envelope::LlamaServer => prop_assert!(matches!(status, 400 | 500), "status {}", status),
-            Envelope::Openai | Envelope::Anthropic => prop_assert_eq!(status, 400),
+            Envelope::Openai | Envelope::Anthropic | Envelope::VllmMessages => {
+                prop_assert_eq!(status, 400)
+            }
         }
     }
 

@@ -364,8 +364,8 @@ async fn claude_codes_beta_query_reaches_the_same_route() {
 }
 
 #[tokio::test]
-async fn flavours_that_do_not_play_messages_yet_answer_their_own_not_found() {
-    let mock = flavored_mock(Flavor::Vllm, DIALECT_RULES).await;
+async fn llama_cpp_python_has_no_messages_route() {
+    let mock = flavored_mock(Flavor::LlamaCppPython, DIALECT_RULES).await;
     let reply = send(&mock, "/v1/messages", KEYED, &ask("llama3.2", "hello")).await;
     assert_eq!(reply.status, 404);
 }

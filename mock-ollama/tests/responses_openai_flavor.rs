@@ -257,8 +257,8 @@ async fn a_mid_stream_failure_is_an_error_event_numbered_after_the_others() {
 }
 
 #[tokio::test]
-async fn flavours_that_do_not_play_responses_yet_answer_not_found() {
-    let mock = mock(Flavor::Vllm).await;
+async fn llama_cpp_python_has_no_responses_route() {
+    let mock = mock(Flavor::LlamaCppPython).await;
     let reply = respond(&mock, json!({"model": "llama3.2", "input": "hello"})).await;
     assert_eq!(reply.status, 404);
 }

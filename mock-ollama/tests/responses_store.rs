@@ -284,6 +284,6 @@ async fn a_full_store_lets_its_oldest_response_go() {
 
 #[tokio::test]
 async fn flavours_without_a_store_have_no_retrieval_route() {
-    let mock = flavored_mock(Flavor::Vllm, DIALECT_RULES).await;
+    let mock = flavored_mock(Flavor::Ollama, DIALECT_RULES).await;
     assert_eq!(get(&mock, "/v1/responses/resp_1").await.status, 404);
 }

@@ -11,7 +11,10 @@ use wire::anthropic::{ErrorEnvelope, ErrorType, validate::InvalidMessages};
 use super::flavor::{Checks, MessagesDialect};
 use crate::{
     error::OllamaError,
-    openai::{ApiError, encode, error::llama_server_error},
+    openai::{
+        ApiError, encode,
+        error::{llama_server_error, vllm_error_class},
+    },
 };
 
 /// A `/v1/messages` request the mock refuses.
@@ -30,6 +33,9 @@ pub enum MessagesError {
         /// newline after the object).
         from_checks: bool,
     },
+    /// A refusal in the server's OpenAI envelope (vLLM's request validation, whose handler
+    /// answers every route so).
+    Chat(ApiError),
     /// A scripted raw body (e.g. a proxy's HTML page).
     Raw {
         /// Its status.
@@ -68,6 +74,9 @@ impl MessagesError {
         match error {
             OllamaError::ModelNotFound(model) if checks == Checks::Anthropic => {
                 Self::handled(status, format!("model: {model}"), None)
+            }
+            OllamaError::ModelNotFound(model) if checks == Checks::Vllm => {
+                Self::handled(status, format!("The model `{model}` does not exist."), None)
             }
             OllamaError::Scripted {
                 body: Some(body),
@@ -124,6 +133,27 @@ impl MessagesError {
                 status,
                 message,
                 retry_after,
+                ..
+            } if dialect.checks == Checks::Vllm => {
+                // `translate_error_response`: the chat error's class name as the type, no
+                // request id.
+                let envelope = serde_json::json!({"type": "error", "error": {
+                    "type": vllm_error_class(status.as_u16()), "message": message}});
+                let body = encode::encoded(dialect.json, &envelope);
+                let head = [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(dialect.json_content_type),
+                )];
+                let mut response = (status, head, body).into_response();
+                if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                response
+            }
+            MessagesError::Envelope {
+                status,
+                message,
+                retry_after,
                 from_checks,
             } => {
                 let envelope = ErrorEnvelope {
@@ -147,6 +177,7 @@ impl MessagesError {
                 }
                 response
             }
+            MessagesError::Chat(error) => error.into_response(),
             MessagesError::Raw {
                 status,
                 body,
@@ -166,8 +197,8 @@ impl MessagesError {
 /// `anthropic.NewError` (503 and 529 overloaded, anything unnamed `api_error`).
 fn error_type(checks: Checks, status: u16) -> ErrorType {
     match checks {
-        // llama-server writes its own envelope, never this one.
-        Checks::Anthropic | Checks::LlamaServer => ErrorType::for_status(status),
+        // llama-server and vLLM write their own envelopes, never this one.
+        Checks::Anthropic | Checks::LlamaServer | Checks::Vllm => ErrorType::for_status(status),
         Checks::Ollama => match status {
             400 => ErrorType::InvalidRequestError,
             401 => ErrorType::AuthenticationError,

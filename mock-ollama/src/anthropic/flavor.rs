@@ -22,6 +22,12 @@ pub enum Checks {
     /// a 500), `max_tokens` defaulting to 4096, any model name served by the loaded model; errors
     /// in its own `{"error": {"code", "message", "type"}}` envelope.
     LlamaServer,
+    /// vLLM's `AnthropicMessagesRequest` (`vllm/entrypoints/anthropic/protocol.py`): no headers
+    /// checked; `model` (non-empty), `messages` and a positive `max_tokens` required, refused in
+    /// its OpenAI envelope (the server's request-validation handler answers every route so);
+    /// `thinking` is no field of it, so the model reasons as its parser decides; the handler's
+    /// own errors in Anthropic's envelope with vLLM's class names as their type.
+    Vllm,
 }
 
 /// How message and tool ids look.
@@ -35,6 +41,9 @@ pub enum Ids {
     /// `chatcmpl-` + 32 characters of `0-9A-Za-z` (`gen_chatcmplid`); a `tool_use` id is 32 such
     /// characters (`gen_tool_call_id`).
     LlamaServer,
+    /// The chat completion's id, `chatcmpl-` + 32 hex digits; a `tool_use` id is the tool
+    /// parser's `chatcmpl-tool-` + 32 hex digits.
+    Vllm,
 }
 
 /// How thinking blocks are signed.
@@ -47,6 +56,21 @@ pub enum Signature {
     /// `"signature": ""` on a whole block and an empty `signature_delta` before it stops (not
     /// on the streamed block's start).
     Empty,
+    /// `uuid.uuid4().hex` on a whole block, and a fresh one as the `signature_delta` before a
+    /// streamed block stops (not on its start).
+    Uuid,
+}
+
+/// Where `stop_reason` and `stop_sequence` are written when unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopFields {
+    /// As `null`, everywhere.
+    Null,
+    /// Nowhere (Go's `omitempty`).
+    Omitted,
+    /// As `null` in `message_start` only: pydantic's `exclude_unset` there, `exclude_none` on
+    /// the whole message, and a `message_delta` that sets only `stop_reason`.
+    NullAtStart,
 }
 
 /// Which cache counts `usage` carries.
@@ -78,9 +102,14 @@ pub struct MessagesDialect {
     /// A failure after the first byte is an `event: error`; otherwise the stream just ends (Ollama
     /// reads the native `{"error"}` line as an empty chat chunk and writes no event for it).
     pub error_event: bool,
-    /// `stop_reason` and `stop_sequence` are written as `null` when unset; Ollama's `omitempty`
-    /// leaves them out.
-    pub null_stop_fields: bool,
+    /// Where unset `stop_reason` and `stop_sequence` are written.
+    pub stop_fields: StopFields,
+    /// `message_start`'s message carries `type` and `role` (vLLM's `exclude_unset` drops them,
+    /// being defaults).
+    pub start_type_role: bool,
+    /// An event's `index` comes after its block or delta (pydantic's field order of vLLM's
+    /// `AnthropicStreamEvent`), not before.
+    pub index_last: bool,
     /// How thinking blocks are signed.
     pub signature: Signature,
     /// The cache counts of `usage` (the message's and `message_start`'s).
@@ -104,6 +133,8 @@ pub struct MessagesDialect {
     pub model_before_content: bool,
     /// `POST /v1/messages/count_tokens` exists.
     pub count_tokens: bool,
+    /// Its answer repeats the count as `context_management.original_input_tokens`.
+    pub count_context_management: bool,
     /// Replies carry a `request-id` header.
     pub request_id_header: bool,
 }
@@ -118,7 +149,9 @@ pub const ANTHROPIC: MessagesDialect = MessagesDialect {
     ids: Ids::Anthropic,
     ping: true,
     error_event: true,
-    null_stop_fields: true,
+    stop_fields: StopFields::Null,
+    start_type_role: true,
+    index_last: false,
     signature: Signature::Signed,
     cache_usage: CacheUsage::CreationAndRead,
     stops_at_end: false,
@@ -129,6 +162,7 @@ pub const ANTHROPIC: MessagesDialect = MessagesDialect {
     delta_input_tokens: false,
     model_before_content: false,
     count_tokens: true,
+    count_context_management: false,
     request_id_header: true,
 };
 
@@ -141,7 +175,9 @@ pub const OLLAMA: MessagesDialect = MessagesDialect {
     ids: Ids::Ollama,
     ping: false,
     error_event: false,
-    null_stop_fields: false,
+    stop_fields: StopFields::Omitted,
+    start_type_role: true,
+    index_last: false,
     signature: Signature::Unsigned,
     cache_usage: CacheUsage::None,
     stops_at_end: false,
@@ -152,6 +188,7 @@ pub const OLLAMA: MessagesDialect = MessagesDialect {
     delta_input_tokens: true,
     model_before_content: true,
     count_tokens: false,
+    count_context_management: false,
     request_id_header: false,
 };
 
@@ -165,7 +202,9 @@ pub const LLAMA_SERVER: MessagesDialect = MessagesDialect {
     ids: Ids::LlamaServer,
     ping: false,
     error_event: true,
-    null_stop_fields: true,
+    stop_fields: StopFields::Null,
+    start_type_role: true,
+    index_last: false,
     signature: Signature::Empty,
     cache_usage: CacheUsage::ReadFirst,
     stops_at_end: true,
@@ -176,6 +215,34 @@ pub const LLAMA_SERVER: MessagesDialect = MessagesDialect {
     delta_input_tokens: false,
     model_before_content: false,
     count_tokens: true,
+    count_context_management: false,
+    request_id_header: false,
+};
+
+/// vLLM (`vllm/entrypoints/anthropic/`: `serving.py` at 0001948, `api_router.py`,
+/// `protocol.py`): a converter over its own Chat Completions stream.
+pub const VLLM: MessagesDialect = MessagesDialect {
+    checks: Checks::Vllm,
+    json: JsonStyle::Compact,
+    newline_after_body: false,
+    sse_content_type: "text/event-stream; charset=utf-8",
+    ids: Ids::Vllm,
+    ping: false,
+    error_event: true,
+    stop_fields: StopFields::NullAtStart,
+    start_type_role: false,
+    index_last: true,
+    signature: Signature::Uuid,
+    cache_usage: CacheUsage::None,
+    stops_at_end: false,
+    tool_start_input: true,
+    empty_text_block: false,
+    json_content_type: "application/json",
+    start_output_tokens: 0,
+    delta_input_tokens: true,
+    model_before_content: false,
+    count_tokens: true,
+    count_context_management: true,
     request_id_header: false,
 };
 
@@ -186,6 +253,7 @@ pub fn messages_dialect(flavor: Flavor) -> Option<&'static MessagesDialect> {
         Flavor::Openai => Some(&ANTHROPIC),
         Flavor::Ollama => Some(&OLLAMA),
         Flavor::Llamacpp => Some(&LLAMA_SERVER),
-        Flavor::LlamaCppPython | Flavor::Vllm => None,
+        Flavor::Vllm => Some(&VLLM),
+        Flavor::LlamaCppPython => None,
     }
 }

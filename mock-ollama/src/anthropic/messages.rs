@@ -19,7 +19,7 @@ use wire::anthropic::{
     StopReason, StreamEvent, Usage,
 };
 
-use super::flavor::{CacheUsage, Checks, Ids, MessagesDialect, Signature};
+use super::flavor::{CacheUsage, Checks, Ids, MessagesDialect, Signature, StopFields};
 use crate::{
     ndjson::Line,
     openai::{encode, error::llama_server_error},
@@ -58,6 +58,10 @@ impl MessageContext<'_> {
                 let mut rng = DetRng::new(self.seed.rotate_left(19));
                 format!("chatcmpl-{}", rng.base62(32))
             }
+            Ids::Vllm => {
+                let mut rng = DetRng::new(self.seed.rotate_left(19));
+                format!("chatcmpl-{}", rng.hex(32))
+            }
         }
     }
 
@@ -68,47 +72,66 @@ impl MessageContext<'_> {
             (Ids::LlamaServer, _) => {
                 DetRng::new(self.seed.rotate_left(37) ^ position as u64).base62(32)
             }
+            (Ids::Vllm, _) => {
+                let mut rng = DetRng::new(self.seed.rotate_left(37) ^ position as u64);
+                format!("chatcmpl-tool-{}", rng.hex(32))
+            }
             _ => self.id("toolu", 1 + position as u64),
         }
     }
 
-    /// The thinking block's signature: opaque base64, as Anthropic's are; empty where the
-    /// flavour does not sign.
+    /// The thinking block's signature: opaque base64, as Anthropic's are; a uuid's hex digits
+    /// where the flavour signs so; empty where it does not sign.
     fn signature(&self) -> String {
-        if self.dialect.signature != Signature::Signed {
-            return String::new();
-        }
         let mut rng = DetRng::new(self.seed.rotate_left(53));
-        let bytes: Vec<u8> = (0..96).map(|_| rng.below(256) as u8).collect();
-        base64::engine::general_purpose::STANDARD.encode(bytes)
+        match self.dialect.signature {
+            Signature::Signed => {
+                let bytes: Vec<u8> = (0..96).map(|_| rng.below(256) as u8).collect();
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            }
+            Signature::Uuid => rng.hex(32),
+            Signature::Unsigned | Signature::Empty => String::new(),
+        }
     }
 
     /// `value`, one of this reply's objects, shaped as the flavour's server writes it.
     fn shaped(&self, mut value: Value) -> Value {
         if let Some(event) = value.as_object_mut() {
             if let Some(message) = event.get_mut("message") {
-                self.shape_message(message);
+                self.shape_message(message, true);
+                if let (false, Some(message)) =
+                    (self.dialect.start_type_role, message.as_object_mut())
+                {
+                    message.shift_remove("type");
+                    message.shift_remove("role");
+                }
             } else if event.contains_key("role") {
-                self.shape_message(&mut value);
+                self.shape_message(&mut value, false);
             } else {
                 if let Some(block) = event.get_mut("content_block") {
                     self.shape_started_block(block);
                 }
                 if let Some(delta) = event.get_mut("delta") {
-                    self.shape_stop_fields(delta);
+                    self.shape_stop_fields(delta, false);
                 }
                 if let (true, Some(usage)) =
                     (self.dialect.delta_input_tokens, event.get_mut("usage"))
                 {
                     input_tokens_first(usage);
                 }
+                if self.dialect.index_last
+                    && let Some(index) = event.shift_remove("index")
+                {
+                    event.insert("index".to_owned(), index);
+                }
             }
         }
         value
     }
 
-    fn shape_message(&self, message: &mut Value) {
-        self.shape_stop_fields(message);
+    /// A message object (`at_start`: the one `message_start` carries).
+    fn shape_message(&self, message: &mut Value, at_start: bool) {
+        self.shape_stop_fields(message, at_start);
         if let Some(blocks) = message.get_mut("content").and_then(Value::as_array_mut) {
             blocks.iter_mut().for_each(|block| self.shape_block(block));
         }
@@ -161,8 +184,13 @@ impl MessageContext<'_> {
         }
     }
 
-    fn shape_stop_fields(&self, object: &mut Value) {
-        if let (false, Some(object)) = (self.dialect.null_stop_fields, object.as_object_mut()) {
+    fn shape_stop_fields(&self, object: &mut Value, at_start: bool) {
+        let keep_nulls = match self.dialect.stop_fields {
+            StopFields::Null => true,
+            StopFields::Omitted => false,
+            StopFields::NullAtStart => at_start,
+        };
+        if let (false, Some(object)) = (keep_nulls, object.as_object_mut()) {
             for key in ["stop_reason", "stop_sequence"] {
                 if object.get(key).is_some_and(Value::is_null) {
                     object.shift_remove(key);
@@ -205,14 +233,19 @@ fn input_tokens_first(usage: &mut Value) {
 /// Why the turn ended: `tool_use` when it called tools, else its native `done_reason` read as
 /// Ollama's `mapStopReason` reads it (`stop` → `end_turn`, `length` → `max_tokens`, any other
 /// reason a stop sequence); no reason at all is `end_turn` where the flavour always names one.
+/// vLLM maps its chat finish reasons, where a stop sequence is `stop` too: only a length stop is
+/// not `end_turn`.
 fn stop_reason(ctx: &MessageContext<'_>, turn: &Turn, whole: &ChunkSpec) -> Option<StopReason> {
     if !whole.tool_calls.is_empty() {
         return Some(StopReason::ToolUse);
     }
+    if ctx.dialect.checks == Checks::Vllm && turn.done_reason != "length" {
+        return Some(StopReason::EndTurn);
+    }
     match turn.done_reason.as_str() {
         "stop" => Some(StopReason::EndTurn),
         "length" => Some(StopReason::MaxTokens),
-        "" if ctx.dialect.null_stop_fields => Some(StopReason::EndTurn),
+        "" if ctx.dialect.stop_fields != StopFields::Omitted => Some(StopReason::EndTurn),
         "" => None,
         _ => Some(StopReason::StopSequence),
     }
@@ -522,6 +555,13 @@ impl Framing for MessagesFraming {
             let error = llama_server_error(500, message);
             return Some(encode::named_event(self.dialect.json, "error", &error).into());
         }
+        if self.dialect.checks == Checks::Vllm {
+            // The converter reads the chat stream's error chunk as a chunk, and writes what
+            // pydantic says of that.
+            let error = serde_json::json!({"type": "error", "error": {
+                "type": "internal_error", "message": vllm_chunk_refusal(message)}});
+            return Some(encode::named_event(self.dialect.json, "error", &error).into());
+        }
         let event = StreamEvent::Error {
             error: ErrorObject {
                 kind: ErrorType::ApiError,
@@ -537,4 +577,32 @@ impl Framing for MessagesFraming {
             line.unwrap_or("{\"type\":")
         ))
     }
+}
+
+/// What pydantic says when vLLM's Messages converter validates its chat stream's error chunk
+/// (`{"error": {message, type, param, code}}`) as a `ChatCompletionStreamResponse`: `model` and
+/// `choices` missing, the input shown as Python's repr cut to 25 + 24 characters.
+fn vllm_chunk_refusal(message: &str) -> String {
+    let input = format!(
+        "{{'error': {{'message': '{}', 'type': 'InternalServerError', 'param': None, 'code': 500}}}}",
+        message.replace('\\', "\\\\").replace('\'', "\\'")
+    );
+    let chars: Vec<char> = input.chars().collect();
+    let shown = if chars.len() > 50 {
+        let head: String = chars[..25].iter().collect();
+        let tail: String = chars[chars.len() - 24..].iter().collect();
+        format!("{head}...{tail}")
+    } else {
+        input
+    };
+    let missing = |field: &str| {
+        format!(
+            "{field}\n  Field required [type=missing, input_value={shown}, input_type=dict]\n    For further information visit https://errors.pydantic.dev/2.12/v/missing"
+        )
+    };
+    format!(
+        "2 validation errors for ChatCompletionStreamResponse\n{}\n{}",
+        missing("model"),
+        missing("choices")
+    )
 }

@@ -65,7 +65,7 @@ impl ReplyContext<'_> {
 
     /// A tool call's id: the scripted (or seeded) one, or llama-cpp-python's
     /// `call__<i>_<name>_<completion id>`.
-    fn tool_call_id(&self, call: &ToolCall, position: usize) -> String {
+    pub(super) fn tool_call_id(&self, call: &ToolCall, position: usize) -> String {
         match self.dialect.ids {
             IdStyle::Hex => {
                 let mut rng = DetRng::new(self.seed.rotate_left(31) ^ position as u64);

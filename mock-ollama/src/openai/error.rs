@@ -199,6 +199,30 @@ impl ApiError {
         .typed()
     }
 
+    /// A refusal vLLM's serving layer words itself (`create_error_response(err_type=
+    /// "invalid_request_error", …)`), its type named so rather than by the status's class.
+    pub fn vllm_invalid_request(
+        dialect: &'static Dialect,
+        status: StatusCode,
+        message: String,
+        param: &str,
+    ) -> Self {
+        let mut error = Details {
+            dialect,
+            status,
+            message,
+            kind: "",
+            param: Some(param.to_owned()),
+            code: None,
+            retry_after: None,
+            raw: None,
+            from_middleware: false,
+        }
+        .typed();
+        error.0.kind = "invalid_request_error";
+        error
+    }
+
     /// A 404 for a response id the store does not keep (never stored, deleted, or let go).
     pub fn no_stored_response(dialect: &'static Dialect, id: &str) -> Self {
         Details {
@@ -299,9 +323,7 @@ impl Details {
             (ErrorStyle::Openai, status) if status >= 500 => "server_error",
             (ErrorStyle::Openai, _) => "invalid_request_error",
             (ErrorStyle::LlamaCppPython, _) => "internal_server_error",
-            (ErrorStyle::Vllm, 404) => "NotFoundError",
-            (ErrorStyle::Vllm, status) if status >= 500 => "InternalServerError",
-            (ErrorStyle::Vllm, _) => "BadRequestError",
+            (ErrorStyle::Vllm, status) => vllm_error_class(status),
             (ErrorStyle::LlamaServer, status) => llama_server_error_type(status),
         };
         ApiError(Box::new(self))
@@ -335,6 +357,16 @@ impl ApiError {
             "param": self.0.param,
             "code": code,
         }})
+    }
+}
+
+/// The class vLLM names an error's status by (`BadRequestError`, `NotFoundError`,
+/// `InternalServerError`), which its Messages layer passes on as the error's type too.
+pub fn vllm_error_class(status: u16) -> &'static str {
+    match status {
+        404 => "NotFoundError",
+        status if status >= 500 => "InternalServerError",
+        _ => "BadRequestError",
     }
 }
 

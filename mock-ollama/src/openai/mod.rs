@@ -4,8 +4,9 @@
 //! Data flows one way: the body is read as that server reads it ([`request`]: refused in its
 //! words by [`refusal`], converted as Ollama's layer converts it by [`conversion`]) into the
 //! native request the mock's pipeline answers, and the resulting turn is written back in the
-//! dialect ([`chat`], [`completion`], [`responses`]), with errors in its error objects ([`error`]) and its bytes
-//! made in one place ([`encode`]).
+//! dialect ([`chat`], [`completion`], each server's Responses writer: [`responses`],
+//! [`ollama_responses`], [`llamacpp_responses`], [`vllm_responses`]), with errors in its error
+//! objects ([`error`]) and its bytes made in one place ([`encode`]).
 
 pub mod chat;
 pub mod completion;
@@ -20,6 +21,7 @@ pub mod refusal;
 pub mod request;
 pub mod response_store;
 pub mod responses;
+pub mod vllm_responses;
 
 pub use error::ApiError;
 pub use flavor::{Dialect, Flavor};

@@ -1,7 +1,7 @@
 //! `/v1/messages` and `/v1/messages/count_tokens`: Anthropic's Messages API as each flavour's
 //! server plays it (`anthropic::flavor`): exactly in the `openai` flavour (the one that plays each
-//! reference API as documented), Ollama's layer in `ollama`, `llama-server`'s in `llamacpp`;
-//! vLLM's server answers its own 404 until the `vllm` flavour plays its layer.
+//! reference API as documented), Ollama's layer in `ollama`, `llama-server`'s in `llamacpp`,
+//! vLLM's converter over its chat stream in `vllm`; llama-cpp-python answers its own 404.
 //!
 //! As Anthropic's API does, the exact flavour's replies carry a `request-id` header (and an error
 //! envelope its `request_id`), and a request needs a key (`x-api-key`, or `Authorization:
@@ -22,6 +22,7 @@ use wire::anthropic::{
     chat::chat_request,
     validate::{Purpose, messages_request},
 };
+use wire::openai::validate::InvalidRequest;
 
 use super::{
     RequestSeq,
@@ -37,6 +38,7 @@ use crate::{
     error::parse_body,
     openai::{
         ApiError, encode,
+        flavor::VLLM,
         refusal::{go_decode_message, nlohmann_parse},
         request::{ChatAsk, chat_ask},
     },
@@ -133,7 +135,15 @@ fn count(
     }
     let input_tokens = count_chat_tokens(state, &ask.native)
         .map_err(|e| MessagesError::from_native(dialect.checks, e))?;
-    let body = encode::encoded(dialect.json, &TokenCount { input_tokens });
+    let body = if dialect.count_context_management {
+        encode::encoded(
+            dialect.json,
+            &serde_json::json!({"input_tokens": input_tokens,
+                                "context_management": {"original_input_tokens": input_tokens}}),
+        )
+    } else {
+        encode::encoded(dialect.json, &TokenCount { input_tokens })
+    };
     let head = [(header::CONTENT_TYPE, dialect.json_content_type)];
     Ok((StatusCode::OK, head, body).into_response())
 }
@@ -153,6 +163,7 @@ fn read(
         }
         Checks::Ollama => ollama_request(body)?,
         Checks::LlamaServer => llama_server_request(body)?,
+        Checks::Vllm => vllm_request(body, purpose)?,
     };
     let mut ask = chat_ask(state.dialect(), &chat_request(&request))
         .map_err(|e| MessagesError::unconvertible(&e))?;
@@ -166,6 +177,8 @@ fn read(
         Checks::Anthropic => Some(Value::Bool(asked == Some(true))),
         // `relax_thinking`: a model that cannot think is not refused for being asked to;
         // llama-server passes a thinking budget and lets the model's template decide.
+        // vLLM's request has no `thinking` field: its reasoning parser decides.
+        Checks::Vllm => None,
         Checks::Ollama | Checks::LlamaServer => asked
             .filter(|_| {
                 state
@@ -241,6 +254,59 @@ fn llama_server_request(body: &[u8]) -> Result<MessagesRequest, MessagesError> {
     Ok(request)
 }
 
+/// A body as vLLM's pydantic models read it (`AnthropicMessagesRequest`, or
+/// `AnthropicCountTokensRequest` without `max_tokens`), refused in its OpenAI envelope: the
+/// server's request-validation handler answers every route so.
+fn vllm_request(body: &[u8], purpose: Purpose) -> Result<MessagesRequest, MessagesError> {
+    let refused = |message: &str, param: Option<&str>| {
+        MessagesError::Chat(ApiError::invalid(
+            &VLLM,
+            InvalidRequest::new(message, param.map(str::to_owned)),
+        ))
+    };
+    let value: Value =
+        serde_json::from_slice(body).map_err(|_| refused("JSON decode error", None))?;
+    if !value.is_object() {
+        return Err(refused("Input should be a valid dictionary", None));
+    }
+    match value.get("model") {
+        None => return Err(refused("Field required: 'model'", Some("model"))),
+        Some(Value::String(model)) if model.is_empty() => {
+            return Err(refused("Value error, Model is required", Some("model")));
+        }
+        Some(Value::String(_)) => {}
+        Some(_) => return Err(refused("Input should be a valid string", Some("model"))),
+    }
+    if !value.get("messages").is_some_and(Value::is_array) {
+        return Err(refused("Field required: 'messages'", Some("messages")));
+    }
+    if purpose == Purpose::Create {
+        match value.get("max_tokens").map(Value::as_i64) {
+            None => return Err(refused("Field required: 'max_tokens'", Some("max_tokens"))),
+            Some(None) => {
+                return Err(refused(
+                    "Input should be a valid integer",
+                    Some("max_tokens"),
+                ));
+            }
+            Some(Some(limit)) if limit <= 0 => {
+                return Err(refused(
+                    "Value error, max_tokens must be positive",
+                    Some("max_tokens"),
+                ));
+            }
+            Some(Some(_)) => {}
+        }
+    }
+    if value["tool_choice"]["type"] == "tool" && !value["tool_choice"]["name"].is_string() {
+        return Err(refused(
+            "Value error, tool_choice.name is required when type is 'tool'",
+            Some("tool_choice"),
+        ));
+    }
+    serde_json::from_value(value).map_err(|error| refused(&error.to_string(), None))
+}
+
 fn check_headers(headers: &HeaderMap) -> Result<(), MessagesError> {
     let present = |name: &str| {
         headers
@@ -274,7 +340,7 @@ fn request_id(ids: Ids, seq: u64) -> String {
     let mut rng = DetRng::new(seq.rotate_left(13) ^ 0x5eed);
     match ids {
         Ids::Anthropic => format!("req_01{}", rng.base62(22)),
-        Ids::Ollama | Ids::LlamaServer => format!("req_{}", rng.hex(24)),
+        Ids::Ollama | Ids::LlamaServer | Ids::Vllm => format!("req_{}", rng.hex(24)),
     }
 }
 

@@ -20,6 +20,8 @@ mod messages;
 mod models;
 mod openai;
 mod recorded;
+mod reply;
+mod responses;
 mod transfer;
 
 use std::sync::Arc;
@@ -62,14 +64,18 @@ pub fn router(state: Arc<MockState>) -> Router {
         .route("/api/delete", delete(transfer::delete))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/completions", post(openai::completions))
-        .route("/v1/responses", post(openai::responses))
+        .route("/v1/responses", post(responses::create_response))
         .route(
             "/v1/responses/{id}",
-            get(openai::retrieve_response).delete(openai::delete_response),
+            get(responses::retrieve_response).delete(responses::delete_response),
         )
         .route(
             "/v1/responses/{id}/input_items",
-            get(openai::response_input_items),
+            get(responses::response_input_items),
+        )
+        .route(
+            "/v1/responses/{id}/cancel",
+            post(responses::cancel_response),
         )
         .route("/v1/messages", post(messages::messages))
         .route("/v1/messages/count_tokens", post(messages::count_tokens))

@@ -1,46 +1,35 @@
-//! The `/v1` routes: read the body in the dialect, answer it with the native pipeline, write the
-//! answer back in the dialect.
+//! The `/v1` Chat Completions, completions, embeddings and models routes: read the body in the
+//! dialect, answer it with the native pipeline, write the answer back in the dialect (the
+//! Responses routes are in `responses`, the writing in `reply`).
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use axum::{
     Extension,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::{Path, State},
     http::StatusCode,
     response::Response,
 };
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use wire::{
-    ollama::EmbedRequest,
-    openai::{
-        responses::{DeletedResponse, InputItemList, Item},
-        validate::InvalidRequest,
-    },
-};
+use wire::{ollama::EmbedRequest, openai::validate::InvalidRequest};
 
 use super::{
     RequestSeq,
     embed::embed_vectors,
-    generation::{Accepted, Answer, accept_chat, accept_generate},
+    generation::{accept_chat, accept_generate},
+    reply::{Object, Written, reply},
 };
 use crate::{
     error::{OllamaError, parse_body},
-    fault::Fault,
-    ndjson::Clock,
     openai::{
-        ApiError, Dialect, Flavor,
-        chat::{self, ReplyContext},
-        completion, encode,
+        ApiError, Dialect, Flavor, encode,
         error::llama_server_error,
-        flavor::{LLAMA_SERVER, ModelObjects, Validation},
-        llama_server, llamacpp_responses, ollama_responses, refusal, request,
-        response_store::StoredResponse,
-        responses,
+        flavor::{LLAMA_SERVER, ModelObjects},
+        llama_server, refusal, request,
     },
-    respond,
     scenario::ModelSpec,
     state::MockState,
 };
@@ -92,209 +81,6 @@ async fn llama_server_chat(
         logprobs: ask.logprobs,
     };
     reply(state, seq, dialect, accepted, written).await
-}
-
-pub async fn responses(
-    State(state): State<Arc<MockState>>,
-    Extension(RequestSeq(seq)): Extension<RequestSeq>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let dialect = state.dialect();
-    match dialect.flavor {
-        Flavor::Openai => {}
-        Flavor::Ollama => return ollama_responses(&state, seq, dialect, &body).await,
-        Flavor::Llamacpp => return llama_server_responses(&state, seq, &body).await,
-        // llama-cpp-python has no Responses route; vLLM's Responses layer is not played yet.
-        Flavor::LlamaCppPython | Flavor::Vllm => {
-            return Err(ApiError::not_found(dialect, "/v1/responses"));
-        }
-    }
-    let mut ask = request::responses(dialect, &body, &state.responses)?;
-    let echoed = serve_default_model(&state, dialect, &mut ask.chat.native.model);
-    let accepted = accept_chat(&state, seq, &ask.chat.native)
-        .map_err(|e| ApiError::from_native(dialect, e))?;
-    let echo = responses::Echo {
-        created_at: u64::try_from(state.config.clock_start().timestamp()).unwrap_or(0),
-        request: ask.request,
-        previous: ask.previous,
-    };
-    let written = Written {
-        object: Object::Response(Box::new(echo)),
-        model: echoed,
-        streaming: ask.chat.native.is_streaming(),
-        include_usage: false,
-        choices: 1,
-        logprobs: None,
-    };
-    reply(&state, seq, dialect, accepted, written).await
-}
-
-/// `/v1/responses` as Ollama's stateless layer answers it.
-async fn ollama_responses(
-    state: &MockState,
-    seq: u64,
-    dialect: &'static Dialect,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let ask = ollama_responses::read(body)
-        .map_err(|message| ApiError::invalid(dialect, InvalidRequest::new(message, None)))?;
-    let accepted =
-        accept_chat(state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
-    let written = Written {
-        object: Object::OllamaResponse(Box::new(ask.echo)),
-        model: ask.native.model.clone(),
-        streaming: ask.native.is_streaming(),
-        include_usage: false,
-        choices: 1,
-        logprobs: None,
-    };
-    reply(state, seq, dialect, accepted, written).await
-}
-
-/// `/v1/responses` as llama.cpp's `llama-server` answers it: the reply names the model the
-/// server serves, whatever the request asked for.
-async fn llama_server_responses(
-    state: &MockState,
-    seq: u64,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let dialect = &LLAMA_SERVER;
-    let chat = llamacpp_responses::read(body)
-        .map_err(|message| ApiError::invalid(dialect, InvalidRequest::new(message, None)))?;
-    let mut ask = request::chat_ask(dialect, &chat)?;
-    serve_default_model(state, dialect, &mut ask.native.model);
-    let accepted =
-        accept_chat(state, seq, &ask.native).map_err(|e| ApiError::from_native(dialect, e))?;
-    let served = state.scenario().model(&ask.native.model).map_or_else(
-        || ask.native.model.clone(),
-        |spec| listed_id(dialect, spec).to_owned(),
-    );
-    let written = Written {
-        object: Object::LlamaServerResponse,
-        model: served,
-        streaming: ask.native.is_streaming(),
-        include_usage: false,
-        choices: 1,
-        logprobs: None,
-    };
-    reply(state, seq, dialect, accepted, written).await
-}
-
-/// `GET /v1/responses/{id}`: a stored response as it was last written.
-pub async fn retrieve_response(
-    State(state): State<Arc<MockState>>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let stored = stored_response(&state, &id)?;
-    Ok(encode::json_response(
-        state.dialect(),
-        StatusCode::OK,
-        &stored.response,
-    ))
-}
-
-/// `DELETE /v1/responses/{id}`.
-pub async fn delete_response(
-    State(state): State<Arc<MockState>>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    stored_response(&state, &id)?;
-    state.responses.remove(&id);
-    let deleted = DeletedResponse {
-        id,
-        object: "response".to_owned(),
-        deleted: true,
-    };
-    Ok(encode::json_response(
-        state.dialect(),
-        StatusCode::OK,
-        &deleted,
-    ))
-}
-
-/// `GET /v1/responses/{id}/input_items` query: a page of the items, newest first by default.
-#[derive(Debug, Deserialize)]
-pub struct InputItemsQuery {
-    #[serde(default)]
-    limit: Option<String>,
-    #[serde(default)]
-    order: Option<String>,
-    #[serde(default)]
-    after: Option<String>,
-}
-
-/// `GET /v1/responses/{id}/input_items`: the items a stored response was asked with, in pages
-/// of `limit` (1–100, 20 by default), `order` `desc` (default) or `asc`, starting `after` an
-/// item id.
-pub async fn response_input_items(
-    State(state): State<Arc<MockState>>,
-    Path(id): Path<String>,
-    Query(query): Query<InputItemsQuery>,
-) -> Result<Response, ApiError> {
-    let dialect = state.dialect();
-    let stored = stored_response(&state, &id)?;
-    let invalid = |message: String, param: &str| {
-        ApiError::invalid(dialect, InvalidRequest::new(message, param.to_owned()))
-    };
-    let limit = match query.limit.as_deref() {
-        None => 20,
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|limit| (1..=100).contains(limit))
-            .ok_or_else(|| {
-                invalid(
-                    format!("Invalid 'limit': expected an integer between 1 and 100, got {text}."),
-                    "limit",
-                )
-            })?,
-    };
-    let mut items: Vec<&Item> = stored.input_items.iter().collect();
-    match query.order.as_deref() {
-        None | Some("desc") => items.reverse(),
-        Some("asc") => {}
-        Some(other) => {
-            return Err(invalid(
-                format!("Invalid 'order': expected one of 'asc' or 'desc', got '{other}'."),
-                "order",
-            ));
-        }
-    }
-    if let Some(after) = &query.after {
-        let start = items
-            .iter()
-            .position(|item| item.id() == Some(after.as_str()))
-            .ok_or_else(|| {
-                invalid(
-                    format!("No item with id '{after}' in this response."),
-                    "after",
-                )
-            })?;
-        items.drain(..=start);
-    }
-    let has_more = items.len() > limit;
-    items.truncate(limit);
-    let list = InputItemList {
-        object: "list".to_owned(),
-        first_id: items.first().and_then(|item| item.id()).map(str::to_owned),
-        last_id: items.last().and_then(|item| item.id()).map(str::to_owned),
-        data: items.into_iter().cloned().collect(),
-        has_more,
-    };
-    Ok(encode::json_response(dialect, StatusCode::OK, &list))
-}
-
-/// The response stored under `id`, or the 404 OpenAI answers (on the exact flavour only: the
-/// others have no such route).
-fn stored_response(state: &MockState, id: &str) -> Result<Arc<StoredResponse>, ApiError> {
-    let dialect = state.dialect();
-    if dialect.validation != Validation::Openai {
-        return Err(ApiError::not_found(dialect, &format!("/v1/responses/{id}")));
-    }
-    state
-        .responses
-        .get(id)
-        .ok_or_else(|| ApiError::no_stored_response(dialect, id))
 }
 
 pub async fn completions(
@@ -486,133 +272,14 @@ fn llama_server_embeddings(
     ))
 }
 
-/// Which `/v1` objects a reply is written as.
-#[derive(Debug)]
-enum Object {
-    /// `chat.completion` / `chat.completion.chunk`.
-    Chat,
-    /// `text_completion`.
-    Completion,
-    /// `response` and its stream events, echoing the request.
-    Response(Box<responses::Echo>),
-    /// `response` as Ollama's layer writes it.
-    OllamaResponse(Box<ollama_responses::Echo>),
-    /// `response` as `llama-server` writes it (echoing nothing of the request).
-    LlamaServerResponse,
-    /// `chat.completion` / `chat.completion.chunk` as `llama-server` writes them.
-    LlamaServerChat,
-    /// `text_completion` as `llama-server` writes it.
-    LlamaServerCompletion,
-}
-
-/// How an accepted request is written back.
-#[derive(Debug)]
-struct Written {
-    object: Object,
-    /// The model name the reply echoes.
-    model: String,
-    streaming: bool,
-    include_usage: bool,
-    choices: usize,
-    /// `top_logprobs` when the request asked for `logprobs`.
-    logprobs: Option<usize>,
-}
-
-/// Writes the native pipeline's decision in the dialect: SSE events or one object, paced and
-/// faulted as the scenario says.
-async fn reply(
-    state: &MockState,
-    seq: u64,
-    dialect: &'static Dialect,
-    accepted: Accepted,
-    written: Written,
-) -> Result<Response, ApiError> {
-    let mut answer = accepted.into_answer(written.streaming);
-    answer.model = written.model;
-    let ctx = ReplyContext {
-        dialect,
-        model: &answer.model,
-        seed: answer.seed,
-        clock: Clock {
-            base: state.config.clock_start(),
-        },
-        choices: written.choices,
-        logprobs: written.logprobs,
-    };
-    let scale = state.config.time_scale;
-    if answer.streaming {
-        let plan = match &written.object {
-            Object::Chat => {
-                let stream = chat::stream(&ctx, &answer.turn, written.include_usage);
-                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
-            }
-            Object::Completion => {
-                let stream = completion::stream(&ctx, &answer.turn, written.include_usage);
-                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
-            }
-            Object::Response(echo) => {
-                let stream = responses::stream(&ctx, &answer.turn, echo);
-                keep_response(state, &ctx, &answer, echo);
-                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
-            }
-            Object::OllamaResponse(echo) => {
-                let stream = ollama_responses::stream(&ctx, &answer.turn, echo);
-                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
-            }
-            Object::LlamaServerResponse => {
-                let stream = llamacpp_responses::stream(&ctx, &answer.turn);
-                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
-            }
-            Object::LlamaServerChat => {
-                let stream = llama_server::stream(&ctx, &answer.turn, written.include_usage);
-                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
-            }
-            Object::LlamaServerCompletion => {
-                let stream = llama_server::completion_stream(&ctx, &answer.turn);
-                respond::plan_stream(&stream.lines, &answer.faults, scale, &stream.framing)
-            }
-        };
-        let journal = state.journal.clone();
-        return Ok(respond::send(plan, dialect.sse_content_type, true, journal, seq).await);
-    }
-    let object = match &written.object {
-        Object::Chat => chat::whole(&ctx, &answer.turn),
-        Object::Completion => completion::whole(&ctx, &answer.turn),
-        Object::Response(echo) => responses::whole(&ctx, &answer.turn, echo),
-        Object::OllamaResponse(echo) => ollama_responses::whole(&ctx, &answer.turn, echo),
-        Object::LlamaServerResponse => llamacpp_responses::whole(&ctx, &answer.turn),
-        Object::LlamaServerChat => llama_server::whole(&ctx, &answer.turn),
-        Object::LlamaServerCompletion => llama_server::completion_whole(&ctx, &answer.turn),
-    };
-    let total: Duration = answer.turn.delays.iter().sum();
-    let plan = respond::plan_whole(encode::body(dialect, &object), total, &answer.faults, scale)
-        .map_err(|e| ApiError::from_native(dialect, e))?;
-    if let Object::Response(echo) = &written.object {
-        keep_response(state, &ctx, &answer, echo);
-    }
-    let journal = state.journal.clone();
-    Ok(respond::send(plan, dialect.json_content_type, false, journal, seq).await)
-}
-
-/// Stores a response the client will have whole, unless it asked not to.
-fn keep_response(
-    state: &MockState,
-    ctx: &ReplyContext<'_>,
-    answer: &Answer,
-    echo: &responses::Echo,
-) {
-    if answer.faults.iter().any(Fault::spoils_reply) {
-        return;
-    }
-    if let Some(stored) = echo.stored(ctx, &answer.turn) {
-        state.responses.insert(stored);
-    }
-}
-
 /// A server that serves its one model whatever the request names (llama-cpp-python), or when
 /// it names none (vLLM), answers with its first generative model; the reply echoes the name
 /// asked for (or that model's name when none was). Returns the name to echo.
-fn serve_default_model(state: &MockState, dialect: &Dialect, model: &mut String) -> String {
+pub(super) fn serve_default_model(
+    state: &MockState,
+    dialect: &Dialect,
+    model: &mut String,
+) -> String {
     let scenario = state.scenario();
     let serves = if model.is_empty() {
         dialect.serves_missing_model
@@ -695,7 +362,7 @@ fn model_object(dialect: &Dialect, model: &ModelSpec, id: &str) -> Value {
 
 /// A model's id in the dialect's `/v1/models` list: Ollama's full name, or the name as clients
 /// send it (without `:latest`).
-fn listed_id<'a>(dialect: &Dialect, model: &'a ModelSpec) -> &'a str {
+pub(super) fn listed_id<'a>(dialect: &Dialect, model: &'a ModelSpec) -> &'a str {
     match dialect.models {
         ModelObjects::Ollama => model.name.as_str(),
         ModelObjects::Openai
