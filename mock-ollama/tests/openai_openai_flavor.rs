@@ -249,3 +249,29 @@ async fn a_model_is_retrieved_only_by_the_id_the_list_gives_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn tool_choice_none_keeps_the_model_from_calling_in_the_servers_that_honour_it() {
+    let tools = json!([{"type": "function", "function": {"name": "get_weather",
+                        "parameters": {"type": "object"}}}]);
+    for (flavor, calls) in [
+        (Flavor::Openai, false),
+        (Flavor::Llamacpp, false),
+        (Flavor::Vllm, false),
+        // Ollama's layer drops `tool_choice` (a TODO in its source).
+        (Flavor::Ollama, true),
+    ] {
+        let mock = flavored_mock(flavor, DIALECT_RULES).await;
+        let body = chat(
+            "llama3.2",
+            "weather?",
+            json!({"tools": tools, "tool_choice": "none"}),
+        );
+        let reply = post_chat(&mock, body).await.json();
+        let message = &reply["choices"][0]["message"];
+        let called = message["tool_calls"]
+            .as_array()
+            .is_some_and(|calls| !calls.is_empty());
+        assert_eq!(called, calls, "{flavor}: {reply}");
+    }
+}

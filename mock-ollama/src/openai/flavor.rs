@@ -319,6 +319,9 @@ pub struct Dialect {
     pub honours_max_completion_tokens: bool,
     /// `n` > 1 yields that many choices.
     pub honours_n: bool,
+    /// `tool_choice: "none"` keeps the model from calling a tool (Ollama ignores `tool_choice`;
+    /// llama-cpp-python's chat handlers do not read it either).
+    pub honours_tool_choice_none: bool,
     /// A prompt longer than the model's context is refused with a 400 before anything is
     /// generated; Ollama instead truncates it silently (ollama/ollama#2208).
     pub refuses_over_context: bool,
@@ -367,6 +370,7 @@ pub const OLLAMA: Dialect = Dialect {
     mid_stream_error: MidStreamError::LostAsEmptyChunk,
     honours_max_completion_tokens: false,
     honours_n: false,
+    honours_tool_choice_none: false,
     refuses_over_context: false,
     request_ids: RequestIds::None,
     cors: Cors::GinLocalOrigins,
@@ -406,6 +410,7 @@ pub const OPENAI: Dialect = Dialect {
     mid_stream_error: MidStreamError::ErrorEvent,
     honours_max_completion_tokens: true,
     honours_n: true,
+    honours_tool_choice_none: true,
     refuses_over_context: true,
     request_ids: RequestIds::Echo,
     cors: Cors::AnyOrigin,
@@ -446,6 +451,7 @@ pub const LLAMA_CPP_PYTHON: Dialect = Dialect {
     mid_stream_error: MidStreamError::Cut,
     honours_max_completion_tokens: false,
     honours_n: false,
+    honours_tool_choice_none: false,
     refuses_over_context: true,
     request_ids: RequestIds::UuidOnly,
     cors: Cors::ReflectWithCredentials,
@@ -471,6 +477,7 @@ pub const LLAMA_SERVER: Dialect = Dialect {
     cors: Cors::LlamaServer,
     honours_max_completion_tokens: true,
     honours_n: true,
+    honours_tool_choice_none: true,
     models: ModelObjects::LlamaServer,
     ..LLAMA_CPP_PYTHON
 };
@@ -517,6 +524,7 @@ pub const VLLM: Dialect = Dialect {
     mid_stream_error: MidStreamError::ErrorEventThenDone,
     honours_max_completion_tokens: true,
     honours_n: true,
+    honours_tool_choice_none: true,
     refuses_over_context: true,
     request_ids: RequestIds::None,
     cors: Cors::AnyOrigin,

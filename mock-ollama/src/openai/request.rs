@@ -186,13 +186,17 @@ pub fn chat_ask(
         // llama-cpp-python has no reasoning parameter.
         Validation::LlamaCppPython => None,
     };
-    let tools = request
+    let mut tools = request
         .tools
         .iter()
         .flatten()
         .map(|tool| serde_json::to_value(tool).and_then(ollama::Tool::deserialize))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| invalid(format!("invalid tools: {error}")))?;
+    if dialect.honours_tool_choice_none && request.tool_choice.as_ref() == Some(&json!("none")) {
+        // The model is not offered the tools it may not call.
+        tools.clear();
+    }
     let choices = match dialect.honours_n {
         true => request.n.map_or(1, |n| n.max(1) as usize),
         false => 1,
