@@ -56,6 +56,50 @@ pub enum Group {
     /// `/v1/embeddings`.
     #[serde(rename = "EMB")]
     Embeddings,
+    /// OpenAI's Responses API (`/v1/responses`).
+    #[serde(rename = "RESP")]
+    Responses,
+}
+
+impl Group {
+    /// The dialect whose probes the group judges.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Group::Responses => Dialect::Responses,
+            _ => Dialect::Chat,
+        }
+    }
+}
+
+/// An API a target may speak, each probed and judged on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// Chat Completions and what goes with it (models, embeddings, CORS, headers).
+    Chat,
+    /// OpenAI's Responses API.
+    Responses,
+}
+
+impl Dialect {
+    /// Every dialect, in the order they are probed.
+    pub const ALL: [Dialect; 2] = [Dialect::Chat, Dialect::Responses];
+
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Chat => "chat",
+            Dialect::Responses => "responses",
+        }
+    }
+
+    /// The route its first probe posts to, below the `/v1` root.
+    pub fn path(self) -> &'static str {
+        match self {
+            Dialect::Chat => "/chat/completions",
+            Dialect::Responses => "/responses",
+        }
+    }
 }
 
 /// A check's identity.

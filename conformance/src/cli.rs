@@ -6,8 +6,9 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use crate::{Conformance, FaultPrompts, Profile, Trust, report};
 use clap::Parser;
 
-/// Checks an OpenAI-compatible /v1 endpoint against 79 numbered checks (HTTP, non-stream, SSE
-/// framing, streaming chunks, usage, tool calls, errors, request validation, models).
+/// Checks an OpenAI-compatible /v1 endpoint against 115 numbered checks (HTTP, non-stream, SSE
+/// framing, streaming chunks, usage, tool calls, errors, request validation, models, headers,
+/// CORS, security, embeddings, and OpenAI's Responses API).
 ///
 /// Prints a table; writes report.json, junit.xml and report.md to --report-dir. Exit status: 0 when
 /// no check fails under the profile, 1 when one does, 2 when the target cannot be judged at all.
@@ -133,6 +134,11 @@ struct Args {
     /// whole and streamed, must not give the gateway's insides away (SEC-001)
     #[arg(long, value_name = "MODEL")]
     unreachable_model: Option<String>,
+
+    /// The dialects to probe and judge, comma-separated (all by default). A selected dialect
+    /// whose route answers 404 or 405 is reported as not served, its checks skipped
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "DIALECTS")]
+    dialects: Vec<crate::Dialect>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -281,6 +287,9 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
             target.embedding_model = args.embedding_model;
             target.oversized_body_bytes = args.oversized_body_bytes;
             target.unreachable_model = args.unreachable_model;
+            if !args.dialects.is_empty() {
+                target.dialects = args.dialects;
+            }
             target.headers = headers;
             target.trust = Trust {
                 ca_cert,

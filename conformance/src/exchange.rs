@@ -8,6 +8,8 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::check::Dialect;
+
 /// Where to send probes, how to reach the server and how patiently.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -42,6 +44,8 @@ pub struct Target {
     /// A model the target routes to an upstream that is down, when there is one: a gateway's
     /// answer then shows what it tells clients about its insides (SEC-001).
     pub unreachable_model: Option<String>,
+    /// The dialects to probe and judge (`--dialects`; all by default).
+    pub dialects: Vec<Dialect>,
 }
 
 /// What a probe authenticates with.
@@ -95,6 +99,7 @@ impl Target {
             embedding_model: None,
             oversized_body_bytes: 32 * 1024 * 1024,
             unreachable_model: None,
+            dialects: Dialect::ALL.to_vec(),
         }
     }
 

@@ -87,6 +87,12 @@ impl Conformance {
         self
     }
 
+    /// Probes and judges only these dialects (all by default), as `--dialects` does.
+    pub fn dialects(mut self, dialects: impl IntoIterator<Item = crate::Dialect>) -> Self {
+        self.target.dialects = dialects.into_iter().collect();
+        self
+    }
+
     /// The prompts that make the endpoint fail on purpose, for the error checks that need a
     /// failure; [`FaultPrompts::mock_ollama`] when it stands in front of mock-ollama.
     pub fn fault_prompts(mut self, faults: FaultPrompts) -> Self {

@@ -1,7 +1,9 @@
-//! A conformance runner for OpenAI-compatible Chat Completions endpoints.
+//! A conformance runner for OpenAI-compatible endpoints: Chat Completions and OpenAI's
+//! Responses API ([`Dialect`]).
 //!
-//! [`probes::observe`] sends a fixed set of requests and keeps the bytes; the 94 [`checks`] of
-//! openai-conformance.md §9 (and the runner's own additions) judge them, each with evidence; a
+//! [`probes::observe`] sends a fixed set of requests and keeps the bytes; the 115 [`checks`]
+//! (openai-conformance.md §9, the runner's own additions, and the Responses group) judge them,
+//! each with evidence; a
 //! [`Profile`] grades them; [`report`] writes the table, JSON, JUnit XML and Markdown;
 //! [`transcript`] normalizes what was seen for snapshots. Checks never crash on a malformed
 //! target: anything unexpected is a finding. Other crates' tests start from [`Conformance`], the
@@ -39,9 +41,9 @@ mod sse;
 pub mod transcript;
 
 pub use capability::{CapabilityResult, Score};
-pub use check::{CheckDef, Group, Outcome, Profile, Severity, Status, Verdict};
+pub use check::{CheckDef, Dialect, Group, Outcome, Profile, Severity, Status, Verdict};
 pub use exchange::{Body, Credentials, Exchange, ProbeRequest, Secret, Target, Trust};
 pub use harness::{Conformance, DEFAULT_MODEL};
 pub use probes::FaultPrompts;
-pub use runner::{Report, RunError, run};
+pub use runner::{DialectStatus, Report, RunError, run};
 pub use sse::{Frame, Framing};

@@ -62,8 +62,33 @@ pub fn table(report: &Report) -> String {
         }
     }
     let _ = writeln!(out, "\n{}", summary(report));
+    out.push_str(&dialect_note(report));
     out.push_str(&cut_note(report));
     out
+}
+
+/// Said once for the dialects whose checks were skipped: which, and why.
+fn dialect_note(report: &Report) -> String {
+    let unjudged: Vec<String> = report
+        .dialects
+        .iter()
+        .filter(|dialect| !dialect.judged())
+        .map(|dialect| {
+            format!(
+                "{} {}: {}",
+                dialect.dialect.name(),
+                dialect.status,
+                dialect.evidence
+            )
+        })
+        .collect();
+    if unjudged.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\ndialects whose checks were skipped:\n- {}\n",
+        unjudged.join("\n- ")
+    )
 }
 
 /// Said when the runner cut replies at its own limits: which, and that their checks were skipped.
@@ -134,7 +159,8 @@ pub fn junit(report: &Report) -> String {
         let group = serde_json::to_value(verdict.check.group).ok();
         let _ = write!(
             out,
-            "  <testcase classname=\"{}\" name=\"{} {}\">",
+            "  <testcase classname=\"{}.{}\" name=\"{} {}\">",
+            verdict.check.group.dialect().name(),
             group.as_ref().and_then(|g| g.as_str()).unwrap_or(""),
             verdict.check.id,
             xml_escape(verdict.check.description)
@@ -197,6 +223,7 @@ pub fn markdown(report: &Report) -> String {
             );
         }
     }
+    out.push_str(&dialect_note(report));
     out.push_str(&cut_note(report));
     out
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::{
     capability::{self, CapabilityResult},
-    check::{Profile, Status, Verdict},
+    check::{Dialect, Outcome, Profile, Status, Verdict},
     checks,
     exchange::{Exchange, Target},
     probes::{self, FaultPrompts, Observations},
@@ -49,6 +49,9 @@ pub struct Report {
     pub profile: Profile,
     /// One verdict per selected check, in checklist order.
     pub verdicts: Vec<Verdict>,
+    /// Each dialect: judged, not selected, or not served (its checks then skipped, said once
+    /// here rather than in every check).
+    pub dialects: Vec<DialectStatus>,
     /// Model-capability scores (informational: they do not fail the run).
     pub capabilities: Vec<CapabilityResult>,
     /// Probes whose reply the runner stopped reading at its own limits (`--timeout-ms`,
@@ -87,6 +90,54 @@ impl Report {
     }
 }
 
+/// Whether a dialect was judged, and why not when it was not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DialectStatus {
+    /// The dialect.
+    pub dialect: Dialect,
+    /// `judged`, `not selected` or `not served`.
+    pub status: &'static str,
+    /// What decided it: the route's answer when it is not served.
+    pub evidence: String,
+}
+
+impl DialectStatus {
+    /// Whether its checks were judged.
+    pub fn judged(&self) -> bool {
+        self.status == "judged"
+    }
+}
+
+/// Each dialect's status: not selected when `--dialects` left it out, not served when its first
+/// probe's route answered 404 or 405 (the target has no such route), else judged. Chat is
+/// always judged when selected: it is the API the runner exists for.
+pub fn dialects(observations: &Observations) -> Vec<DialectStatus> {
+    Dialect::ALL
+        .into_iter()
+        .map(|dialect| {
+            let status = |status, evidence: String| DialectStatus {
+                dialect,
+                status,
+                evidence,
+            };
+            if !observations.dialects.contains(&dialect) {
+                return status("not selected", "left out by --dialects".to_owned());
+            }
+            let first = match dialect {
+                Dialect::Chat => None,
+                Dialect::Responses => observations.get(probes::name::RESP_BASIC),
+            };
+            match first {
+                Some(exchange) if matches!(exchange.status, Some(404 | 405)) => status(
+                    "not served",
+                    format!("POST {} answered {}", dialect.path(), exchange.summary()),
+                ),
+                _ => status("judged", String::new()),
+            }
+        })
+        .collect()
+}
+
 /// True when `id` is selected by `filter` (comma-separated prefixes such as `STREAM,ERR-00`).
 pub fn selected(id: &str, filter: Option<&str>) -> bool {
     filter.is_none_or(|filter| {
@@ -98,12 +149,23 @@ pub fn selected(id: &str, filter: Option<&str>) -> bool {
     })
 }
 
-/// Judges already-made observations.
+/// Judges already-made observations; the checks of a dialect that was not judged are skipped,
+/// naming why.
 pub fn judge(observations: &Observations, profile: Profile, filter: Option<&str>) -> Vec<Verdict> {
+    let dialects = dialects(observations);
     checks::all()
         .into_iter()
         .filter(|check| selected(check.def.id, filter))
-        .map(|check| Verdict::grade(check.def, (check.run)(observations), profile))
+        .map(|check| {
+            let dialect = check.def.group.dialect();
+            let outcome = match dialects.iter().find(|d| d.dialect == dialect) {
+                Some(unjudged) if !unjudged.judged() => {
+                    Outcome::Skip(format!("{} {}", dialect.name(), unjudged.status))
+                }
+                _ => (check.run)(observations),
+            };
+            Verdict::grade(check.def, outcome, profile)
+        })
         .collect()
 }
 
@@ -167,7 +229,13 @@ pub async fn run(
         model: target.model.clone(),
         profile,
         verdicts: judge(&observations, profile, filter),
-        capabilities: capability::probe(&client, target, capability_repeats).await,
+        dialects: dialects(&observations),
+        // The capability probes are chats.
+        capabilities: if target.dialects.contains(&Dialect::Chat) {
+            capability::probe(&client, target, capability_repeats).await
+        } else {
+            Vec::new()
+        },
         cut: cut(&observations),
         transcript: Transcript::of(&observations),
     })

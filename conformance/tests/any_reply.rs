@@ -110,6 +110,7 @@ proptest! {
                 model: "m".to_owned(),
                 profile,
                 verdicts,
+                dialects: runner::dialects(&observations),
                 capabilities: Vec::new(),
                 cut: runner::cut(&observations),
                 transcript: Transcript::of(&observations),

@@ -64,13 +64,17 @@ async fn a_conformant_target_exits_0_and_writes_every_report() {
     let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("94 pass, 0 fail"), "{stdout}");
+    assert!(stdout.contains("115 pass, 0 fail"), "{stdout}");
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
-    assert_eq!(junit.matches("<testcase ").count(), 94);
+    assert_eq!(junit.matches("<testcase ").count(), 115);
     assert!(junit.contains("failures=\"0\""));
+    assert!(
+        junit.contains("classname=\"responses.RESP\""),
+        "test cases carry their dialect"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["verdicts"].as_array().unwrap().len(), 94);
+    assert_eq!(json["verdicts"].as_array().unwrap().len(), 115);
     assert!(
         std::fs::read_to_string(dir.join("report.md"))
             .unwrap()
@@ -201,7 +205,7 @@ async fn an_https_target_is_judged_when_its_certificate_is_trusted_and_refused_o
     let trusted = runner(&url, &["--ca-cert", ca.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&trusted.stdout);
     assert_eq!(trusted.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("94 pass, 0 fail"), "{stdout}");
+    assert!(stdout.contains("115 pass, 0 fail"), "{stdout}");
     assert!(!stdout.contains("INSECURE"), "{stdout}");
 
     let untrusted = runner(&url, &[]).await;
@@ -237,7 +241,7 @@ async fn an_openssl_made_self_signed_certificate_works_as_ca_cert() {
     let trusted = runner(&url, &["--ca-cert", ca.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&trusted.stdout);
     assert_eq!(trusted.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("94 pass, 0 fail"), "{stdout}");
+    assert!(stdout.contains("115 pass, 0 fail"), "{stdout}");
 }
 
 #[tokio::test]
@@ -336,7 +340,7 @@ async fn a_server_sending_random_bytes_gets_a_report_and_exit_1() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(
         report["verdicts"].as_array().unwrap().len(),
-        94,
+        115,
         "every check judged"
     );
 }
@@ -395,4 +399,62 @@ async fn flag_mistakes_are_one_line_errors_with_exit_2() {
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
         assert!(stderr.contains(message), "{stderr}");
     }
+}
+
+#[tokio::test]
+async fn dialects_left_out_or_not_served_are_said_once_and_their_checks_skipped() {
+    let url = reference::start("").await;
+    let (_scratch, dir) = scratch("dialects");
+    let output = runner(
+        &url,
+        &["--dialects", "chat", "--report-dir", dir.to_str().unwrap()],
+    )
+    .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("94 pass, 0 fail, 0 warn, 21 skip"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("- responses not selected: left out by --dialects"),
+        "{stdout}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["dialects"][1]["dialect"], "responses");
+    assert_eq!(report["dialects"][1]["status"], "not selected");
+
+    // llama-cpp-python has no /v1/responses: its 404 is said once.
+    let mock = mock_ollama::MockOllama::builder()
+        .flavor(mock_ollama::Flavor::LlamaCppPython)
+        .start()
+        .await
+        .unwrap();
+    let base = format!("{}/v1", mock.url());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_conformance"));
+    command.args([
+        "--base-url",
+        &base,
+        "--model",
+        "llama3.2",
+        "--dialects",
+        "responses",
+    ]);
+    let unserved = output_of(command).await;
+    let stdout = String::from_utf8_lossy(&unserved.stdout);
+    assert_eq!(
+        unserved.status.code(),
+        Some(0),
+        "skips fail nothing: {stdout}"
+    );
+    assert!(
+        stdout.contains("- responses not served: POST /responses answered HTTP 404"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("not served").count(),
+        22,
+        "one note, 21 skipped checks: {stdout}"
+    );
 }

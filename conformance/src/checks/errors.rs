@@ -116,8 +116,7 @@ const CLIENT_ERRORS: &[&str] = &[
 /// Every error reply an API client can get: not the CORS preflight's, which only a browser
 /// reads (CORS-003 judges it).
 fn failures(o: &Observations) -> Vec<&Exchange> {
-    o.exchanges
-        .values()
+    o.chat_exchanges()
         .filter(|e| e.status.is_some_and(|s| s >= 400) && e.probe != name::CORS_PREFLIGHT)
         .collect()
 }

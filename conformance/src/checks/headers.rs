@@ -42,7 +42,7 @@ pub const CHECKS: &[Check] = &[
 
 /// Every exchange that got an answer.
 fn answered(o: &Observations) -> impl Iterator<Item = &Exchange> {
-    o.exchanges.values().filter(|e| e.status.is_some())
+    o.chat_exchanges().filter(|e| e.status.is_some())
 }
 
 fn hdr_001(o: &Observations) -> Outcome {

@@ -1,6 +1,7 @@
-//! The 79 checks of openai-conformance.md §9 and 15 of this project's (headers, CORS, security,
-//! embeddings), one module per section. A check reads the probes'
-//! [`Observations`] and returns an [`Outcome`] with evidence; it never sends anything itself.
+//! The 79 checks of openai-conformance.md §9, 15 of this project's (headers, CORS, security,
+//! embeddings) and 21 of OpenAI's Responses API, one module per section. A check reads the
+//! probes' [`Observations`] and returns an [`Outcome`] with evidence; it never sends anything
+//! itself.
 
 mod cors;
 mod embeddings;
@@ -11,6 +12,7 @@ mod models;
 mod non_stream;
 mod reply;
 mod request;
+mod responses;
 mod security;
 mod sse_framing;
 mod stream;
@@ -52,6 +54,7 @@ pub fn all() -> Vec<Check> {
         cors::CHECKS,
         security::CHECKS,
         embeddings::CHECKS,
+        responses::CHECKS,
     ]
     .concat()
 }
@@ -170,10 +173,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn there_are_94_checks_with_unique_ids() {
+    fn there_are_115_checks_with_unique_ids() {
         let checks = all();
-        assert_eq!(checks.len(), 94);
+        assert_eq!(checks.len(), 115);
         let ids: std::collections::BTreeSet<&str> = checks.iter().map(|c| c.def.id).collect();
-        assert_eq!(ids.len(), 94);
+        assert_eq!(ids.len(), 115);
     }
 }

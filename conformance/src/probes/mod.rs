@@ -9,12 +9,17 @@ mod registry;
 mod stream_view;
 
 pub use observations::Observations;
-pub use registry::{BROWSER_HEADERS, EMBEDDED, FOREIGN_ORIGIN, REQUEST_ID, name, preflight_origin};
+pub use registry::{
+    BROWSER_HEADERS, EMBEDDED, FOREIGN_ORIGIN, REQUEST_ID, dialect, name, preflight_origin,
+};
 pub use stream_view::StreamView;
 
 use serde_json::json;
 
-use crate::exchange::{Exchange, Target, send};
+use crate::{
+    check::Dialect,
+    exchange::{Exchange, Target, send},
+};
 use registry::Prober;
 
 /// Prompts that make a scriptable target misbehave on purpose (e.g. mock-ollama's fixtures), so
@@ -46,24 +51,45 @@ impl FaultPrompts {
     }
 }
 
-/// Sends every probe to `target` through `client` ([`Target::client`]), in the registry's order,
-/// then the rate-limit burst when one was asked for, and reads what came back.
+/// Sends every probe of the target's dialects to `target` through `client`
+/// ([`Target::client`]), one at a time in the registry's order (a row may read an earlier
+/// reply), then the rate-limit burst when one was asked for, and reads what came back.
 pub async fn observe(
     client: &reqwest::Client,
     target: &Target,
     faults: &FaultPrompts,
 ) -> Observations {
-    let prober = Prober::new(target, faults);
-    let mut exchanges = Vec::with_capacity(name::ALL.len());
-    for request in registry::requests(&prober) {
-        exchanges.push(send(client, target, request).await);
+    let mut prober = Prober::new(target, faults);
+    // A dialect whose first probe finds no route (404, 405) is not served: its other probes
+    // would only repeat that.
+    let mut probed: Vec<Dialect> = Vec::new();
+    let mut unserved: Vec<Dialect> = Vec::new();
+    for &probe in name::ALL {
+        let dialect = dialect(probe);
+        if !target.dialects.contains(&dialect) || unserved.contains(&dialect) {
+            continue;
+        }
+        if let Some(request) = registry::request(&prober, probe) {
+            let exchange = send(client, target, request).await;
+            if !probed.contains(&dialect) {
+                probed.push(dialect);
+                if dialect != Dialect::Chat && matches!(exchange.status, Some(404 | 405)) {
+                    unserved.push(dialect);
+                }
+            }
+            prober.record(exchange);
+        }
     }
+    let mut exchanges = Vec::new();
     if faults.rate_limit.is_none()
+        && target.dialects.contains(&Dialect::Chat)
         && let Some(limit) = faults.rate_limit_burst
     {
-        exchanges.extend(burst(client, target, &prober, limit).await);
+        exchanges = burst(client, target, &prober, limit).await;
     }
-    Observations::of(target, exchanges)
+    let mut sent = prober.into_sent();
+    sent.extend(exchanges);
+    Observations::of(target, sent)
 }
 
 /// Up to `limit + 1` small chats under the rate-limit probe's name, until one is refused with a

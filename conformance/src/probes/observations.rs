@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::{registry::preflight_origin, stream_view::StreamView};
-use crate::exchange::{Exchange, Secret, Target, WRONG_KEY};
+use crate::{
+    check::Dialect,
+    exchange::{Exchange, Secret, Target, WRONG_KEY},
+};
 
 /// Everything the probes saw, and what the operator stated about the target.
 #[derive(Debug, Default)]
@@ -23,6 +26,8 @@ pub struct Observations {
     pub preflight_origin: String,
     /// What no reply may echo: the key, the values of `--header`, the wrong key probed.
     pub secrets: Vec<Secret>,
+    /// The dialects probed (`--dialects`).
+    pub dialects: Vec<Dialect>,
     /// Captured exchanges by probe name.
     pub exchanges: BTreeMap<&'static str, Exchange>,
     /// Parsed streams by probe name (for `stream: true` requests and `text/event-stream` replies).
@@ -49,6 +54,7 @@ impl Observations {
             expect_embeddings: target.embedding_model.is_some(),
             preflight_origin: preflight_origin(target).to_owned(),
             secrets,
+            dialects: target.dialects.clone(),
             ..Observations::default()
         };
         for exchange in exchanges {
@@ -63,6 +69,15 @@ impl Observations {
             observations.exchanges.insert(exchange.probe, exchange);
         }
         observations
+    }
+
+    /// The exchanges of the Chat Completions probes (and the models, embeddings, CORS and
+    /// header probes that go with them): what the checks that look across every reply read,
+    /// since each other dialect has its own envelope and its own checks.
+    pub fn chat_exchanges(&self) -> impl Iterator<Item = &Exchange> {
+        self.exchanges
+            .values()
+            .filter(|exchange| super::dialect(exchange.probe) == Dialect::Chat)
     }
 
     /// A probe's exchange.

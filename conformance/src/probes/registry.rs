@@ -2,13 +2,20 @@
 //! `probes!` table makes the names ([`name`]), the send order ([`name::ALL`]) and the requests
 //! from the same rows, so a probe cannot be named without being sent, nor sent unnamed. A row
 //! whose request depends on what the operator stated (a context size, fault prompts) yields
-//! `None` when that was not stated.
+//! `None` when that was not stated; a row may also build its request from an earlier probe's
+//! reply (a response id to continue), and yields `None` when that reply has none.
+//!
+//! A probe's dialect is its name's: `resp_…` probes speak OpenAI's Responses API, every other
+//! probe Chat Completions and what goes with it ([`dialect`]).
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::FaultPrompts;
-use crate::exchange::{Body, Credentials, ProbeRequest, Target};
+use crate::{
+    check::Dialect,
+    exchange::{Body, Credentials, Exchange, ProbeRequest, Target},
+};
 
 /// The `x-request-id` the echo probe sends.
 pub const REQUEST_ID: &str = "conformance-req-5b0e9f2c4d1a";
@@ -39,16 +46,58 @@ pub fn preflight_origin(target: &Target) -> &str {
     target.origin.as_deref().unwrap_or(FOREIGN_ORIGIN)
 }
 
-/// What a row of the table builds its request from.
+/// The dialect a probe speaks, by its name.
+pub fn dialect(probe: &str) -> Dialect {
+    if probe.starts_with("resp_") {
+        Dialect::Responses
+    } else {
+        Dialect::Chat
+    }
+}
+
+/// What a row of the table builds its request from: the target, the fault prompts, and the
+/// replies of the probes sent before it.
 #[derive(Debug)]
 pub(super) struct Prober<'a> {
     target: &'a Target,
     faults: &'a FaultPrompts,
+    sent: Vec<Exchange>,
 }
 
 impl<'a> Prober<'a> {
     pub(super) fn new(target: &'a Target, faults: &'a FaultPrompts) -> Self {
-        Self { target, faults }
+        Self {
+            target,
+            faults,
+            sent: Vec::new(),
+        }
+    }
+
+    /// Keeps a probe's reply for the rows after it.
+    pub(super) fn record(&mut self, exchange: Exchange) {
+        self.sent.push(exchange);
+    }
+
+    /// Every reply so far, in send order.
+    pub(super) fn into_sent(self) -> Vec<Exchange> {
+        self.sent
+    }
+
+    /// The successful JSON reply of an earlier probe.
+    fn earlier_json(&self, probe: &str) -> Option<Value> {
+        self.sent
+            .iter()
+            .find(|exchange| exchange.probe == probe)
+            .filter(|exchange| exchange.is_success())
+            .and_then(Exchange::json)
+    }
+
+    /// The `id` of the response an earlier Responses probe got.
+    fn earlier_response_id(&self, probe: &str) -> Option<String> {
+        self.earlier_json(probe)?["id"]
+            .as_str()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
     }
 
     fn model(&self) -> &str {
@@ -80,6 +129,25 @@ impl<'a> Prober<'a> {
     ) -> Option<ProbeRequest> {
         let prompt = prompt?;
         Some(self.chat(probe, merged(json!({"messages": user(prompt)}), extra)))
+    }
+
+    /// `POST /responses` of a short, deterministic request, with `extra` merged over it.
+    fn respond(&self, probe: &'static str, extra: Value) -> ProbeRequest {
+        let base = json!({"model": self.model(), "input": "Say hello in one short sentence.",
+                          "max_output_tokens": 32, "temperature": 0});
+        ProbeRequest::post(probe, "/responses", Body::Json(merged(base, extra)))
+    }
+
+    /// A request about the stored response an earlier probe got, when it got one.
+    fn about_response(
+        &self,
+        probe: &'static str,
+        earlier: &str,
+        method: Method,
+        suffix: &str,
+    ) -> Option<ProbeRequest> {
+        let id = self.earlier_response_id(earlier)?;
+        Some(ProbeRequest::get(probe, format!("/responses/{id}{suffix}")).method(method))
     }
 
     /// `POST /embeddings` for the embedding model (else the chat model), with `extra`.
@@ -121,16 +189,19 @@ macro_rules! probes {
             pub const OPTIONAL: &[&str] = &[$($optional),*];
         }
 
-        /// The requests of every probe that applies to what `prober` was told, in send order.
-        pub(super) fn requests(prober: &Prober<'_>) -> Vec<ProbeRequest> {
-            let rows = [$(row(prober, name::$constant, $build)),*];
-            rows.into_iter().flatten().collect()
+        /// The request of `probe`, if it applies to what `prober` was told and saw.
+        pub(super) fn request(prober: &Prober<'_>, probe: &'static str) -> Option<ProbeRequest> {
+            match probe {
+                $(name::$constant => row(prober, name::$constant, $build),)*
+                _ => None,
+            }
         }
     };
 }
 
 probes! {
-    optional: [NS_TOOL, STREAM_TOOL, TOOL_ROUND_TRIP, STREAM_N2, NS_N2, NS_LOGPROBS, STREAM_LOGPROBS];
+    optional: [NS_TOOL, STREAM_TOOL, TOOL_ROUND_TRIP, STREAM_N2, NS_N2, NS_LOGPROBS, STREAM_LOGPROBS,
+               RESP_JSON_SCHEMA];
 
     NS_BASIC = "ns_basic" => |p, probe| p.chat(probe, json!({})),
     NS_LIMIT_MAX_COMPLETION_TOKENS = "ns_limit_max_completion_tokens" => |p, probe| p.chat(
@@ -287,6 +358,64 @@ probes! {
     EMB_INVALID_INPUT = "embeddings_invalid_input" =>
         |p, probe| p.embed(probe, json!({"input": {"text": EMBEDDED[0]}})),
     EMB_MISSING_INPUT = "embeddings_missing_input" => |p, probe| p.embed(probe, json!({})),
+    RESP_BASIC = "resp_basic" => |p, probe| p.respond(probe, json!({})),
+    RESP_STREAM = "resp_stream" => |p, probe| p.respond(probe, json!({"stream": true})),
+    RESP_TOOL = "resp_tool" => |p, probe| p.respond(
+        probe,
+        json!({"input": WEATHER, "tools": [flat_weather_tool()], "max_output_tokens": 128,
+               "tool_choice": {"type": "function", "name": "get_weather"}}),
+    ),
+    RESP_STREAM_TOOL = "resp_stream_tool" => |p, probe| p.respond(
+        probe,
+        json!({"input": WEATHER, "tools": [flat_weather_tool()], "max_output_tokens": 128,
+               "tool_choice": {"type": "function", "name": "get_weather"}, "stream": true}),
+    ),
+    RESP_TOOL_NONE = "resp_tool_none" => |p, probe| p.respond(
+        probe,
+        json!({"input": WEATHER, "tools": [flat_weather_tool()], "tool_choice": "none"}),
+    ),
+    RESP_TOOL_OUTPUT = "resp_tool_output" => |p, probe| p.respond(probe, json!({
+        "tools": [flat_weather_tool()], "max_output_tokens": 64, "input": [
+            {"role": "user", "content": WEATHER},
+            {"type": "function_call", "call_id": "call_conformance1", "name": "get_weather",
+             "arguments": "{\"city\":\"Paris\"}"},
+            {"type": "function_call_output", "call_id": "call_conformance1",
+             "output": "18 degrees and sunny"}]})),
+    RESP_JSON_SCHEMA = "resp_json_schema" => |p, probe| p.respond(probe, json!({
+        "input": "What is the capital of France? Answer as a JSON object.", "max_output_tokens": 64,
+        "text": {"format": {"type": "json_schema", "name": "answer", "strict": true, "schema": {
+            "type": "object", "properties": {"answer": {"type": "string"}},
+            "required": ["answer"], "additionalProperties": false}}}})),
+    RESP_LIMIT = "resp_max_output_tokens" => |p, probe| p.respond(
+        probe,
+        json!({"input": LONG_ESSAY, "max_output_tokens": 16}),
+    ),
+    RESP_UNKNOWN_PREVIOUS = "resp_unknown_previous" => |p, probe| p.respond(
+        probe,
+        json!({"previous_response_id": "resp_conformance_no_such_response"}),
+    ),
+    RESP_MISSING_INPUT = "resp_missing_input" => |p, probe| ProbeRequest::post(
+        probe,
+        "/responses",
+        Body::Json(json!({"model": p.model()})),
+    ),
+    RESP_STREAM_FAULT = "resp_stream_fault" => |p, probe| {
+        let prompt = p.faults.mid_stream.as_ref()?;
+        Some(p.respond(probe, json!({"input": prompt, "stream": true})))
+    },
+    RESP_CONTINUE = "resp_continue" => |p, probe| {
+        let id = p.earlier_response_id(name::RESP_BASIC)?;
+        Some(p.respond(probe, json!({"input": "Say it once more.", "previous_response_id": id})))
+    },
+    RESP_RETRIEVE = "resp_retrieve" =>
+        |p, probe| p.about_response(probe, name::RESP_BASIC, Method::GET, ""),
+    RESP_DELETE = "resp_delete" =>
+        |p, probe| p.about_response(probe, name::RESP_BASIC, Method::DELETE, ""),
+    RESP_RETRIEVE_DELETED = "resp_retrieve_deleted" => |p, probe| {
+        // Only after a deletion that succeeded.
+        p.earlier_json(name::RESP_DELETE)?;
+        p.about_response(probe, name::RESP_BASIC, Method::GET, "")
+    },
 }
 
 /// The model name no target serves.
@@ -295,6 +424,8 @@ const NO_SUCH_MODEL: &str = "conformance-no-such-model";
 const LONG_STORY: &str = "Write a long story about the sea, at least 300 words.";
 /// A prompt that calls for the weather tool.
 const WEATHER: &str = "What is the weather in Paris?";
+/// A prompt whose answer is longer than 16 tokens, the smallest `max_output_tokens` OpenAI takes.
+const LONG_ESSAY: &str = "Write an essay of at least 300 words about the history of the sea.";
 
 fn user(content: &str) -> Value {
     json!([{"role": "user", "content": content}])
@@ -305,6 +436,13 @@ fn weather_tool() -> Value {
         "name": "get_weather", "description": "Get the current weather for a city",
         "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}},
                        "required": ["city"], "additionalProperties": false}}}])
+}
+
+/// The weather tool as the Responses API takes it: flat, no `function` wrapper.
+fn flat_weather_tool() -> Value {
+    let mut tool = weather_tool()[0]["function"].clone();
+    tool["type"] = json!("function");
+    tool
 }
 
 fn forced_tool() -> Value {
@@ -334,6 +472,15 @@ fn oversized_chat(model: &str, bytes: usize) -> Body {
 mod tests {
     use super::*;
 
+    /// The requests every row builds for `prober`, in send order (with no earlier replies, the
+    /// rows that continue one yield none).
+    fn requests(prober: &Prober<'_>) -> Vec<ProbeRequest> {
+        name::ALL
+            .iter()
+            .filter_map(|probe| request(prober, probe))
+            .collect()
+    }
+
     #[test]
     fn every_probe_is_sent_when_everything_is_stated_and_in_the_order_of_its_name() {
         let target = Target {
@@ -346,7 +493,68 @@ mod tests {
             .iter()
             .map(|request| request.probe)
             .collect();
-        assert_eq!(sent, name::ALL);
+        let continuing = [
+            name::RESP_CONTINUE,
+            name::RESP_RETRIEVE,
+            name::RESP_DELETE,
+            name::RESP_RETRIEVE_DELETED,
+        ];
+        let stated: Vec<&str> = name::ALL
+            .iter()
+            .copied()
+            .filter(|probe| !continuing.contains(probe))
+            .collect();
+        assert_eq!(sent, stated);
+    }
+
+    #[test]
+    fn a_row_continues_the_response_an_earlier_probe_got() {
+        let target = Target::new("http://target/v1", "m");
+        let faults = FaultPrompts::default();
+        let mut prober = Prober::new(&target, &faults);
+        assert!(request(&prober, name::RESP_CONTINUE).is_none());
+        prober.record(Exchange {
+            probe: name::RESP_BASIC,
+            request: Value::Null,
+            status: Some(200),
+            headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+            body: br#"{"id":"resp_1","object":"response"}"#.to_vec(),
+            truncated: false,
+            timed_out: false,
+            error: None,
+            head_ms: None,
+            total_ms: 0.0,
+        });
+        let continued = request(&prober, name::RESP_CONTINUE).expect("a continuation");
+        let Some(Body::Json(body)) = continued.body else {
+            panic!("a JSON body");
+        };
+        assert_eq!(body["previous_response_id"], "resp_1");
+        assert_eq!(
+            request(&prober, name::RESP_RETRIEVE)
+                .expect("a retrieval")
+                .path,
+            "/responses/resp_1"
+        );
+        assert!(
+            request(&prober, name::RESP_RETRIEVE_DELETED).is_none(),
+            "not before a deletion"
+        );
+    }
+
+    #[test]
+    fn a_probes_dialect_is_its_names() {
+        let target = Target::new("http://target/v1", "m");
+        let faults = FaultPrompts::mock_ollama();
+        for request in requests(&Prober::new(&target, &faults)) {
+            let responses = request.path.starts_with("/responses");
+            assert_eq!(
+                dialect(request.probe) == Dialect::Responses,
+                responses,
+                "{}",
+                request.probe
+            );
+        }
     }
 
     #[test]
@@ -364,9 +572,11 @@ mod tests {
             name::OVERLOAD,
             name::UPSTREAM_DOWN,
             name::UPSTREAM_DOWN_STREAM,
+            name::RESP_STREAM_FAULT,
         ] {
             assert!(!sent.contains(&conditional), "{conditional}");
         }
-        assert_eq!(sent.len(), name::ALL.len() - 6);
+        // Less the four rows that continue an earlier reply.
+        assert_eq!(sent.len(), name::ALL.len() - 7 - 4);
     }
 }

@@ -5,6 +5,7 @@
 
 mod edge;
 mod embeddings;
+mod responses;
 
 pub use edge::ORIGIN;
 
@@ -30,10 +31,10 @@ pub const CONTEXT: u64 = 256;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 #[derive(Clone, Copy)]
-pub struct Deviation(&'static str);
+pub struct Deviation(pub &'static str);
 
 impl Deviation {
-    fn is(self, id: &str) -> bool {
+    pub fn is(self, id: &str) -> bool {
         self.0 == id
     }
 }
@@ -42,7 +43,8 @@ impl Deviation {
 pub async fn start(deviation: &'static str) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app(deviation)).await });
+    let app = app(deviation).await;
+    tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
 
@@ -51,12 +53,16 @@ pub async fn start_tls(deviation: &'static str, identity: &mock_ollama::TlsIdent
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("https://{}/v1", tcp.local_addr().unwrap());
     let listener = mock_ollama::TlsListener::new(tcp, identity).unwrap();
-    tokio::spawn(async move { axum::serve(listener, app(deviation)).await });
+    let app = app(deviation).await;
+    tokio::spawn(async move { axum::serve(listener, app).await });
     url
 }
 
-fn app(deviation: &'static str) -> Router {
+/// The chat routes (written here) and the Responses routes (a deviating proxy over
+/// mock-ollama's exact flavour).
+async fn app(deviation: &'static str) -> Router {
     let d = Deviation(deviation);
+    let responses = responses::router(d).await;
     Router::new()
         .route("/v1/chat/completions", post(chat))
         .route("/v1/embeddings", post(embeddings::embeddings))
@@ -66,6 +72,7 @@ fn app(deviation: &'static str) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(d, edge::layer))
         .with_state(d)
+        .merge(responses)
 }
 
 async fn unknown_route(State(d): State<Deviation>, uri: axum::http::Uri) -> Response {
