@@ -35,6 +35,8 @@ pub struct Turn {
     pub last: ChunkSpec,
     /// `stop`, `length`, …
     pub done_reason: String,
+    /// The stop sequence that ended the reply, when one did.
+    pub stop_sequence: Option<String>,
     /// Metrics of the final chunk.
     pub metrics: Metrics,
     /// Virtual delay before each line: one per chunk, then one for the final line.
@@ -128,10 +130,58 @@ impl Turn {
             chunks,
             last,
             done_reason,
+            stop_sequence: None,
             metrics,
             delays,
             load,
         }
+    }
+
+    /// Ends the reply before the first of `stops` its text contains, as a model's sampler does:
+    /// the text up to it kept, every later chunk (and tool call) dropped, `done_reason` `stop`,
+    /// the sequence named in [`Turn::stop_sequence`].
+    pub fn stop_at(&mut self, stops: &[String]) {
+        let text: String = self
+            .chunks
+            .iter()
+            .chain(std::iter::once(&self.last))
+            .map(|chunk| chunk.content.as_str())
+            .collect();
+        let Some((cut, stop)) = stops
+            .iter()
+            .filter_map(|stop| text.find(stop.as_str()).map(|at| (at, stop)))
+            .min_by_key(|(at, _)| *at)
+        else {
+            return;
+        };
+        let mut kept = Vec::new();
+        let mut offset = 0;
+        for mut chunk in self
+            .chunks
+            .drain(..)
+            .chain(std::iter::once(std::mem::take(&mut self.last)))
+        {
+            let end = offset + chunk.content.len();
+            if end <= cut {
+                offset = end;
+                kept.push(chunk);
+                continue;
+            }
+            chunk.content.truncate(cut - offset);
+            chunk.tool_calls.clear();
+            if !chunk.is_empty() {
+                kept.push(chunk);
+            }
+            break;
+        }
+        let finals = self.delays.get(kept.len()).copied().unwrap_or_default();
+        self.delays.truncate(kept.len());
+        self.delays.push(finals);
+        self.metrics.eval_count = (kept.len() as u64).max(1);
+        self.chunks = kept;
+        self.last = ChunkSpec::default();
+        self.done_reason = "stop".to_owned();
+        self.stop_sequence = Some(stop.clone());
     }
 
     /// The reply to a request that only loads or unloads the model: no text, no metrics.
@@ -140,6 +190,7 @@ impl Turn {
             chunks: Vec::new(),
             last: ChunkSpec::default(),
             done_reason: reason.to_owned(),
+            stop_sequence: None,
             metrics: Metrics::default(),
             delays: vec![Duration::ZERO],
             load: Duration::ZERO,
@@ -266,6 +317,25 @@ mod tests {
         .map(|c| c.content)
         .collect();
         assert_eq!(joined, text);
+    }
+
+    #[test]
+    fn a_stop_sequence_across_chunks_ends_the_reply_before_it() {
+        let reply = Reply {
+            text: "one two three four".into(),
+            ..Reply::default()
+        };
+        let mut turn = Turn::new(&reply, &Timing::default(), ctx());
+        turn.stop_at(&["nothing".to_owned(), "o thr".to_owned(), "four".to_owned()]);
+        assert_eq!(turn.aggregate().content, "one tw");
+        assert_eq!(turn.stop_sequence.as_deref(), Some("o thr"));
+        assert_eq!(turn.done_reason, "stop");
+        assert_eq!(turn.delays.len(), turn.chunks.len() + 1);
+        assert_eq!(turn.metrics.eval_count, 2);
+
+        let mut untouched = Turn::new(&reply, &Timing::default(), ctx());
+        untouched.stop_at(&["absent".to_owned()]);
+        assert_eq!(untouched, Turn::new(&reply, &Timing::default(), ctx()));
     }
 
     #[test]

@@ -90,6 +90,19 @@ pub fn num_predict(options: Option<&Map<String, Value>>) -> Option<u64> {
     u64::try_from(limit).ok().filter(|limit| *limit > 0)
 }
 
+/// `options.stop`: the non-empty strings the reply ends before.
+pub fn stop_sequences(options: Option<&Map<String, Value>>) -> Vec<String> {
+    options
+        .and_then(|options| options.get("stop"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|stop| !stop.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

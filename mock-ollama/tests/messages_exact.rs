@@ -369,3 +369,24 @@ async fn llama_cpp_python_has_no_messages_route() {
     let reply = send(&mock, "/v1/messages", KEYED, &ask("llama3.2", "hello")).await;
     assert_eq!(reply.status, 404);
 }
+
+#[tokio::test]
+async fn a_stop_sequence_ends_the_reply_before_it_and_is_named() {
+    let mock = mock().await;
+    let mut body = ask("llama3.2", "an essay please");
+    body["stop_sequences"] = json!(["five", "seven"]);
+    let whole = create(&mock, body.clone()).await.json();
+    assert_eq!(whole["content"][0]["text"], "one two three four ");
+    assert_eq!(whole["stop_reason"], "stop_sequence");
+    assert_eq!(whole["stop_sequence"], "five");
+    let events = events(&create(&mock, streamed(body)).await);
+    let delta = events
+        .iter()
+        .find_map(|event| match event {
+            StreamEvent::MessageDelta { delta, .. } => Some(delta.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(delta.stop_reason, Some(StopReason::StopSequence));
+    assert_eq!(delta.stop_sequence.as_deref(), Some("five"));
+}

@@ -169,3 +169,16 @@ async fn refusals_and_count_tokens_are_llama_servers() {
     assert_eq!(counted.status, 200);
     assert!(counted.json()["input_tokens"].as_u64().unwrap() > 0);
 }
+
+#[tokio::test]
+async fn a_stop_sequence_is_named_beside_end_turn() {
+    let rules = r#"{"rules": [{"match": {"last_user_contains": "count"},
+        "reply": {"text": "1 2 3 4 5 6"}}]}"#;
+    let mock = flavored_mock(Flavor::Llamacpp, rules).await;
+    let mut body = ask("count to six", false);
+    body["stop_sequences"] = json!(["5"]);
+    let whole = create(&mock, body).await.json();
+    assert_eq!(whole["content"][0]["text"], "1 2 3 4 ");
+    assert_eq!(whole["stop_reason"], "end_turn");
+    assert_eq!(whole["stop_sequence"], "5");
+}

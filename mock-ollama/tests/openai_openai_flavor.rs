@@ -275,3 +275,27 @@ async fn tool_choice_none_keeps_the_model_from_calling_in_the_servers_that_honou
         assert_eq!(called, calls, "{flavor}: {reply}");
     }
 }
+
+#[tokio::test]
+async fn a_stop_sequence_cuts_whole_and_streamed_replies_alike() {
+    let rules = r#"{"rules": [{"match": {"last_user_contains": "count"},
+        "reply": {"text": "1 2 3 4 5 6 7 8 9 10"}}]}"#;
+    let mock = flavored_mock(Flavor::Openai, rules).await;
+    let body = chat("llama3.2", "count to ten", json!({"stop": ["5"]}));
+    let whole = post_chat(&mock, body.clone()).await.json();
+    assert_eq!(whole["choices"][0]["message"]["content"], "1 2 3 4 ");
+    assert_eq!(whole["choices"][0]["finish_reason"], "stop");
+    let mut streamed = body;
+    streamed["stream"] = json!(true);
+    let text: String = post_chat(&mock, streamed)
+        .await
+        .sse_json()
+        .iter()
+        .filter_map(|chunk| {
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(text, "1 2 3 4 ");
+}

@@ -239,6 +239,11 @@ fn stop_reason(ctx: &MessageContext<'_>, turn: &Turn, whole: &ChunkSpec) -> Opti
     if !whole.tool_calls.is_empty() {
         return Some(StopReason::ToolUse);
     }
+    // Ollama's native `done_reason` says only `stop`, vLLM maps its chat finish reasons, and
+    // llama-server names the sequence but keeps `end_turn` (seen on the real server).
+    if turn.stop_sequence.is_some() && ctx.dialect.checks == Checks::Anthropic {
+        return Some(StopReason::StopSequence);
+    }
     if ctx.dialect.checks == Checks::Vllm && turn.done_reason != "length" {
         return Some(StopReason::EndTurn);
     }
@@ -291,12 +296,25 @@ fn message_of(ctx: &MessageContext<'_>, turn: &Turn) -> Message {
             input: tool_input(call),
         });
     }
-    message(
+    let mut message = message(
         ctx,
         content,
         stop_reason(ctx, turn, &whole),
         usage(turn, turn.metrics.eval_count),
-    )
+    );
+    message.stop_sequence = stop_sequence(ctx, turn, &whole);
+    message
+}
+
+/// The stop sequence a reply names: the one that ended it, where the flavour's server says so
+/// (Ollama's layer and vLLM's converter never do; llama-server does, beside `end_turn`).
+fn stop_sequence(ctx: &MessageContext<'_>, turn: &Turn, whole: &ChunkSpec) -> Option<String> {
+    let named = match ctx.dialect.checks {
+        Checks::LlamaServer => true,
+        Checks::Anthropic => stop_reason(ctx, turn, whole) == Some(StopReason::StopSequence),
+        Checks::Ollama | Checks::Vllm => false,
+    };
+    named.then(|| turn.stop_sequence.clone()).flatten()
 }
 
 fn message(
@@ -364,7 +382,7 @@ pub fn stream(ctx: &MessageContext<'_>, turn: &Turn) -> MessageStream {
                 &StreamEvent::MessageDelta {
                     delta: MessageDelta {
                         stop_reason: stop_reason(ctx, turn, &turn.aggregate()),
-                        stop_sequence: None,
+                        stop_sequence: stop_sequence(ctx, turn, &turn.aggregate()),
                     },
                     usage: DeltaUsage {
                         output_tokens: turn.metrics.eval_count,

@@ -147,6 +147,7 @@ pub fn accept_chat(
         request_hash,
         prompt_tokens,
         num_predict: validate::num_predict(request.options.as_ref()),
+        stop: validate::stop_sequences(request.options.as_ref()),
         streaming: request.is_streaming(),
     }
     .answer(state)
@@ -221,6 +222,7 @@ pub fn accept_generate(
         request_hash: seed::hash_parts(&[&canonical, &request.system, &request.prompt]),
         prompt_tokens: words(&request.prompt) + words(&request.system) + 4,
         num_predict: validate::num_predict(request.options.as_ref()),
+        stop: validate::stop_sequences(request.options.as_ref()),
         streaming: request.is_streaming(),
     }
     .answer(state)
@@ -337,6 +339,8 @@ struct Generation<'a> {
     request_hash: u64,
     prompt_tokens: u64,
     num_predict: Option<u64>,
+    /// `options.stop`.
+    stop: Vec<String>,
     streaming: bool,
 }
 
@@ -367,7 +371,7 @@ impl Generation<'_> {
         if let Some(error) = faults.iter().find_map(Fault::pre_stream_error) {
             return Err(error);
         }
-        let turn = Turn::new(
+        let mut turn = Turn::new(
             reply,
             &timing,
             TurnContext {
@@ -377,6 +381,7 @@ impl Generation<'_> {
                 has_tools: !self.view.tools.is_empty(),
             },
         );
+        turn.stop_at(&self.stop);
         Ok(Answer {
             model: self.view.model.to_owned(),
             turn,
