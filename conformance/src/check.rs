@@ -59,6 +59,9 @@ pub enum Group {
     /// OpenAI's Responses API (`/v1/responses`).
     #[serde(rename = "RESP")]
     Responses,
+    /// Anthropic's Messages API (`/v1/messages`).
+    #[serde(rename = "MSG")]
+    Messages,
 }
 
 impl Group {
@@ -66,6 +69,7 @@ impl Group {
     pub fn dialect(self) -> Dialect {
         match self {
             Group::Responses => Dialect::Responses,
+            Group::Messages => Dialect::Messages,
             _ => Dialect::Chat,
         }
     }
@@ -79,17 +83,20 @@ pub enum Dialect {
     Chat,
     /// OpenAI's Responses API.
     Responses,
+    /// Anthropic's Messages API.
+    Messages,
 }
 
 impl Dialect {
     /// Every dialect, in the order they are probed.
-    pub const ALL: [Dialect; 2] = [Dialect::Chat, Dialect::Responses];
+    pub const ALL: [Dialect; 3] = [Dialect::Chat, Dialect::Responses, Dialect::Messages];
 
     /// Its name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Chat => "chat",
             Dialect::Responses => "responses",
+            Dialect::Messages => "messages",
         }
     }
 
@@ -98,6 +105,7 @@ impl Dialect {
         match self {
             Dialect::Chat => "/chat/completions",
             Dialect::Responses => "/responses",
+            Dialect::Messages => "/messages",
         }
     }
 }

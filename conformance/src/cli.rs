@@ -6,9 +6,9 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use crate::{Conformance, FaultPrompts, Profile, Trust, report};
 use clap::Parser;
 
-/// Checks an OpenAI-compatible /v1 endpoint against 115 numbered checks (HTTP, non-stream, SSE
+/// Checks an OpenAI-compatible /v1 endpoint against 135 numbered checks (HTTP, non-stream, SSE
 /// framing, streaming chunks, usage, tool calls, errors, request validation, models, headers,
-/// CORS, security, embeddings, and OpenAI's Responses API).
+/// CORS, security, embeddings, OpenAI's Responses API and Anthropic's Messages API).
 ///
 /// Prints a table; writes report.json, junit.xml and report.md to --report-dir. Exit status: 0 when
 /// no check fails under the profile, 1 when one does, 2 when the target cannot be judged at all.

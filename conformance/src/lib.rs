@@ -1,8 +1,8 @@
-//! A conformance runner for OpenAI-compatible endpoints: Chat Completions and OpenAI's
-//! Responses API ([`Dialect`]).
+//! A conformance runner for OpenAI-compatible endpoints: Chat Completions, OpenAI's
+//! Responses API and Anthropic's Messages API ([`Dialect`]).
 //!
-//! [`probes::observe`] sends a fixed set of requests and keeps the bytes; the 115 [`checks`]
-//! (openai-conformance.md §9, the runner's own additions, and the Responses group) judge them,
+//! [`probes::observe`] sends a fixed set of requests and keeps the bytes; the 135 [`checks`]
+//! (openai-conformance.md §9, the runner's own additions, the Responses and Messages groups) judge them,
 //! each with evidence; a
 //! [`Profile`] grades them; [`report`] writes the table, JSON, JUnit XML and Markdown;
 //! [`transcript`] normalizes what was seen for snapshots. Checks never crash on a malformed

@@ -126,6 +126,7 @@ pub fn dialects(observations: &Observations) -> Vec<DialectStatus> {
             let first = match dialect {
                 Dialect::Chat => None,
                 Dialect::Responses => observations.get(probes::name::RESP_BASIC),
+                Dialect::Messages => observations.get(probes::name::MSG_BASIC),
             };
             match first {
                 Some(exchange) if matches!(exchange.status, Some(404 | 405)) => status(

@@ -51,6 +51,9 @@ pub fn redact(mut body: Value) -> Value {
         for (key, placeholder) in [
             ("id", "[id]"),
             ("created", "[created]"),
+            ("created_at", "[created]"),
+            ("completed_at", "[completed]"),
+            ("request_id", "[request id]"),
             ("system_fingerprint", "[fingerprint]"),
         ] {
             if object.contains_key(key) {
@@ -94,6 +97,12 @@ fn labels(view: &StreamView) -> Vec<String> {
             };
             if let Some(error) = value.get("error").filter(|e| !e.is_null()) {
                 return format!("error:{}", error["code"].as_str().unwrap_or("null"));
+            }
+            // The Responses and Messages events name themselves.
+            if value.get("choices").is_none()
+                && let Some(kind) = value["type"].as_str()
+            {
+                return kind.to_owned();
             }
             let Some(choice) = value["choices"].get(0) else {
                 return if value["usage"].is_object() {

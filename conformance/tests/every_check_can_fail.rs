@@ -1,5 +1,5 @@
 //! Proof that every check can fail: a reference server that passes them all under the strict
-//! profile, then, for each of the 115 checks, the same server breaking exactly that check's rule.
+//! profile, then, for each of the 135 checks, the same server breaking exactly that check's rule.
 //! The runner must flag that check — and nothing unrelated. Where one broken behaviour truly
 //! violates two rules (a lost `[DONE]` is also an unterminated event), the pair is listed.
 #![allow(clippy::unwrap_used)]
@@ -68,6 +68,8 @@ fn also_failing(id: &str) -> &'static [&'static str] {
         "REQ-008" | "REQ-011" => &["ERR-006"],
         // An unknown route answered with a text 404 is also an error without the envelope.
         "SEC-002" => &["ERR-001", "ERR-002", "ERR-003"],
+        // Tool input fragments that do not join also leave the streamed tool use without input.
+        "MSG-010" => &["MSG-011"],
         _ => &[],
     }
 }

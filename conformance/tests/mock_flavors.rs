@@ -32,13 +32,22 @@ async fn judge(base_url: String, profile: Profile) -> Report {
         .unwrap()
 }
 
-/// Every Responses check skipped: what a target without `/v1/responses` gets.
-fn responses_not_served() -> Vec<(&'static str, Status)> {
+/// Every check of `group` skipped: what a target without its route gets.
+fn not_served(group: conformance::Group) -> Vec<(&'static str, Status)> {
     conformance::checks::all()
         .into_iter()
-        .filter(|check| check.def.group == conformance::Group::Responses)
+        .filter(|check| check.def.group == group)
         .map(|check| (check.def.id, Status::Skip))
         .collect()
+}
+
+/// Neither `/v1/responses` nor `/v1/messages`.
+fn dialects_not_served() -> Vec<(&'static str, Status)> {
+    [
+        not_served(conformance::Group::Responses),
+        not_served(conformance::Group::Messages),
+    ]
+    .concat()
 }
 
 fn not_passing(report: &Report) -> Vec<(&'static str, Status)> {
@@ -67,7 +76,7 @@ async fn the_openai_flavor_passes_the_strict_profile() {
 async fn the_ollama_flavor_deviates_exactly_where_ollamas_openai_layer_does() {
     let mock = mock(Flavor::Ollama).await;
     let report = judge(format!("{}/v1", mock.url()), Profile::Compat).await;
-    use Status::{Fail, Skip, Warn};
+    use Status::{Fail, Skip, Unsupported, Warn};
     assert_eq!(
         not_passing(&report),
         [
@@ -116,6 +125,13 @@ async fn the_ollama_flavor_deviates_exactly_where_ollamas_openai_layer_does() {
             ("RESP-018", Skip),
             ("RESP-019", Fail),
             ("RESP-020", Fail),
+            // Its Messages layer: `tool_choice` unsupported, a stop sequence reported as
+            // `end_turn` (`mapStopReason` of the native `stop`), a mid-stream failure lost, no
+            // count_tokens route.
+            ("MSG-012", Fail),
+            ("MSG-014", Warn),
+            ("MSG-018", Fail),
+            ("MSG-019", Unsupported),
         ],
         "{}",
         conformance::report::table(&report)
@@ -181,8 +197,8 @@ async fn the_llama_cpp_python_flavor_deviates_exactly_where_the_real_llama_cpp_p
             ("EMB-004", Fail),
         ]
         .into_iter()
-        // No `/v1/responses`: FastAPI's 404, said once.
-        .chain(responses_not_served())
+        // No `/v1/responses` nor `/v1/messages`: FastAPI's 404, said once for each.
+        .chain(dialects_not_served())
         .collect::<Vec<_>>(),
         "{}",
         conformance::report::table(&report)
@@ -227,6 +243,13 @@ async fn the_vllm_flavor_deviates_where_vllms_source_says_it_does() {
             ("RESP-018", Unsupported),
             ("RESP-020", Fail),
             ("RESP-021", Warn),
+            // Its Messages layer: a stop sequence reported as `end_turn`, pydantic's refusals in
+            // the OpenAI envelope, an `internal_error` event (no Anthropic type), a
+            // `message_start` without type and role.
+            ("MSG-014", Warn),
+            ("MSG-016", Fail),
+            ("MSG-018", Fail),
+            ("MSG-020", Warn),
         ],
         "{}",
         conformance::report::table(&report)
@@ -270,11 +293,11 @@ async fn the_gateway_in_front_of_every_flavor_repairs_all_an_upstream_need_not_s
         let report = judge(format!("{}/v1", gateway.url()), Profile::Strict).await;
         assert_eq!(
             not_passing(&report),
-            // No `/v1/responses` in the gateway until #25.
+            // No `/v1/responses` nor `/v1/messages` in the gateway until #25.
             [
                 upstream_limits(flavor),
                 gateway_own.to_vec(),
-                responses_not_served()
+                dialects_not_served(),
             ]
             .concat(),
             "gateway over the {flavor} flavour:\n{}",

@@ -1,5 +1,5 @@
 //! The 79 checks of openai-conformance.md §9, 15 of this project's (headers, CORS, security,
-//! embeddings) and 21 of OpenAI's Responses API, one module per section. A check reads the
+//! embeddings) 21 of OpenAI's Responses API and 20 of Anthropic's Messages API, one module per section. A check reads the
 //! probes' [`Observations`] and returns an [`Outcome`] with evidence; it never sends anything
 //! itself.
 
@@ -8,6 +8,7 @@ mod embeddings;
 mod errors;
 mod headers;
 mod http;
+mod messages;
 mod models;
 mod non_stream;
 mod reply;
@@ -55,6 +56,7 @@ pub fn all() -> Vec<Check> {
         security::CHECKS,
         embeddings::CHECKS,
         responses::CHECKS,
+        messages::CHECKS,
     ]
     .concat()
 }
@@ -173,10 +175,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn there_are_115_checks_with_unique_ids() {
+    fn there_are_135_checks_with_unique_ids() {
         let checks = all();
-        assert_eq!(checks.len(), 115);
+        assert_eq!(checks.len(), 135);
         let ids: std::collections::BTreeSet<&str> = checks.iter().map(|c| c.def.id).collect();
-        assert_eq!(ids.len(), 115);
+        assert_eq!(ids.len(), 135);
     }
 }

@@ -5,8 +5,9 @@
 //! `None` when that was not stated; a row may also build its request from an earlier probe's
 //! reply (a response id to continue), and yields `None` when that reply has none.
 //!
-//! A probe's dialect is its name's: `resp_…` probes speak OpenAI's Responses API, every other
-//! probe Chat Completions and what goes with it ([`dialect`]).
+//! A probe's dialect is its name's: `resp_…` probes speak OpenAI's Responses API, `msg_…`
+//! probes Anthropic's Messages API, every other probe Chat Completions and what goes with it
+//! ([`dialect`]).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -50,6 +51,8 @@ pub fn preflight_origin(target: &Target) -> &str {
 pub fn dialect(probe: &str) -> Dialect {
     if probe.starts_with("resp_") {
         Dialect::Responses
+    } else if probe.starts_with("msg_") {
+        Dialect::Messages
     } else {
         Dialect::Chat
     }
@@ -136,6 +139,31 @@ impl<'a> Prober<'a> {
         let base = json!({"model": self.model(), "input": "Say hello in one short sentence.",
                           "max_output_tokens": 32, "temperature": 0});
         ProbeRequest::post(probe, "/responses", Body::Json(merged(base, extra)))
+    }
+
+    /// `POST /messages` of a short, deterministic request, with `extra` merged over it, and the
+    /// headers Anthropic's API wants: `anthropic-version`, and the key as `x-api-key` (a
+    /// placeholder when none was given: Anthropic's API refuses a request without one).
+    fn message(&self, probe: &'static str, extra: Value) -> ProbeRequest {
+        let base = json!({"model": self.model(), "max_tokens": 32, "temperature": 0,
+                          "messages": user("Say hello in one short sentence.")});
+        self.anthropic(ProbeRequest::post(
+            probe,
+            "/messages",
+            Body::Json(merged(base, extra)),
+        ))
+    }
+
+    /// `request` with Anthropic's headers.
+    fn anthropic(&self, request: ProbeRequest) -> ProbeRequest {
+        let key = self
+            .target
+            .api_key
+            .clone()
+            .unwrap_or_else(|| ANTHROPIC_PLACEHOLDER_KEY.to_owned());
+        request
+            .header("anthropic-version", ANTHROPIC_VERSION)
+            .header("x-api-key", key)
     }
 
     /// A request about the stored response an earlier probe got, when it got one.
@@ -416,6 +444,62 @@ probes! {
         p.earlier_json(name::RESP_DELETE)?;
         p.about_response(probe, name::RESP_BASIC, Method::GET, "")
     },
+    MSG_BASIC = "msg_basic" => |p, probe| p.message(probe, json!({})),
+    MSG_STREAM = "msg_stream" => |p, probe| p.message(probe, json!({"stream": true})),
+    MSG_SYSTEM = "msg_system" =>
+        |p, probe| p.message(probe, json!({"system": "Answer in one short sentence."})),
+    MSG_TOOL = "msg_tool" => |p, probe| p.message(
+        probe,
+        json!({"messages": user(WEATHER), "tools": [messages_weather_tool()], "max_tokens": 128,
+               "tool_choice": {"type": "tool", "name": "get_weather"}}),
+    ),
+    MSG_STREAM_TOOL = "msg_stream_tool" => |p, probe| p.message(
+        probe,
+        json!({"messages": user(WEATHER), "tools": [messages_weather_tool()], "max_tokens": 128,
+               "tool_choice": {"type": "tool", "name": "get_weather"}, "stream": true}),
+    ),
+    MSG_TOOL_NONE = "msg_tool_none" => |p, probe| p.message(
+        probe,
+        json!({"messages": user(WEATHER), "tools": [messages_weather_tool()],
+               "tool_choice": {"type": "none"}}),
+    ),
+    MSG_TOOL_RESULT = "msg_tool_result" => |p, probe| p.message(probe, json!({
+        "tools": [messages_weather_tool()], "max_tokens": 64, "messages": [
+            {"role": "user", "content": WEATHER},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_conformance1",
+                                               "name": "get_weather", "input": {"city": "Paris"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_conformance1",
+                                          "content": "18 degrees and sunny"}]}]})),
+    MSG_STOP_SEQUENCES = "msg_stop_sequences" => |p, probe| p.message(
+        probe,
+        json!({"messages": user("Count from 1 to 10, separated by spaces."), "max_tokens": 64,
+               "stop_sequences": ["5"]}),
+    ),
+    MSG_LIMIT = "msg_max_tokens" =>
+        |p, probe| p.message(probe, json!({"messages": user(LONG_ESSAY), "max_tokens": 5})),
+    MSG_MISSING_MAX_TOKENS = "msg_missing_max_tokens" => |p, probe| p.anthropic(
+        ProbeRequest::post(
+            probe,
+            "/messages",
+            Body::Json(json!({"model": p.model(), "messages": user("hi")})),
+        ),
+    ),
+    MSG_UNKNOWN_MODEL = "msg_unknown_model" =>
+        |p, probe| p.message(probe, json!({"model": NO_SUCH_MODEL})),
+    MSG_MALFORMED_JSON = "msg_malformed_json" => |p, probe| p.anthropic(ProbeRequest::post(
+        probe,
+        "/messages",
+        Body::Raw("{\"model\": \"x\", \"messages\": [ {\"role\": ".to_owned()),
+    )),
+    MSG_STREAM_FAULT = "msg_stream_fault" => |p, probe| {
+        let prompt = p.faults.mid_stream.as_ref()?;
+        Some(p.message(probe, json!({"messages": user(prompt), "stream": true})))
+    },
+    MSG_COUNT_TOKENS = "msg_count_tokens" => |p, probe| p.anthropic(ProbeRequest::post(
+        probe,
+        "/messages/count_tokens",
+        Body::Json(json!({"model": p.model(), "messages": user("Say hello in one short sentence.")})),
+    )),
 }
 
 /// The model name no target serves.
@@ -436,6 +520,18 @@ fn weather_tool() -> Value {
         "name": "get_weather", "description": "Get the current weather for a city",
         "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}},
                        "required": ["city"], "additionalProperties": false}}}])
+}
+
+/// The `anthropic-version` the Messages probes send (the one the SDKs send).
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+/// The `x-api-key` the Messages probes send when no key was given.
+const ANTHROPIC_PLACEHOLDER_KEY: &str = "conformance-no-key-given";
+
+/// The weather tool as Anthropic's Messages API takes it.
+fn messages_weather_tool() -> Value {
+    let function = &weather_tool()[0]["function"];
+    json!({"name": function["name"], "description": function["description"],
+           "input_schema": function["parameters"]})
 }
 
 /// The weather tool as the Responses API takes it: flat, no `function` wrapper.
@@ -547,13 +643,14 @@ mod tests {
         let target = Target::new("http://target/v1", "m");
         let faults = FaultPrompts::mock_ollama();
         for request in requests(&Prober::new(&target, &faults)) {
-            let responses = request.path.starts_with("/responses");
-            assert_eq!(
-                dialect(request.probe) == Dialect::Responses,
-                responses,
-                "{}",
-                request.probe
-            );
+            let expected = if request.path.starts_with("/responses") {
+                Dialect::Responses
+            } else if request.path.starts_with("/messages") {
+                Dialect::Messages
+            } else {
+                Dialect::Chat
+            };
+            assert_eq!(dialect(request.probe), expected, "{}", request.probe);
         }
     }
 
@@ -573,10 +670,11 @@ mod tests {
             name::UPSTREAM_DOWN,
             name::UPSTREAM_DOWN_STREAM,
             name::RESP_STREAM_FAULT,
+            name::MSG_STREAM_FAULT,
         ] {
             assert!(!sent.contains(&conditional), "{conditional}");
         }
         // Less the four rows that continue an earlier reply.
-        assert_eq!(sent.len(), name::ALL.len() - 7 - 4);
+        assert_eq!(sent.len(), name::ALL.len() - 8 - 4);
     }
 }

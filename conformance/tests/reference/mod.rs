@@ -5,7 +5,9 @@
 
 mod edge;
 mod embeddings;
+mod messages;
 mod responses;
+mod upstream;
 
 pub use edge::ORIGIN;
 
@@ -58,11 +60,12 @@ pub async fn start_tls(deviation: &'static str, identity: &mock_ollama::TlsIdent
     url
 }
 
-/// The chat routes (written here) and the Responses routes (a deviating proxy over
+/// The chat routes (written here), and the Responses and Messages routes (deviating proxies over
 /// mock-ollama's exact flavour).
 async fn app(deviation: &'static str) -> Router {
     let d = Deviation(deviation);
-    let responses = responses::router(d).await;
+    let upstream = upstream::Upstream::start(d).await;
+    let dialects = responses::router(upstream.clone()).merge(messages::router(upstream));
     Router::new()
         .route("/v1/chat/completions", post(chat))
         .route("/v1/embeddings", post(embeddings::embeddings))
@@ -72,7 +75,7 @@ async fn app(deviation: &'static str) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(d, edge::layer))
         .with_state(d)
-        .merge(responses)
+        .merge(dialects)
 }
 
 async fn unknown_route(State(d): State<Deviation>, uri: axum::http::Uri) -> Response {

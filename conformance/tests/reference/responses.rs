@@ -2,55 +2,20 @@
 //! Responses API as documented, with its store) behind a proxy that breaks one RESP rule when
 //! asked, by editing the request it forwards or the reply it relays.
 
-use std::sync::Arc;
-
 use axum::{
     Router,
     body::Bytes,
     extract::{Path, State},
-    http::{StatusCode, header},
+    http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,
 };
-use mock_ollama::{Flavor, MockOllama, Scenario};
 use serde_json::{Value, json};
 
-use super::{Deviation, FAULT, MODEL};
+use super::upstream::{Upstream, json_reply, sse_events};
 
-/// The prompt the limit probe sends, which the upstream answers at length.
-const ESSAY: &str = "essay of at least 300 words";
-
-#[derive(Clone)]
-struct Upstream {
-    deviation: Deviation,
-    mock: Arc<MockOllama>,
-    client: reqwest::Client,
-}
-
-/// The `/v1/responses` routes over a fresh exact-flavour mock serving the reference model.
-pub async fn router(deviation: Deviation) -> Router {
-    let mut scenario = Scenario::builtin();
-    let words = "the sea was wide and grey and the boat moved slowly ".repeat(6);
-    let script = json!({
-        "models": [{"name": MODEL, "capabilities": ["completion", "tools"]}],
-        "rules": [
-            {"match": {"last_user_contains": FAULT}, "reply": {"text": "one two three four"},
-             "faults": [{"kind": "error_line", "after": 2, "message": "the model failed"}]},
-            {"match": {"last_user_contains": ESSAY}, "reply": {"text": words.trim_end()}}
-        ]
-    });
-    scenario.merge(Scenario::from_json("reference", &script.to_string()).unwrap());
-    let mock = MockOllama::builder()
-        .scenario(scenario)
-        .flavor(Flavor::Openai)
-        .start()
-        .await
-        .unwrap();
-    let upstream = Upstream {
-        deviation,
-        mock: Arc::new(mock),
-        client: reqwest::Client::new(),
-    };
+/// The `/v1/responses` routes over `upstream`.
+pub fn router(upstream: Upstream) -> Router {
     Router::new()
         .route("/v1/responses", post(create))
         .route(
@@ -60,44 +25,17 @@ pub async fn router(deviation: Deviation) -> Router {
         .with_state(upstream)
 }
 
-impl Upstream {
-    fn is(&self, id: &str) -> bool {
-        self.deviation.is(id)
-    }
-
-    async fn forward(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Response {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.mock.url()));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let reply = request.send().await.unwrap();
-        let status = StatusCode::from_u16(reply.status().as_u16()).unwrap();
-        let content_type = reply
-            .headers()
-            .get("content-type")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("application/json")
-            .to_owned();
-        let bytes = reply.bytes().await.unwrap();
-        (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
-    }
-}
-
-async fn create(State(up): State<Upstream>, body: Bytes) -> Response {
+async fn create(State(up): State<Upstream>, headers: HeaderMap, body: Bytes) -> Response {
     let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
         return up
-            .forward(reqwest::Method::POST, "/v1/responses", None)
+            .forward(reqwest::Method::POST, "/v1/responses", &headers, None)
             .await;
     };
     if up.is("RESP-019") && request.get("input").is_none() {
-        return (
+        return json_reply(
             StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, "application/json")],
-            r#"{"detail":"input is required"}"#,
-        )
-            .into_response();
+            &json!({"detail": "input is required"}),
+        );
     }
     let previous = request["previous_response_id"]
         .as_str()
@@ -121,7 +59,12 @@ async fn create(State(up): State<Upstream>, body: Bytes) -> Response {
     });
     let schema = request["text"]["format"]["type"] == "json_schema";
     let reply = up
-        .forward(reqwest::Method::POST, "/v1/responses", Some(request))
+        .forward(
+            reqwest::Method::POST,
+            "/v1/responses",
+            &headers,
+            Some(request),
+        )
         .await;
     let (parts, body) = reply.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
@@ -152,24 +95,17 @@ async fn retrieve(State(up): State<Upstream>, Path(id): Path<String>) -> Respons
     if up.is("RESP-018") {
         let body = json!({"error": {"message": "no such response", "type": "invalid_request_error",
                                     "param": null, "code": null}});
-        return (
-            StatusCode::NOT_FOUND,
-            [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
-        )
-            .into_response();
+        return json_reply(StatusCode::NOT_FOUND, &body);
     }
-    up.forward(reqwest::Method::GET, &format!("/v1/responses/{id}"), None)
+    let path = format!("/v1/responses/{id}");
+    up.forward(reqwest::Method::GET, &path, &HeaderMap::new(), None)
         .await
 }
 
 async fn delete(State(up): State<Upstream>, Path(id): Path<String>) -> Response {
-    up.forward(
-        reqwest::Method::DELETE,
-        &format!("/v1/responses/{id}"),
-        None,
-    )
-    .await
+    let path = format!("/v1/responses/{id}");
+    up.forward(reqwest::Method::DELETE, &path, &HeaderMap::new(), None)
+        .await
 }
 
 /// The edits a deviation makes to a reply.
@@ -223,14 +159,7 @@ impl Edit<'_> {
 
     /// A stream's edits, event by event, renumbered (unless the deviation is the numbering).
     fn stream(&self, bytes: &[u8]) -> String {
-        let text = String::from_utf8_lossy(bytes);
-        let mut events: Vec<Value> = text
-            .split("\n\n")
-            .filter_map(|block| {
-                let data = block.lines().find_map(|line| line.strip_prefix("data: "))?;
-                serde_json::from_str(data).ok()
-            })
-            .collect();
+        let mut events = sse_events(bytes);
         if self.is("RESP-005") && events.len() > 1 {
             events.swap(0, 1);
         }
