@@ -258,6 +258,7 @@ async fn tool_choice_none_keeps_the_model_from_calling_in_the_servers_that_honou
         (Flavor::Openai, false),
         (Flavor::Llamacpp, false),
         (Flavor::Vllm, false),
+        (Flavor::LlamaCppPython, false),
         // Ollama's layer drops `tool_choice` (a TODO in its source).
         (Flavor::Ollama, true),
     ] {

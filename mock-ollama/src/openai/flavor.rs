@@ -319,8 +319,9 @@ pub struct Dialect {
     pub honours_max_completion_tokens: bool,
     /// `n` > 1 yields that many choices.
     pub honours_n: bool,
-    /// `tool_choice: "none"` keeps the model from calling a tool (Ollama ignores `tool_choice`;
-    /// llama-cpp-python's chat handlers do not read it either).
+    /// `tool_choice: "none"` keeps the model from calling a tool (Ollama's layer drops
+    /// `tool_choice`; llama-cpp-python's default chat handler calls a tool only when one is
+    /// named).
     pub honours_tool_choice_none: bool,
     /// A prompt longer than the model's context is refused with a 400 before anything is
     /// generated; Ollama instead truncates it silently (ollama/ollama#2208).
@@ -451,7 +452,7 @@ pub const LLAMA_CPP_PYTHON: Dialect = Dialect {
     mid_stream_error: MidStreamError::Cut,
     honours_max_completion_tokens: false,
     honours_n: false,
-    honours_tool_choice_none: false,
+    honours_tool_choice_none: true,
     refuses_over_context: true,
     request_ids: RequestIds::UuidOnly,
     cors: Cors::ReflectWithCredentials,
