@@ -7,11 +7,16 @@ use wire::openai::ChatCompletionRequest;
 /// The request as the widest range of OpenAI-compatible servers accepts it, meaning the same:
 /// `developer` is sent as `system` (llama.cpp and older vLLM reject the newer role), an assistant's
 /// `content: null` beside tool calls as `""` (llama.cpp rejects null), content made only of text
-/// parts as one string (llama.cpp cannot concatenate parts), and `max_completion_tokens`
+/// parts as one string (llama.cpp cannot concatenate parts), `max_completion_tokens`
 /// is mirrored into `max_tokens` (llama.cpp only reads the older name and would run to the
-/// context limit).
+/// context limit), and under `tool_choice: "none"` the tools are not sent (Ollama's layer ignores
+/// `tool_choice` and would let the model call them; a model cannot call what it is not shown).
 pub fn for_compatible_upstreams(request: &ChatCompletionRequest) -> ChatCompletionRequest {
     let mut request = request.clone();
+    if request.tool_choice.as_ref().and_then(Value::as_str) == Some("none") {
+        request.tools = None;
+        request.tool_choice = None;
+    }
     for message in request.messages.iter_mut().flatten() {
         if message.role == "developer" {
             message.role = "system".to_owned();
@@ -68,5 +73,15 @@ mod tests {
             ),
             (json!(5), json!(5))
         );
+    }
+
+    #[test]
+    fn tools_the_model_may_not_call_are_not_sent() {
+        let request: ChatCompletionRequest = serde_json::from_value(json!({"model": "m",
+            "tool_choice": "none", "messages": [{"role": "user", "content": "hi"}],
+            "tools": [{"type": "function", "function": {"name": "f"}}]}))
+        .expect("valid");
+        let widened = serde_json::to_value(for_compatible_upstreams(&request)).expect("json");
+        assert!(widened.get("tools").is_none() && widened.get("tool_choice").is_none());
     }
 }
