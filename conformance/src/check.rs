@@ -56,6 +56,9 @@ pub enum Group {
     /// `/v1/embeddings`.
     #[serde(rename = "EMB")]
     Embeddings,
+    /// Chat request parameters judged by their effect, streamed and whole.
+    #[serde(rename = "PARAM")]
+    Param,
     /// OpenAI's Responses API (`/v1/responses`).
     #[serde(rename = "RESP")]
     Responses,

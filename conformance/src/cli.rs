@@ -6,7 +6,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use crate::{Conformance, FaultPrompts, Profile, Trust, report};
 use clap::Parser;
 
-/// Checks an OpenAI-compatible /v1 endpoint against 135 numbered checks (HTTP, non-stream, SSE
+/// Checks an OpenAI-compatible /v1 endpoint against 141 numbered checks (HTTP, non-stream, SSE
 /// framing, streaming chunks, usage, tool calls, errors, request validation, models, headers,
 /// CORS, security, embeddings, OpenAI's Responses API and Anthropic's Messages API).
 ///

@@ -1,7 +1,7 @@
 //! A conformance runner for OpenAI-compatible endpoints: Chat Completions, OpenAI's
 //! Responses API and Anthropic's Messages API ([`Dialect`]).
 //!
-//! [`probes::observe`] sends a fixed set of requests and keeps the bytes; the 135 [`checks`]
+//! [`probes::observe`] sends a fixed set of requests and keeps the bytes; the 141 [`checks`]
 //! (openai-conformance.md §9, the runner's own additions, the Responses and Messages groups) judge them,
 //! each with evidence; a
 //! [`Profile`] grades them; [`report`] writes the table, JSON, JUnit XML and Markdown;

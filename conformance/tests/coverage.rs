@@ -73,3 +73,115 @@ fn every_row_names_a_probe_or_a_set_of_them() {
         .collect();
     assert!(bare.is_empty(), "rows without a probe: {bare:?}");
 }
+
+/// The rows of the table between `<!-- {marker}:start -->` and its end: its cells, split.
+fn rows(marker: &str) -> Vec<Vec<String>> {
+    let readme = include_str!("../README.md");
+    let start = readme.find(&format!("<!-- {marker}:start -->")).unwrap();
+    let end = readme.find(&format!("<!-- {marker}:end -->")).unwrap();
+    readme[start..end]
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("|---"))
+        .skip(1)
+        .map(|line| {
+            line.trim_matches('|')
+                .split(" | ")
+                .map(|cell| cell.trim().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+/// The check ids a cell names, each one that exists.
+fn named_checks(cell: &str) -> Result<Vec<String>, String> {
+    let ids: BTreeSet<String> = checks::all()
+        .iter()
+        .map(|check| check.def.id.to_owned())
+        .collect();
+    let named: Vec<String> = cell
+        .split(", ")
+        .map(str::to_owned)
+        .filter(|id| id != "—")
+        .collect();
+    match named.iter().find(|id| !ids.contains(*id)) {
+        Some(unknown) => Err(format!("{unknown} is no check")),
+        None => Ok(named),
+    }
+}
+
+/// Every parameter of `CreateChatCompletionRequest` the reference lists, and the ones clients
+/// commonly set beside them.
+const PARAMETERS: &[&str] = &[
+    "model",
+    "messages",
+    "max_tokens",
+    "max_completion_tokens",
+    "n",
+    "stop",
+    "stream",
+    "stream_options",
+    "tools",
+    "tool_choice",
+    "response_format",
+    "logprobs",
+    "top_logprobs",
+    "temperature",
+    "seed",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "parallel_tool_calls",
+    "logit_bias",
+    "user",
+    "metadata",
+    "store",
+];
+
+#[test]
+fn every_parameter_is_judged_by_a_check_or_says_why_not() {
+    let table = rows("parameters");
+    for parameter in PARAMETERS {
+        let row = table
+            .iter()
+            .find(|row| row[0] == format!("`{parameter}`"))
+            .unwrap_or_else(|| panic!("no row for {parameter}"));
+        let checks = named_checks(&row[2]).unwrap_or_else(|error| panic!("{parameter}: {error}"));
+        assert!(
+            !checks.is_empty() || row[1].starts_with("not judged: "),
+            "{parameter}: no check, and no reason why"
+        );
+    }
+}
+
+/// Every field of a reply, whole or streamed.
+const FIELDS: &[&str] = &[
+    "id",
+    "object",
+    "created",
+    "model",
+    "choices[].index",
+    "role",
+    "content",
+    "refusal",
+    "tool_calls",
+    "finish_reason",
+    "logprobs",
+    "usage",
+    "service_tier",
+    "system_fingerprint",
+];
+
+#[test]
+fn every_field_is_checked_in_whole_replies_and_in_streams() {
+    let table = rows("fields");
+    for field in FIELDS {
+        let row = table
+            .iter()
+            .find(|row| row[0] == format!("`{field}`"))
+            .unwrap_or_else(|| panic!("no row for {field}"));
+        for (shape, cell) in [("whole", &row[1]), ("stream", &row[2])] {
+            let checks = named_checks(cell).unwrap_or_else(|error| panic!("{field}: {error}"));
+            assert!(!checks.is_empty(), "{field}: no {shape} check");
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! Proof that every check can fail: a reference server that passes them all under the strict
-//! profile, then, for each of the 135 checks, the same server breaking exactly that check's rule.
+//! profile, then, for each of the 141 checks, the same server breaking exactly that check's rule.
 //! The runner must flag that check — and nothing unrelated. Where one broken behaviour truly
 //! violates two rules (a lost `[DONE]` is also an unterminated event), the pair is listed.
 #![allow(clippy::unwrap_used)]

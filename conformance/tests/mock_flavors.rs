@@ -115,6 +115,8 @@ async fn the_ollama_flavor_deviates_exactly_where_ollamas_openai_layer_does() {
             ("SEC-002", Warn),
             // No request size limit: the oversized prompt is truncated and answered.
             ("SEC-003", Warn),
+            // `tool_choice` is dropped (a TODO in its source): `none` still lets the model call.
+            ("PARAM-002", Fail),
             // Its stateless Responses layer: `tool_choice` ignored, always `completed`,
             // `previous_response_id` ignored (an unknown one too), `store: false` echoed, a body
             // without `input` answered, a mid-stream failure lost.

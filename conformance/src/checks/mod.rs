@@ -1,7 +1,7 @@
-//! The 79 checks of openai-conformance.md §9, 15 of this project's (headers, CORS, security,
-//! embeddings) 21 of OpenAI's Responses API and 20 of Anthropic's Messages API, one module per section. A check reads the
-//! probes' [`Observations`] and returns an [`Outcome`] with evidence; it never sends anything
-//! itself.
+//! The 79 checks of openai-conformance.md §9, 16 of this project's (headers, CORS, security,
+//! embeddings, chunk fields), 5 of Chat parameters' effects, 21 of OpenAI's Responses API and 20 of Anthropic's
+//! Messages API, one module per section. A check reads the probes' [`Observations`] and returns
+//! an [`Outcome`] with evidence; it never sends anything itself.
 
 mod cors;
 mod embeddings;
@@ -11,6 +11,7 @@ mod http;
 mod messages;
 mod models;
 mod non_stream;
+mod params;
 mod reply;
 mod request;
 mod responses;
@@ -55,6 +56,7 @@ pub fn all() -> Vec<Check> {
         cors::CHECKS,
         security::CHECKS,
         embeddings::CHECKS,
+        params::CHECKS,
         responses::CHECKS,
         messages::CHECKS,
     ]
@@ -175,10 +177,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn there_are_135_checks_with_unique_ids() {
+    fn there_are_141_checks_with_unique_ids() {
         let checks = all();
-        assert_eq!(checks.len(), 135);
+        assert_eq!(checks.len(), 141);
         let ids: std::collections::BTreeSet<&str> = checks.iter().map(|c| c.def.id).collect();
-        assert_eq!(ids.len(), 135);
+        assert_eq!(ids.len(), 141);
     }
 }

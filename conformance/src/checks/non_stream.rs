@@ -342,17 +342,21 @@ fn ns_011(o: &Observations) -> Outcome {
 }
 
 fn ns_012(o: &Observations) -> Outcome {
+    per_reply(o, |_, body| top_level_problem(body))
+}
+
+/// What is wrong with an object's `service_tier` or `system_fingerprint`, if anything: a whole
+/// reply's (NS-012) or a chunk's (STREAM-017).
+pub(super) fn top_level_problem(body: &Value) -> Option<String> {
     const TIERS: &[&str] = &["auto", "default", "flex", "scale", "priority", "fast"];
-    per_reply(o, |_, body| {
-        match body.get("service_tier") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(tier)) if TIERS.contains(&tier.as_str()) => {}
-            Some(other) => return Some(format!("service_tier {}", show(other))),
-        }
-        body.get("system_fingerprint")
-            .filter(|f| !f.is_null() && !f.is_string())
-            .map(|fingerprint| format!("system_fingerprint {}", show(fingerprint)))
-    })
+    match body.get("service_tier") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(tier)) if TIERS.contains(&tier.as_str()) => {}
+        Some(other) => return Some(format!("service_tier {}", show(other))),
+    }
+    body.get("system_fingerprint")
+        .filter(|f| !f.is_null() && !f.is_string())
+        .map(|fingerprint| format!("system_fingerprint {}", show(fingerprint)))
 }
 
 const KNOWN_TOP: &[&str] = &[

@@ -128,6 +128,13 @@ pub const CHECKS: &[Check] = &[
         "unknown delta keys are reported; known extensions keep their types",
         stream_016
     ),
+    check!(
+        "STREAM-017",
+        Stream,
+        Should,
+        "on chunks too, service_tier is from the enum, system_fingerprint a string and delta.refusal a string or null, when present",
+        stream_017
+    ),
 ];
 
 fn choice_indices(view: &StreamView) -> BTreeSet<u64> {
@@ -466,4 +473,21 @@ fn extensions(view: &StreamView) -> impl Iterator<Item = (&String, &Value)> {
     view.choices()
         .flat_map(|(_, choice)| choice["delta"].as_object().into_iter().flatten())
         .filter(|(key, _)| !KNOWN_DELTA.contains(&key.as_str()))
+}
+
+fn stream_017(o: &Observations) -> Outcome {
+    per_stream(o, |view| {
+        view.chunks.iter().find_map(|(index, chunk)| {
+            let problem = super::non_stream::top_level_problem(chunk).or_else(|| {
+                chunk["choices"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|choice| choice["delta"].get("refusal"))
+                    .find(|refusal| !refusal.is_null() && !refusal.is_string())
+                    .map(|refusal| format!("delta.refusal {}", show(refusal)))
+            })?;
+            Some(format!("event #{index}: {problem}"))
+        })
+    })
 }

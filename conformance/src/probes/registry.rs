@@ -229,6 +229,7 @@ macro_rules! probes {
 
 probes! {
     optional: [NS_TOOL, STREAM_TOOL, TOOL_ROUND_TRIP, STREAM_N2, NS_N2, NS_LOGPROBS, STREAM_LOGPROBS,
+               NS_TOOL_NONE, STREAM_TOOL_NONE, NS_JSON_SCHEMA, STREAM_JSON_SCHEMA, NS_JSON_OBJECT,
                RESP_JSON_SCHEMA];
 
     NS_BASIC = "ns_basic" => |p, probe| p.chat(probe, json!({})),
@@ -349,6 +350,36 @@ probes! {
         let model = p.target.unreachable_model.as_ref()?;
         Some(p.chat(probe, json!({"model": model, "stream": true})))
     },
+    STREAM_STOP_SEQUENCE = "stream_stop_sequence" => |p, probe| p.chat(
+        probe,
+        json!({"messages": user("Count from 1 to 10, separated by spaces."), "stop": ["5"],
+               "stream": true}),
+    ),
+    NS_TOOL_NONE = "ns_tool_none" => |p, probe| p.chat(
+        probe,
+        json!({"messages": user(WEATHER), "tools": weather_tool(), "tool_choice": "none"}),
+    ),
+    STREAM_TOOL_NONE = "stream_tool_none" => |p, probe| p.chat(
+        probe,
+        json!({"messages": user(WEATHER), "tools": weather_tool(), "tool_choice": "none",
+               "stream": true}),
+    ),
+    STREAM_LIMIT_MAX_TOKENS = "stream_limit_max_tokens" => |p, probe| p.chat(
+        probe,
+        json!({"messages": user(LONG_STORY), "max_tokens": 5, "stream": true,
+               "stream_options": {"include_usage": true}}),
+    ),
+    NS_JSON_SCHEMA = "ns_json_schema" =>
+        |p, probe| p.chat(probe, json!({"messages": user(CAPITAL), "response_format": answer_schema(), "max_tokens": 64})),
+    STREAM_JSON_SCHEMA = "stream_json_schema" => |p, probe| p.chat(
+        probe,
+        json!({"messages": user(CAPITAL), "response_format": answer_schema(), "max_tokens": 64,
+               "stream": true}),
+    ),
+    NS_JSON_OBJECT = "ns_json_object" => |p, probe| p.chat(
+        probe,
+        json!({"messages": user(CAPITAL), "response_format": {"type": "json_object"}, "max_tokens": 64}),
+    ),
     // Authentication is stated, not guessed: both keyless probes always go out, and HTTP-004
     // judges them only with --expect-auth. They go after the chat probes: a server that accepts
     // them generates, and llama.cpp's answers depend on what it generated before (its cache),
@@ -508,6 +539,16 @@ const NO_SUCH_MODEL: &str = "conformance-no-such-model";
 const LONG_STORY: &str = "Write a long story about the sea, at least 300 words.";
 /// A prompt that calls for the weather tool.
 const WEATHER: &str = "What is the weather in Paris?";
+/// A question to answer as JSON.
+const CAPITAL: &str = "What is the capital of France? Answer as a JSON object with the key answer.";
+
+/// `response_format` asking for `{"answer": string}`.
+fn answer_schema() -> Value {
+    json!({"type": "json_schema", "json_schema": {"name": "answer", "strict": true, "schema": {
+        "type": "object", "properties": {"answer": {"type": "string"}},
+        "required": ["answer"], "additionalProperties": false}}})
+}
+
 /// A prompt whose answer is longer than 16 tokens, the smallest `max_output_tokens` OpenAI takes.
 const LONG_ESSAY: &str = "Write an essay of at least 300 words about the history of the sea.";
 

@@ -223,8 +223,9 @@ async fn chat(
         .as_u64()
         .filter(|_| !d.is("NS-011"))
         .or(request["max_tokens"].as_u64());
-    let tools =
-        request["tools"].as_array().is_some_and(|t| !t.is_empty()) && last["role"] == "user";
+    let tools = request["tools"].as_array().is_some_and(|t| !t.is_empty())
+        && last["role"] == "user"
+        && (request["tool_choice"] != "none" || d.is("PARAM-002"));
     let mut plan = Plan {
         text: "Hello there, friend.".to_owned(),
         finish: "stop",
@@ -245,13 +246,23 @@ async fn chat(
             "tool_calls"
         };
     } else if prompt.starts_with("Count from 1 to 10") {
-        plan.text = if d.is("REQ-007") {
+        plan.text = if (d.is("REQ-007") && !stream) || (d.is("PARAM-001") && stream) {
             "1 2 3 4 5 6".to_owned()
         } else {
             "1 2 3 4".to_owned()
         };
+    } else if prompt.starts_with("What is the capital of France?") {
+        let format = request["response_format"]["type"].as_str().unwrap_or("");
+        let ignored = (d.is("PARAM-004") && stream && format == "json_schema")
+            || (d.is("PARAM-005") && format == "json_object");
+        plan.text = if format.starts_with("json") && !ignored {
+            r#"{"answer":"Paris"}"#.to_owned()
+        } else {
+            "Paris.".to_owned()
+        };
     } else if prompt.starts_with("Write a long story") {
         let words = "Once upon a time the sea was calm and blue and wide";
+        let limit = limit.filter(|_| !(d.is("PARAM-003") && stream));
         match limit {
             Some(limit) if limit < 12 => {
                 plan.text = words
@@ -468,6 +479,9 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
     let include_usage = request["stream_options"]["include_usage"] == true;
     let tools = plan.call.is_some();
     let basic = !tools && !include_usage;
+    // The default reply (not the stop, limit or JSON probes'): where the stream deviations of
+    // the chunk and usage checks go, so that the parameter checks see none of them.
+    let hello = plan.text == "Hello there, friend.";
     let created = now();
     let chunk_number = std::cell::Cell::new(0u64);
     let chunk = |choices: Value| -> Value {
@@ -486,6 +500,9 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
         });
         if include_usage && !d.is("USAGE-003") {
             chunk["usage"] = Value::Null;
+        }
+        if d.is("STREAM-017") {
+            chunk["service_tier"] = json!("turbo");
         }
         if d.is("USAGE-001") && basic {
             chunk["usage"] = json!({"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2});
@@ -522,7 +539,7 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
                 Value::Null
             )])));
         }
-        let text = if d.is("STREAM-013") && basic {
+        let text = if d.is("STREAM-013") && basic && hello {
             "Hello there, pal."
         } else {
             plan.text.as_str()
@@ -592,13 +609,14 @@ fn stream_reply(d: Deviation, request: &Value, plan: &Plan, fail: bool) -> Respo
                 )])));
             }
         }
-        let finish = if d.is("STREAM-011") && include_usage {
+        let finish = if d.is("STREAM-011") && include_usage && hello {
             "eos_token"
         } else {
             plan.finish
         };
-        let usage = json!({"prompt_tokens": plan.prompt_tokens, "completion_tokens": plan.completion_tokens() + u64::from(d.is("USAGE-004")),
-                           "total_tokens": plan.prompt_tokens + plan.completion_tokens() + u64::from(d.is("USAGE-004"))});
+        let extra = u64::from(d.is("USAGE-004") && hello);
+        let usage = json!({"prompt_tokens": plan.prompt_tokens, "completion_tokens": plan.completion_tokens() + extra,
+                           "total_tokens": plan.prompt_tokens + plan.completion_tokens() + extra});
         let mut usage_chunk = chunk(json!([]));
         usage_chunk["usage"] = usage;
         if include_usage && d.is("STREAM-012") {
