@@ -566,27 +566,12 @@ fn msg_011(o: &Observations) -> Outcome {
 
 fn msg_012(o: &Observations) -> Outcome {
     let message = need!(success_json(o, name::MSG_TOOL_NONE));
-    let uses = tool_uses(&message);
-    Outcome::expect(
-        uses.is_empty(),
-        match uses.first() {
-            Some(tool_use) => format!("used {} under tool_choice none", show(tool_use)),
-            None => "no tool_use block".to_owned(),
-        },
-    )
+    super::no_call(&tool_uses(&message), "tool_use block")
 }
 
 fn msg_013(o: &Observations) -> Outcome {
     let message = need!(success_json(o, name::MSG_TOOL_RESULT));
-    let text = text_of(&message);
-    Outcome::expect(
-        !text.is_empty(),
-        if text.is_empty() {
-            format!("no text: {}", show(&message["content"]))
-        } else {
-            format!("answered {}", crate::exchange::clip(text, 80))
-        },
-    )
+    super::answered_text(text_of(&message), &message["content"])
 }
 
 /// The stop sequence the probe sets.

@@ -143,6 +143,24 @@ pub const FINISH_REASONS: &[&str] = &[
     "function_call",
 ];
 
+/// Pass when a reply under `tool_choice: none` made no call (the first one is the evidence
+/// otherwise).
+pub fn no_call(calls: &[&Value], what: &str) -> Outcome {
+    match calls.first() {
+        Some(call) => Outcome::Fail(format!("{} under tool_choice none", show(call))),
+        None => Outcome::Pass(format!("no {what}")),
+    }
+}
+
+/// Pass when the answer to a tool's result has `text`; `reply` is the evidence otherwise.
+pub fn answered_text(text: String, reply: &Value) -> Outcome {
+    if text.is_empty() {
+        Outcome::Fail(format!("no text: {}", show(reply)))
+    } else {
+        Outcome::Pass(format!("answered {}", crate::exchange::clip(text, 80)))
+    }
+}
+
 /// Short JSON for evidence.
 pub fn show(value: &Value) -> String {
     crate::exchange::clip(value.to_string(), 200)

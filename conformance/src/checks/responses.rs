@@ -214,6 +214,16 @@ fn terminal_response(view: &StreamView) -> Option<&Value> {
         .map(|(_, event)| &event["response"])
 }
 
+/// The response a probe ended with: a whole reply's body, or a stream's terminal response.
+fn final_response(o: &Observations, probe: &'static str) -> Result<Value, Outcome> {
+    if !STREAMS.contains(&probe) {
+        return success_json(o, probe);
+    }
+    terminal_response(stream(o, probe)?)
+        .cloned()
+        .ok_or_else(|| Outcome::Skip(format!("{probe}: no terminal response")))
+}
+
 /// The text of a response's message items.
 fn output_text(response: &Value) -> String {
     items(response)
@@ -323,16 +333,7 @@ fn resp_002(o: &Observations) -> Outcome {
     let probes: Vec<&'static str> = WHOLE.iter().chain(STREAMS).copied().collect();
     per_probe(
         &probes,
-        |probe| {
-            if STREAMS.contains(&probe) {
-                let view = stream(o, probe)?;
-                terminal_response(view)
-                    .cloned()
-                    .ok_or_else(|| Outcome::Skip(format!("{probe}: no terminal response")))
-            } else {
-                success_json(o, probe)
-            }
-        },
+        |probe| final_response(o, probe),
         |response| items(&response).find_map(item_problem),
     )
 }
@@ -578,43 +579,19 @@ fn forced_call_problem(response: &Value) -> Option<String> {
 fn resp_011(o: &Observations) -> Outcome {
     per_probe(
         &[name::RESP_TOOL, name::RESP_STREAM_TOOL],
-        |probe| {
-            if probe == name::RESP_STREAM_TOOL {
-                let view = stream(o, probe)?;
-                terminal_response(view)
-                    .cloned()
-                    .ok_or_else(|| Outcome::Skip(format!("{probe}: no terminal response")))
-            } else {
-                success_json(o, probe)
-            }
-        },
+        |probe| final_response(o, probe),
         |response| forced_call_problem(&response),
     )
 }
 
 fn resp_012(o: &Observations) -> Outcome {
     let response = need!(success_json(o, name::RESP_TOOL_NONE));
-    let calls = function_calls(&response);
-    Outcome::expect(
-        calls.is_empty(),
-        match calls.first() {
-            Some(call) => format!("called {} with tool_choice none", show(call)),
-            None => "no function_call item".to_owned(),
-        },
-    )
+    super::no_call(&function_calls(&response), "function_call item")
 }
 
 fn resp_013(o: &Observations) -> Outcome {
     let response = need!(success_json(o, name::RESP_TOOL_OUTPUT));
-    let text = output_text(&response);
-    Outcome::expect(
-        !text.is_empty(),
-        if text.is_empty() {
-            format!("no message text: {}", show(&response["output"]))
-        } else {
-            format!("answered {}", crate::exchange::clip(text, 80))
-        },
-    )
+    super::answered_text(output_text(&response), &response["output"])
 }
 
 fn resp_014(o: &Observations) -> Outcome {

@@ -115,19 +115,9 @@ impl MessagesError {
                 retry_after,
                 ..
             } if dialect.checks == Checks::LlamaServer => {
-                let body = encode::encoded(
-                    dialect.json,
-                    &serde_json::json!({"error": llama_server_error(status.as_u16(), &message)}),
-                );
-                let head = [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(dialect.json_content_type),
-                )];
-                let mut response = (status, head, body).into_response();
-                if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                response
+                let body =
+                    serde_json::json!({"error": llama_server_error(status.as_u16(), &message)});
+                own_envelope(dialect, status, &body, retry_after)
             }
             MessagesError::Envelope {
                 status,
@@ -139,16 +129,7 @@ impl MessagesError {
                 // request id.
                 let envelope = serde_json::json!({"type": "error", "error": {
                     "type": vllm_error_class(status.as_u16()), "message": message}});
-                let body = encode::encoded(dialect.json, &envelope);
-                let head = [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(dialect.json_content_type),
-                )];
-                let mut response = (status, head, body).into_response();
-                if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
-                response
+                own_envelope(dialect, status, &envelope, retry_after)
             }
             MessagesError::Envelope {
                 status,
@@ -191,6 +172,24 @@ impl MessagesError {
             }
         }
     }
+}
+
+/// An error object a server writes in an envelope of its own, with its JSON content type.
+fn own_envelope(
+    dialect: &MessagesDialect,
+    status: StatusCode,
+    body: &serde_json::Value,
+    retry_after: Option<String>,
+) -> Response {
+    let head = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(dialect.json_content_type),
+    )];
+    let mut response = (status, head, encode::encoded(dialect.json, body)).into_response();
+    if let Some(value) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// The error type a server gives `status` in Anthropic's envelope: Anthropic's own, or Ollama's
