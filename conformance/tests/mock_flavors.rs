@@ -32,6 +32,14 @@ async fn judge(base_url: String, profile: Profile) -> Report {
         .unwrap()
 }
 
+/// Where a check stands in the checklist (the report's order).
+fn checklist_position(id: &str) -> usize {
+    conformance::checks::all()
+        .iter()
+        .position(|check| check.def.id == id)
+        .unwrap_or(usize::MAX)
+}
+
 /// Every check of `group` skipped: what a target without its route gets.
 fn not_served(group: conformance::Group) -> Vec<(&'static str, Status)> {
     conformance::checks::all()
@@ -197,6 +205,8 @@ async fn the_llama_cpp_python_flavor_deviates_exactly_where_the_real_llama_cpp_p
             ("EMB-002", Fail),
             ("EMB-003", Warn),
             ("EMB-004", Fail),
+            // `response_format` takes `text` or `json_object` only: pydantic's 500.
+            ("PARAM-004", Warn),
         ]
         .into_iter()
         // No `/v1/responses` nor `/v1/messages`: FastAPI's 404, said once for each.
@@ -277,12 +287,17 @@ async fn the_gateway_in_front_of_every_flavor_repairs_all_an_upstream_need_not_s
         // Ollama ignores `n`; llama-server honours it and, like OpenAI, reports stream usage.
         Flavor::Ollama => vec![("HTTP-004", Skip), ("NS-003", Fail), ("STREAM-015", Fail)],
         Flavor::Openai | Flavor::Llamacpp => vec![("HTTP-004", Skip)],
+        // llama-cpp-python also refuses a `json_schema` response format with pydantic's 500,
+        // whose message names its install path: the gateway relays an upstream's message
+        // verbatim, so SEC-001 finds the path in the gateway's 502 (an open finding).
         Flavor::LlamaCppPython => vec![
             ("HTTP-004", Skip),
             ("NS-003", Fail),
             ("STREAM-015", Fail),
             ("USAGE-002", Fail),
             ("USAGE-004", Skip),
+            ("SEC-001", Fail),
+            ("PARAM-004", Fail),
         ],
         Flavor::Vllm => vec![("HTTP-004", Skip)],
     };
@@ -293,15 +308,17 @@ async fn the_gateway_in_front_of_every_flavor_repairs_all_an_upstream_need_not_s
         config.backends[0].kind = BackendKind::Openai;
         let gateway = Gateway::start(config).await.unwrap();
         let report = judge(format!("{}/v1", gateway.url()), Profile::Strict).await;
+        // No `/v1/responses` nor `/v1/messages` in the gateway until #25.
+        let mut expected = [
+            upstream_limits(flavor),
+            gateway_own.to_vec(),
+            dialects_not_served(),
+        ]
+        .concat();
+        expected.sort_by_key(|(id, _)| checklist_position(id));
         assert_eq!(
             not_passing(&report),
-            // No `/v1/responses` nor `/v1/messages` in the gateway until #25.
-            [
-                upstream_limits(flavor),
-                gateway_own.to_vec(),
-                dialects_not_served(),
-            ]
-            .concat(),
+            expected,
             "gateway over the {flavor} flavour:\n{}",
             conformance::report::table(&report)
         );

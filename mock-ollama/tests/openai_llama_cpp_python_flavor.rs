@@ -154,3 +154,23 @@ async fn models_have_no_created_and_no_retrieve_route() {
         assert_eq!(missing.text(), r#"{"detail":"Not Found"}"#);
     }
 }
+
+#[tokio::test]
+async fn a_json_schema_response_format_is_pydantics_literal_error() {
+    let mock = mock().await;
+    let body = chat(
+        "llama3.2",
+        "hello",
+        json!({"response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": {"type": "object"}}}}),
+    );
+    let reply = post_chat(&mock, body).await;
+    assert_eq!(reply.status, 500);
+    let message = reply.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.starts_with("1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'"),
+        "{message}"
+    );
+}

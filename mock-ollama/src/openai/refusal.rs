@@ -37,6 +37,23 @@ pub fn llama_cpp_python_request(
     if let Some(problem) = pydantic_refusal(&value) {
         return Err(refuse(problem.0, problem.1));
     }
+    // `response_format` is `{type: Literal["text", "json_object"], schema?}`: OpenAI's newer
+    // `json_schema` is refused (seen on the real server).
+    if let Some(kind) = value["response_format"].get("type")
+        && !matches!(kind.as_str(), Some("text" | "json_object"))
+    {
+        let input = match kind {
+            Value::String(text) => format!("'{text}'"),
+            other => other.to_string(),
+        };
+        return Err(pydantic_refusal_of(
+            dialect,
+            LlamaRoute::ChatCompletions,
+            &format!(
+                "1 validation error:\n  {{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': {input}, 'ctx': {{'expected': \"'text' or 'json_object'\"}}}}"
+            ),
+        ));
+    }
     // Past pydantic, a text-only chat format (SmolLM2's, like most without a vision handler)
     // concatenates `content` as a string and Python raises on a list of parts.
     let has_parts = value["messages"]
