@@ -234,8 +234,7 @@ fn err_006(o: &Observations) -> Outcome {
 
 fn err_007(o: &Observations) -> Outcome {
     let limited: Vec<&Exchange> = o
-        .exchanges
-        .values()
+        .chat_exchanges()
         .filter(|e| e.status == Some(429))
         .collect();
     if limited.is_empty() {

@@ -637,6 +637,7 @@ fn msg_016(o: &Observations) -> Outcome {
         name::MSG_MISSING_MAX_TOKENS,
         name::MSG_UNKNOWN_MODEL,
         name::MSG_MALFORMED_JSON,
+        name::MSG_RATE_LIMIT,
     ];
     per_probe(
         &probes,

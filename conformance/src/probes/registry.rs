@@ -526,6 +526,10 @@ probes! {
         let prompt = p.faults.mid_stream.as_ref()?;
         Some(p.message(probe, json!({"messages": user(prompt), "stream": true})))
     },
+    MSG_RATE_LIMIT = "msg_rate_limit" => |p, probe| {
+        let prompt = p.faults.rate_limit.as_ref()?;
+        Some(p.message(probe, json!({"messages": user(prompt)})))
+    },
     MSG_COUNT_TOKENS = "msg_count_tokens" => |p, probe| p.anthropic(ProbeRequest::post(
         probe,
         "/messages/count_tokens",
@@ -712,10 +716,11 @@ mod tests {
             name::UPSTREAM_DOWN_STREAM,
             name::RESP_STREAM_FAULT,
             name::MSG_STREAM_FAULT,
+            name::MSG_RATE_LIMIT,
         ] {
             assert!(!sent.contains(&conditional), "{conditional}");
         }
         // Less the four rows that continue an earlier reply.
-        assert_eq!(sent.len(), name::ALL.len() - 8 - 4);
+        assert_eq!(sent.len(), name::ALL.len() - 9 - 4);
     }
 }

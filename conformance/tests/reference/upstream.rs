@@ -11,7 +11,7 @@ use axum::{
 use mock_ollama::{Flavor, MockOllama, Scenario};
 use serde_json::{Value, json};
 
-use super::{Deviation, FAULT, MODEL};
+use super::{Deviation, FAULT, MODEL, RATE};
 
 /// The prompt the limit probes send, which the upstream answers at length.
 const ESSAY: &str = "essay of at least 300 words";
@@ -36,7 +36,9 @@ impl Upstream {
                 {"match": {"last_user_contains": FAULT}, "reply": {"text": "one two three four"},
                  "faults": [{"kind": "error_line", "after": 2, "message": "the model failed"}]},
                 {"match": {"last_user_contains": ESSAY}, "reply": {"text": words.trim_end()}},
-                {"match": {"last_user_contains": COUNT}, "reply": {"text": "1 2 3 4 5 6 7 8 9 10"}}
+                {"match": {"last_user_contains": COUNT}, "reply": {"text": "1 2 3 4 5 6 7 8 9 10"}},
+                {"match": {"last_user_contains": RATE},
+                 "faults": [{"kind": "http_error", "status": 429, "message": "Rate limit reached", "retry_after": "1"}]}
             ]
         });
         scenario.merge(Scenario::from_json("reference", &script.to_string()).unwrap());
@@ -84,8 +86,13 @@ impl Upstream {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("application/json")
             .to_owned();
+        let retry_after = reply.headers().get(header::RETRY_AFTER).cloned();
         let bytes = reply.bytes().await.unwrap();
-        (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
+        let mut response = (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response();
+        if let Some(value) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
