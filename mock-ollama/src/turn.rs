@@ -141,6 +141,10 @@ impl Turn {
     /// the text up to it kept, every later chunk (and tool call) dropped, `done_reason` `stop`,
     /// the sequence named in [`Turn::stop_sequence`].
     pub fn stop_at(&mut self, stops: &[String]) {
+        if stops.is_empty() {
+            // The common case: no text to join.
+            return;
+        }
         let text: String = self
             .chunks
             .iter()

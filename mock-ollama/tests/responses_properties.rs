@@ -133,7 +133,7 @@ proptest! {
                     llamacpp_responses::stream(&reply_ctx, &turn).lines,
                 ),
                 _ => {
-                    let echo = vllm_responses::read(body).unwrap().echo;
+                    let echo = vllm_responses::read(body).unwrap().into_echo(0, 0);
                     (vllm_responses::whole(&reply_ctx, &turn, &echo),
                      vllm_responses::stream(&reply_ctx, &turn, &echo).lines)
                 }

@@ -365,14 +365,7 @@ fn msg_003(o: &Observations) -> Outcome {
 }
 
 fn msg_004(o: &Observations) -> Outcome {
-    per_probe(
-        STREAMS,
-        |probe| answered(o, probe),
-        |exchange| {
-            (exchange.media_type().as_deref() != Some("text/event-stream"))
-                .then(|| format!("Content-Type {:?}", exchange.header("content-type")))
-        },
-    )
+    super::served_as(o, STREAMS, "text/event-stream")
 }
 
 fn per_stream(o: &Observations, problem: impl Fn(&StreamView) -> Option<String>) -> Outcome {
@@ -398,12 +391,7 @@ fn msg_005(o: &Observations) -> Outcome {
 }
 
 fn msg_006(o: &Observations) -> Outcome {
-    per_stream(o, |view| {
-        events(view)
-            .into_iter()
-            .find(|(name, event)| *name != kind(event))
-            .map(|(name, event)| format!("event: {name} for type {}", show(&event["type"])))
-    })
+    per_stream(o, |view| super::misnamed(events(view)))
 }
 
 /// What is out of order among a stream's blocks, if anything.

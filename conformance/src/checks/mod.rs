@@ -23,7 +23,7 @@ mod usage;
 
 use serde_json::Value;
 
-pub use reply::{answered, per_probe, stream, success_json};
+pub use reply::{answered, misnamed, per_probe, served_as, stream, success_json};
 
 use crate::{
     check::{CheckDef, Outcome},

@@ -68,6 +68,27 @@ pub fn stream<'a>(o: &'a Observations, probe: &str) -> Result<&'a StreamView, Ou
     }
 }
 
+/// Judges each of `probes` by its Content-Type: `media`, for valid requests of a dialect.
+pub fn served_as(o: &Observations, probes: &[&'static str], media: &str) -> Outcome {
+    per_probe(
+        probes,
+        |probe| answered(o, probe),
+        |exchange| {
+            (exchange.media_type().as_deref() != Some(media))
+                .then(|| format!("Content-Type {:?}", exchange.header("content-type")))
+        },
+    )
+}
+
+/// The first event whose SSE `event:` name is not its JSON `type`, as evidence: what a client
+/// that dispatches on the name (Anthropic's SDKs, Open Responses readers) gets wrong.
+pub fn misnamed<'a>(events: impl IntoIterator<Item = (&'a str, &'a Value)>) -> Option<String> {
+    events
+        .into_iter()
+        .find(|(name, event)| event["type"].as_str() != Some(*name))
+        .map(|(name, event)| format!("event: {name} for type {}", super::show(&event["type"])))
+}
+
 /// Judges `problem` on the reply of each of `probes` that `read` can judge. The evidence names
 /// every probe's outcome. Any problem fails; one judged reply without a problem passes; when no
 /// reply could be judged, the gravest reason decides (fail, then unsupported, then skip).

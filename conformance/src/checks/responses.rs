@@ -370,14 +370,7 @@ fn resp_003(o: &Observations) -> Outcome {
 }
 
 fn resp_004(o: &Observations) -> Outcome {
-    per_probe(
-        STREAMS,
-        |probe| answered(o, probe),
-        |exchange| {
-            (exchange.media_type().as_deref() != Some("text/event-stream"))
-                .then(|| format!("Content-Type {:?}", exchange.header("content-type")))
-        },
-    )
+    super::served_as(o, STREAMS, "text/event-stream")
 }
 
 /// Judges `problem` on each valid stream.
@@ -434,12 +427,7 @@ fn resp_007(o: &Observations) -> Outcome {
 }
 
 fn resp_008(o: &Observations) -> Outcome {
-    per_stream(o, |view| {
-        events(view)
-            .into_iter()
-            .find(|(name, event)| *name != kind(event))
-            .map(|(name, event)| format!("event: {name} for type {}", show(&event["type"])))
-    })
+    per_stream(o, |view| super::misnamed(events(view)))
 }
 
 /// The lifecycle problem of a stream's events, if any.

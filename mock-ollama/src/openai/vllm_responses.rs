@@ -25,6 +25,7 @@
 //! - a failure after the stream has started cannot be written: vLLM validates its own error
 //!   JSON as a stream event, which it is not, and the connection is dropped mid-body.
 
+use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use wire::{
@@ -36,7 +37,7 @@ use wire::{
     },
 };
 
-use super::{chat::ReplyContext, encode, flavor::JsonStyle};
+use super::{chat::ReplyContext, encode};
 use crate::{ndjson::Line, reply::ChunkSpec, respond::Framing, seed::DetRng, turn::Turn};
 
 /// A `/v1/responses` body as vLLM reads it.
@@ -44,8 +45,8 @@ use crate::{ndjson::Line, reply::ChunkSpec, respond::Framing, seed::DetRng, turn
 pub struct VllmResponsesAsk {
     /// The Chat Completions request it amounts to.
     pub chat: ChatCompletionRequest,
-    /// What the response echoes of it.
-    pub echo: Echo,
+    /// The request as parsed, which the response echoes.
+    request: Map<String, Value>,
     background: bool,
     previous_response_id: Option<String>,
 }
@@ -57,7 +58,7 @@ impl VllmResponsesAsk {
     pub fn check_store(&self) -> Result<(), Refusal> {
         if self.background {
             return Err(Refusal::Named {
-                status: 400,
+                status: StatusCode::BAD_REQUEST,
                 message: "This vLLM engine does not support `store=True` and therefore does not support the background mode. To enable these features, set the environment variable `VLLM_ENABLE_RESPONSES_API_STORE=1` when launching the vLLM server.".to_owned(),
                 param: "background",
             });
@@ -65,6 +66,16 @@ impl VllmResponsesAsk {
         match &self.previous_response_id {
             Some(id) => Err(not_found(id)),
             None => Ok(()),
+        }
+    }
+
+    /// What the response echoes: the request, made at `created_at` (Unix seconds) for a model
+    /// of `context_length` tokens.
+    pub fn into_echo(self, created_at: i64, context_length: u64) -> Echo {
+        Echo {
+            request: self.request,
+            created_at,
+            context_length,
         }
     }
 }
@@ -77,7 +88,7 @@ pub enum Refusal {
     /// One the serving layer words itself with `err_type="invalid_request_error"`.
     Named {
         /// 400 or 404.
-        status: u16,
+        status: StatusCode,
         /// The message.
         message: String,
         /// The parameter.
@@ -90,9 +101,9 @@ pub enum Refusal {
 pub struct Echo {
     request: Map<String, Value>,
     /// Unix seconds of the request.
-    pub created_at: i64,
+    created_at: i64,
     /// The model's context, from which an unbounded request's `max_output_tokens` is taken.
-    pub context_length: u64,
+    context_length: u64,
 }
 
 /// Reads a `/v1/responses` body as vLLM does: pydantic's `ResponsesRequest` and its model
@@ -145,18 +156,14 @@ pub fn read(body: &[u8]) -> Result<VllmResponsesAsk, Refusal> {
         chat,
         background: parsed.background == Some(true),
         previous_response_id: parsed.previous_response_id,
-        echo: Echo {
-            request,
-            created_at: 0,
-            context_length: 0,
-        },
+        request,
     })
 }
 
 /// `_make_not_found_error`: what a response id the (disabled) store does not keep gets.
 pub fn not_found(id: &str) -> Refusal {
     Refusal::Named {
-        status: 404,
+        status: StatusCode::NOT_FOUND,
         message: format!("Response with id '{id}' not found."),
         param: "response_id",
     }
@@ -484,7 +491,6 @@ pub fn stream(ctx: &ReplyContext<'_>, turn: &Turn, echo: &Echo) -> VllmResponses
     let mut writer = EventWriter {
         ctx,
         ids: &ids,
-        json: ctx.dialect.event_json,
         next: 0,
         open: Open::Nothing,
         output_index: 0,
@@ -540,7 +546,6 @@ enum Open {
 struct EventWriter<'a, 'c> {
     ctx: &'a ReplyContext<'c>,
     ids: &'a Ids,
-    json: JsonStyle,
     /// The next `sequence_number`.
     next: u64,
     open: Open,
@@ -569,8 +574,11 @@ impl EventWriter<'_, '_> {
             }
         }
         event.insert("type".to_owned(), json!(kind));
-        self.out
-            .extend(encode::named_event(self.json, kind, &Value::Object(event)));
+        self.out.extend(encode::named_event(
+            self.ctx.dialect.event_json,
+            kind,
+            &Value::Object(event),
+        ));
     }
 
     fn chunk(&mut self, chunk: &ChunkSpec) {
@@ -813,7 +821,7 @@ mod tests {
         assert!(matches!(
             store_refusal(r#"{"model":"m","input":"hi","background":true}"#),
             Refusal::Named {
-                status: 400,
+                status: StatusCode::BAD_REQUEST,
                 param: "background",
                 ..
             }

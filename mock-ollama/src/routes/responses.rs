@@ -129,22 +129,25 @@ async fn vllm_responses(
     body: &[u8],
 ) -> Result<Response, ApiError> {
     let refused = |refusal| vllm_refusal(dialect, refusal);
-    let mut ask = vllm_responses::read(body).map_err(refused)?;
+    let ask = vllm_responses::read(body).map_err(refused)?;
     let mut chat = request::chat_ask(dialect, &ask.chat)?;
     let echoed = serve_default_model(state, dialect, &mut chat.native.model);
-    let Some(model) = state.scenario().model(&chat.native.model).cloned() else {
+    let Some(context_length) = state
+        .scenario()
+        .model(&chat.native.model)
+        .map(|model| model.context_length)
+    else {
         return Err(ApiError::from_native(
             dialect,
             OllamaError::ModelNotFound(echoed),
         ));
     };
     ask.check_store().map_err(refused)?;
-    ask.echo.created_at = state.config.clock_start().timestamp();
-    ask.echo.context_length = model.context_length;
+    let echo = ask.into_echo(state.config.clock_start().timestamp(), context_length);
     let accepted =
         accept_chat(state, seq, &chat.native).map_err(|e| ApiError::from_native(dialect, e))?;
     let written = Written {
-        object: Object::VllmResponse(Box::new(ask.echo)),
+        object: Object::VllmResponse(Box::new(echo)),
         model: echoed,
         streaming: chat.native.is_streaming(),
         include_usage: false,
@@ -161,12 +164,7 @@ fn vllm_refusal(dialect: &'static Dialect, refusal: Refusal) -> ApiError {
             status,
             message,
             param,
-        } => ApiError::vllm_invalid_request(
-            dialect,
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
-            message,
-            param,
-        ),
+        } => ApiError::vllm_invalid_request(dialect, status, message, param),
     }
 }
 
