@@ -126,6 +126,11 @@ struct Args {
     #[arg(long, value_name = "MODEL")]
     embedding_model: Option<String>,
 
+    /// The model that thinks when asked; given, its Messages replies must carry thinking blocks
+    /// (without it, the chat model is asked and a model that cannot think skips MSG-021)
+    #[arg(long, value_name = "MODEL")]
+    thinking_model: Option<String>,
+
     /// Size of the oversized chat request that must be refused with a 413 or 400 envelope
     #[arg(long, value_name = "BYTES", default_value_t = 32 * 1024 * 1024)]
     oversized_body_bytes: usize,
@@ -285,6 +290,7 @@ async fn execute(args: Args) -> Result<ExitCode, String> {
             target.context_tokens = args.context_tokens;
             target.origin = args.origin;
             target.embedding_model = args.embedding_model;
+            target.thinking_model = args.thinking_model;
             target.oversized_body_bytes = args.oversized_body_bytes;
             target.unreachable_model = args.unreachable_model;
             if !args.dialects.is_empty() {

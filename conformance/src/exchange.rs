@@ -39,6 +39,9 @@ pub struct Target {
     /// The model `/embeddings` must serve: given, the target must serve embeddings; absent, the
     /// chat model is tried and a target without embeddings skips their checks.
     pub embedding_model: Option<String>,
+    /// The model that thinks when asked (MSG-021): given, its Messages replies must carry
+    /// thinking blocks; absent, the chat model is asked and a refusal to think skips the check.
+    pub thinking_model: Option<String>,
     /// Size of the oversized-body probe (SEC-003), bytes.
     pub oversized_body_bytes: usize,
     /// A model the target routes to an upstream that is down, when there is one: a gateway's
@@ -97,6 +100,7 @@ impl Target {
             context_tokens: None,
             origin: None,
             embedding_model: None,
+            thinking_model: None,
             oversized_body_bytes: 32 * 1024 * 1024,
             unreachable_model: None,
             dialects: Dialect::ALL.to_vec(),

@@ -19,7 +19,7 @@ async fn output_of(mut command: Command) -> std::process::Output {
 }
 
 /// Runs the binary against the reference server's key, fault prompts, context, origin,
-/// embedding model and body limit, and `extra` flags.
+/// embedding and thinking models and body limit, and `extra` flags.
 async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
     let context = reference::CONTEXT.to_string();
     let oversized = (2 * reference::BODY_LIMIT).to_string();
@@ -44,6 +44,7 @@ async fn runner(url: &str, extra: &[&str]) -> std::process::Output {
         ])
         .args(["--context-tokens", &context, "--origin", reference::ORIGIN])
         .args(["--embedding-model", reference::MODEL])
+        .args(["--thinking-model", reference::THINKER])
         .args(["--oversized-body-bytes", &oversized])
         .args(extra);
     output_of(command).await
@@ -64,9 +65,9 @@ async fn a_conformant_target_exits_0_and_writes_every_report() {
     let output = runner(&url, &["--report-dir", dir.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("141 pass, 0 fail"), "{stdout}");
+    assert!(stdout.contains("144 pass, 0 fail"), "{stdout}");
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
-    assert_eq!(junit.matches("<testcase ").count(), 141);
+    assert_eq!(junit.matches("<testcase ").count(), 144);
     assert!(junit.contains("failures=\"0\""));
     assert!(
         junit.contains("classname=\"responses.RESP\""),
@@ -74,7 +75,7 @@ async fn a_conformant_target_exits_0_and_writes_every_report() {
     );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
-    assert_eq!(json["verdicts"].as_array().unwrap().len(), 141);
+    assert_eq!(json["verdicts"].as_array().unwrap().len(), 144);
     assert!(
         std::fs::read_to_string(dir.join("report.md"))
             .unwrap()
@@ -205,7 +206,7 @@ async fn an_https_target_is_judged_when_its_certificate_is_trusted_and_refused_o
     let trusted = runner(&url, &["--ca-cert", ca.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&trusted.stdout);
     assert_eq!(trusted.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("141 pass, 0 fail"), "{stdout}");
+    assert!(stdout.contains("144 pass, 0 fail"), "{stdout}");
     assert!(!stdout.contains("INSECURE"), "{stdout}");
 
     let untrusted = runner(&url, &[]).await;
@@ -241,7 +242,7 @@ async fn an_openssl_made_self_signed_certificate_works_as_ca_cert() {
     let trusted = runner(&url, &["--ca-cert", ca.to_str().unwrap()]).await;
     let stdout = String::from_utf8_lossy(&trusted.stdout);
     assert_eq!(trusted.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("141 pass, 0 fail"), "{stdout}");
+    assert!(stdout.contains("144 pass, 0 fail"), "{stdout}");
 }
 
 #[tokio::test]
@@ -340,7 +341,7 @@ async fn a_server_sending_random_bytes_gets_a_report_and_exit_1() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(
         report["verdicts"].as_array().unwrap().len(),
-        141,
+        144,
         "every check judged"
     );
 }
@@ -413,7 +414,7 @@ async fn dialects_left_out_or_not_served_are_said_once_and_their_checks_skipped(
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(
-        stdout.contains("100 pass, 0 fail, 0 warn, 41 skip"),
+        stdout.contains("100 pass, 0 fail, 0 warn, 44 skip"),
         "{stdout}"
     );
     assert!(

@@ -1,5 +1,5 @@
 //! Proof that every check can fail: a reference server that passes them all under the strict
-//! profile, then, for each of the 141 checks, the same server breaking exactly that check's rule.
+//! profile, then, for each of the 144 checks, the same server breaking exactly that check's rule.
 //! The runner must flag that check — and nothing unrelated. Where one broken behaviour truly
 //! violates two rules (a lost `[DONE]` is also an unterminated event), the pair is listed.
 #![allow(clippy::unwrap_used)]
@@ -19,6 +19,7 @@ fn target(url: String) -> Target {
         context_tokens: Some(reference::CONTEXT),
         origin: Some(reference::ORIGIN.to_owned()),
         embedding_model: Some(reference::MODEL.to_owned()),
+        thinking_model: Some(reference::THINKER.to_owned()),
         oversized_body_bytes: 2 * reference::BODY_LIMIT,
         ..Target::new(url, reference::MODEL)
     }

@@ -1,9 +1,10 @@
-//! Anthropic's Messages API (MSG-001..019): the message object and its blocks, `max_tokens`
-//! required, the stream's grammar as the SDKs read it (they dispatch on the SSE `event:` name
-//! and refuse anything but `message_start` first), tool use and its results, stop sequences,
-//! the token limit, errors in Anthropic's envelope before the head and as `event: error` after
-//! it, and `count_tokens`. Sources: anthropic-sdk-python's `types` and `_streaming.py` (009b035),
-//! docs.anthropic.com's messages and streaming pages, responses-and-messages.md.
+//! Anthropic's Messages API (MSG-001..023): the message object and its blocks, `max_tokens`
+//! required, thinking when asked, the stream's grammar as the SDKs read it (they dispatch on
+//! the SSE `event:` name and refuse anything but `message_start` first), tool use and its
+//! results, stop sequences, the token limit, errors in Anthropic's envelope before the head and
+//! as `event: error` after it (an overload as 529, a missing key as 401), and `count_tokens`.
+//! Sources: anthropic-sdk-python's `types` and `_streaming.py` (009b035), docs.anthropic.com's
+//! messages and streaming pages, responses-and-messages.md.
 
 use std::collections::BTreeMap;
 
@@ -156,6 +157,27 @@ pub const CHECKS: &[Check] = &[
         "message_start's message carries type \"message\" and role \"assistant\", as a whole message does",
         msg_020
     ),
+    check!(
+        "MSG-021",
+        Messages,
+        Must,
+        "With auth expected (--expect-auth), a missing or wrong x-api-key is 401 authentication_error in Anthropic's envelope",
+        msg_021
+    ),
+    check!(
+        "MSG-022",
+        Messages,
+        Must,
+        "an overloaded server answers a 5xx in Anthropic's envelope, which the SDKs retry (SHOULD: 529 overloaded_error)",
+        msg_022
+    ),
+    check!(
+        "MSG-023",
+        Messages,
+        Should,
+        "thinking asked for yields signed thinking blocks before the answer, whole and streamed (thinking_delta, then signature_delta), or a 4xx saying the model cannot think",
+        msg_023
+    ),
 ];
 
 /// Valid non-streamed requests.
@@ -240,8 +262,8 @@ fn tool_uses(message: &Value) -> Vec<&Value> {
         .collect()
 }
 
-/// A streamed message as the SDK accumulates it: its blocks (text joined, tool input parsed
-/// from its fragments) and its final stop reason.
+/// A streamed message as the SDK accumulates it: its blocks (text and thinking joined, the
+/// signature set, tool input parsed from its fragments) and its final stop reason.
 fn accumulated(view: &StreamView) -> Value {
     let mut message = serde_json::json!({"content": []});
     let mut partial: BTreeMap<u64, String> = BTreeMap::new();
@@ -268,6 +290,12 @@ fn accumulated(view: &StreamView) -> Value {
                             + delta["text"].as_str().unwrap_or("");
                         block["text"] = Value::String(text);
                     }
+                    Some("thinking_delta") => {
+                        let thinking = block["thinking"].as_str().unwrap_or("").to_owned()
+                            + delta["thinking"].as_str().unwrap_or("");
+                        block["thinking"] = Value::String(thinking);
+                    }
+                    Some("signature_delta") => block["signature"] = delta["signature"].clone(),
                     Some("input_json_delta") => partial
                         .entry(index)
                         .or_default()
@@ -703,4 +731,109 @@ fn msg_020(o: &Observations) -> Outcome {
             )
         })
     })
+}
+
+fn msg_021(o: &Observations) -> Outcome {
+    let missing = need!(exchange(o, name::MSG_AUTH_MISSING));
+    let wrong = need!(exchange(o, name::MSG_AUTH_WRONG));
+    if !o.expect_auth {
+        return Outcome::Skip(format!(
+            "auth not expected (no --expect-auth); without a key: {}",
+            missing.summary()
+        ));
+    }
+    let refusal_problem = |exchange: &crate::exchange::Exchange| match exchange.status {
+        Some(401) => {
+            let body = exchange.json().unwrap_or(Value::Null);
+            envelope_problem(401, &body).or_else(|| {
+                (body["error"]["type"] != "authentication_error")
+                    .then(|| format!("error type {}", show(&body["error"]["type"])))
+            })
+        }
+        _ => Some(format!("not a 401: {}", exchange.summary())),
+    };
+    let accepted = o.get(name::MSG_BASIC).is_some_and(|e| e.is_success());
+    let problems: Vec<String> = [("no key", missing), ("a wrong key", wrong)]
+        .into_iter()
+        .filter_map(|(case, exchange)| refusal_problem(exchange).map(|p| format!("{case}: {p}")))
+        .chain((!accepted).then(|| "the key itself is not accepted".to_owned()))
+        .collect();
+    if problems.is_empty() {
+        Outcome::Pass(format!(
+            "without key: {}; wrong key: {}; with the key accepted",
+            missing.summary(),
+            wrong.summary()
+        ))
+    } else {
+        Outcome::Fail(problems.join("; "))
+    }
+}
+
+fn msg_022(o: &Observations) -> Outcome {
+    let Some(exchange) = o.get(name::MSG_OVERLOAD) else {
+        return Outcome::Skip("overload not probed (give --overload-prompt)".to_owned());
+    };
+    let status = exchange.status.unwrap_or(0);
+    if status < 500 {
+        return Outcome::Fail(format!("not a 5xx: {}", exchange.summary()));
+    }
+    let body = exchange.json().unwrap_or(Value::Null);
+    if body["type"] != "error" || !body["error"]["message"].is_string() {
+        return Outcome::Fail(format!("not Anthropic's envelope: {}", show(&body)));
+    }
+    match envelope_problem(status, &body) {
+        None if status == 529 => Outcome::Pass(exchange.summary()),
+        problem => Outcome::FailShould(format!(
+            "not 529 overloaded_error: {}{}",
+            exchange.summary(),
+            problem.map(|p| format!(" ({p})")).unwrap_or_default()
+        )),
+    }
+}
+
+/// What is wrong with the thinking of a message that was asked to think, if anything.
+fn thinking_problem(message: &Value) -> Option<String> {
+    let kinds: Vec<&str> = blocks(message)
+        .map(|block| block["type"].as_str().unwrap_or(""))
+        .collect();
+    let thoughts = kinds.iter().take_while(|kind| **kind == "thinking").count();
+    if !kinds.contains(&"thinking") {
+        return Some(format!("no thinking block: blocks {kinds:?}"));
+    }
+    if thoughts == 0 || kinds[thoughts..].contains(&"thinking") {
+        return Some(format!("thinking does not come first: blocks {kinds:?}"));
+    }
+    blocks(message)
+        .filter(|block| block["type"] == "thinking")
+        .find_map(|block| {
+            let thought = block["thinking"]
+                .as_str()
+                .is_some_and(|text| !text.is_empty());
+            let signed = block["signature"].is_string();
+            (!thought || !signed).then(|| {
+                format!(
+                    "a thinking block without thinking or signature: {}",
+                    show(block)
+                )
+            })
+        })
+}
+
+fn msg_023(o: &Observations) -> Outcome {
+    per_probe(
+        &[name::MSG_THINKING, name::MSG_STREAM_THINKING],
+        |probe| {
+            let exchange = exchange(o, probe)?;
+            match exchange.status {
+                // A model that cannot think may say so, unless it was named as one that can.
+                Some(400..=499) if !o.expect_thinking => Err(Outcome::Unsupported(format!(
+                    "{probe}: the model does not think (name one with --thinking-model): {}",
+                    exchange.summary()
+                ))),
+                _ if probe == name::MSG_STREAM_THINKING => stream(o, probe).map(accumulated),
+                _ => success_json(o, probe),
+            }
+        },
+        |message| thinking_problem(&message),
+    )
 }

@@ -195,10 +195,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn there_are_141_checks_with_unique_ids() {
+    fn there_are_144_checks_with_unique_ids() {
         let checks = all();
-        assert_eq!(checks.len(), 141);
+        assert_eq!(checks.len(), 144);
         let ids: std::collections::BTreeSet<&str> = checks.iter().map(|c| c.def.id).collect();
-        assert_eq!(ids.len(), 141);
+        assert_eq!(ids.len(), 144);
     }
 }

@@ -22,6 +22,8 @@ pub struct Observations {
     pub expect_auth: bool,
     /// Whether the target is expected to serve embeddings (`--embedding-model`).
     pub expect_embeddings: bool,
+    /// Whether the model probed for thinking is known to think (`--thinking-model`).
+    pub expect_thinking: bool,
     /// The origin the CORS preflight came from.
     pub preflight_origin: String,
     /// What no reply may echo: the key, the values of `--header`, the wrong key probed.
@@ -52,6 +54,7 @@ impl Observations {
             model: target.model.clone(),
             expect_auth: target.expect_auth,
             expect_embeddings: target.embedding_model.is_some(),
+            expect_thinking: target.thinking_model.is_some(),
             preflight_origin: preflight_origin(target).to_owned(),
             secrets,
             dialects: target.dialects.clone(),

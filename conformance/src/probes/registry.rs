@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use super::FaultPrompts;
 use crate::{
     check::Dialect,
-    exchange::{Body, Credentials, Exchange, ProbeRequest, Target},
+    exchange::{Body, Credentials, Exchange, ProbeRequest, Target, WRONG_KEY},
 };
 
 /// The `x-request-id` the echo probe sends.
@@ -164,6 +164,34 @@ impl<'a> Prober<'a> {
         request
             .header("anthropic-version", ANTHROPIC_VERSION)
             .header("x-api-key", key)
+    }
+
+    /// `POST /messages` of the short request, authenticated with `credentials` alone: no
+    /// `x-api-key`, or the wrong one (for MSG-021).
+    fn message_keyed(&self, probe: &'static str, credentials: Credentials) -> ProbeRequest {
+        let base = json!({"model": self.model(), "max_tokens": 32,
+                          "messages": user("Say hello in one short sentence.")});
+        let request = ProbeRequest::post(probe, "/messages", Body::Json(base))
+            .credentials(credentials)
+            .header("anthropic-version", ANTHROPIC_VERSION);
+        match credentials {
+            Credentials::Wrong => request.header("x-api-key", WRONG_KEY),
+            Credentials::None | Credentials::Given => request,
+        }
+    }
+
+    /// `POST /messages` asking the thinking model (else the chat model) to think first, with
+    /// Anthropic's smallest budget and no temperature (Anthropic refuses one beside thinking).
+    fn thinking(&self, probe: &'static str, stream: bool) -> ProbeRequest {
+        let model = self
+            .target
+            .thinking_model
+            .as_deref()
+            .unwrap_or(self.model());
+        let body = json!({"model": model, "max_tokens": 1280, "stream": stream,
+                          "thinking": {"type": "enabled", "budget_tokens": 1024},
+                          "messages": user(MULTIPLICATION)});
+        self.anthropic(ProbeRequest::post(probe, "/messages", Body::Json(body)))
     }
 
     /// A request about the stored response an earlier probe got, when it got one.
@@ -535,12 +563,23 @@ probes! {
         "/messages/count_tokens",
         Body::Json(json!({"model": p.model(), "messages": user("Say hello in one short sentence.")})),
     )),
+    MSG_THINKING = "msg_thinking" => |p, probe| p.thinking(probe, false),
+    MSG_STREAM_THINKING = "msg_stream_thinking" => |p, probe| p.thinking(probe, true),
+    MSG_OVERLOAD = "msg_overload" => |p, probe| {
+        let prompt = p.faults.overload.as_ref()?;
+        Some(p.message(probe, json!({"messages": user(prompt)})))
+    },
+    // As on the chat side, the keyless probes go last: a server that takes them generates.
+    MSG_AUTH_MISSING = "msg_auth_missing" => |p, probe| p.message_keyed(probe, Credentials::None),
+    MSG_AUTH_WRONG = "msg_auth_wrong" => |p, probe| p.message_keyed(probe, Credentials::Wrong),
 }
 
 /// The model name no target serves.
 const NO_SUCH_MODEL: &str = "conformance-no-such-model";
 /// A prompt that asks for more than the limit probes allow.
 const LONG_STORY: &str = "Write a long story about the sea, at least 300 words.";
+/// A question worth thinking about first.
+const MULTIPLICATION: &str = "What is 17 * 23? Think it through, then answer.";
 /// A prompt that calls for the weather tool.
 const WEATHER: &str = "What is the weather in Paris?";
 /// A question to answer as JSON.
@@ -717,10 +756,11 @@ mod tests {
             name::RESP_STREAM_FAULT,
             name::MSG_STREAM_FAULT,
             name::MSG_RATE_LIMIT,
+            name::MSG_OVERLOAD,
         ] {
             assert!(!sent.contains(&conditional), "{conditional}");
         }
         // Less the four rows that continue an earlier reply.
-        assert_eq!(sent.len(), name::ALL.len() - 9 - 4);
+        assert_eq!(sent.len(), name::ALL.len() - 10 - 4);
     }
 }

@@ -9,7 +9,8 @@ use conformance::{Conformance, FaultPrompts};
 /// The largest request body the gateways under test read (their `body_limit_bytes`).
 pub const GATEWAY_BODY_LIMIT: usize = 1 << 20;
 
-/// `base_url` judged with model `llama3.2`, the prompts of the fixtures' fault rules, a 20 s probe
+/// `base_url` judged with model `llama3.2` (and `qwen3:0.6b`, which thinks), the prompts of the
+/// fixtures' fault rules, a 20 s probe
 /// deadline, and an oversized body twice [`GATEWAY_BODY_LIMIT`] (the fixtures' models have far
 /// smaller contexts than it has words).
 pub fn conformance(base_url: String) -> Conformance {
@@ -19,6 +20,7 @@ pub fn conformance(base_url: String) -> Conformance {
         .timeout(Duration::from_secs(20))
         .configure(|target| {
             target.max_body = 1 << 20;
+            target.thinking_model = Some("qwen3:0.6b".to_owned());
             target.oversized_body_bytes = 2 * GATEWAY_BODY_LIMIT;
         })
 }

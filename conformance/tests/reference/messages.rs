@@ -13,7 +13,7 @@ use axum::{
 use serde_json::{Value, json};
 
 use super::{
-    MODEL,
+    KEY, MODEL, THINKER,
     upstream::{Upstream, json_reply, sse_events},
 };
 
@@ -25,7 +25,27 @@ pub fn router(upstream: Upstream) -> Router {
         .with_state(upstream)
 }
 
+/// Anthropic's 401 for a request without the reference key as `x-api-key` (any key gets in
+/// under MSG-021's deviation).
+fn unauthorized(up: &Upstream, headers: &HeaderMap) -> Option<Response> {
+    let given = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    let authorized = if up.is("MSG-021") {
+        given.is_some()
+    } else {
+        given == Some(KEY)
+    };
+    (!authorized).then(|| {
+        json_reply(
+            StatusCode::UNAUTHORIZED,
+            &json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
+        )
+    })
+}
+
 async fn create(State(up): State<Upstream>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refusal) = unauthorized(&up, &headers) {
+        return refusal;
+    }
     let path = "/v1/messages";
     let Ok(mut request) = serde_json::from_slice::<Value>(&body) else {
         return refusal(
@@ -45,7 +65,11 @@ async fn create(State(up): State<Upstream>, headers: HeaderMap, body: Bytes) -> 
     if up.is("MSG-014") {
         object.remove("stop_sequences");
     }
-    if up.is("MSG-017") {
+    if up.is("MSG-023") {
+        object.remove("thinking");
+    }
+    // Any model but the two it serves becomes the reference one.
+    if up.is("MSG-017") && object.get("model") != Some(&json!(THINKER)) {
         object.insert("model".to_owned(), json!(MODEL));
     }
     let streaming = request["stream"] == true;
@@ -81,16 +105,28 @@ async fn create(State(up): State<Upstream>, headers: HeaderMap, body: Bytes) -> 
     json_reply(parts.status, &message)
 }
 
-/// An error reply, in OpenAI's envelope where the deviation says so.
+/// An error reply: in OpenAI's envelope where MSG-016's deviation says so; an overload as a 400
+/// (MSG-022) or a 503 (its SHOULD half).
 async fn refusal(up: &Upstream, reply: Response) -> Response {
-    if !up.is("MSG-016") {
+    let status = reply.status();
+    let overloaded = status.as_u16() == 529;
+    let rewritten = if overloaded {
+        up.deviation.0.starts_with("MSG-022")
+    } else {
+        up.is("MSG-016")
+    };
+    if !rewritten {
         return reply;
     }
-    let status = reply.status();
     let bytes = axum::body::to_bytes(reply.into_body(), usize::MAX)
         .await
         .unwrap();
     let anthropic: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    match up.deviation.0 {
+        "MSG-022" => return json_reply(StatusCode::BAD_REQUEST, &anthropic),
+        "MSG-022:should" => return json_reply(StatusCode::SERVICE_UNAVAILABLE, &anthropic),
+        _ => {}
+    }
     let message = anthropic["error"]["message"].clone();
     json_reply(
         status,
@@ -99,6 +135,9 @@ async fn refusal(up: &Upstream, reply: Response) -> Response {
 }
 
 async fn count_tokens(State(up): State<Upstream>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(refusal) = unauthorized(&up, &headers) {
+        return refusal;
+    }
     let request: Option<Value> = serde_json::from_slice(&body).ok();
     let path = "/v1/messages/count_tokens";
     let reply = up

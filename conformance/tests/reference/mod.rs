@@ -24,6 +24,8 @@ use serde_json::{Value, json};
 /// Key the reference server expects.
 pub const KEY: &str = "sk-reference";
 pub const MODEL: &str = "ref-model";
+/// The reference model that thinks when asked.
+pub const THINKER: &str = "ref-thinker";
 pub const FAULT: &str = "[fault]";
 pub const RATE: &str = "[rate]";
 pub const OVERLOAD: &str = "[overload]";
@@ -644,6 +646,7 @@ pub const SHOULD_HALVES: &[(&str, &str)] = &[
     ("REQ-004", "REQ-004:should"),
     ("SEC-003", "SEC-003:should"),
     ("EMB-004", "EMB-004:should"),
+    ("MSG-022", "MSG-022:should"),
 ];
 
 /// Answers to valid requests that break a rule themselves, and the checks each must fail: never

@@ -11,7 +11,7 @@ use axum::{
 use mock_ollama::{Flavor, MockOllama, Scenario};
 use serde_json::{Value, json};
 
-use super::{Deviation, FAULT, MODEL, RATE};
+use super::{Deviation, FAULT, MODEL, OVERLOAD, RATE, THINKER};
 
 /// The prompt the limit probes send, which the upstream answers at length.
 const ESSAY: &str = "essay of at least 300 words";
@@ -31,14 +31,17 @@ impl Upstream {
         let mut scenario = Scenario::builtin();
         let words = "the sea was wide and grey and the boat moved slowly ".repeat(6);
         let script = json!({
-            "models": [{"name": MODEL, "capabilities": ["completion", "tools"]}],
+            "models": [{"name": MODEL, "capabilities": ["completion", "tools"]},
+                       {"name": THINKER, "capabilities": ["completion", "thinking"]}],
             "rules": [
                 {"match": {"last_user_contains": FAULT}, "reply": {"text": "one two three four"},
                  "faults": [{"kind": "error_line", "after": 2, "message": "the model failed"}]},
                 {"match": {"last_user_contains": ESSAY}, "reply": {"text": words.trim_end()}},
                 {"match": {"last_user_contains": COUNT}, "reply": {"text": "1 2 3 4 5 6 7 8 9 10"}},
                 {"match": {"last_user_contains": RATE},
-                 "faults": [{"kind": "http_error", "status": 429, "message": "Rate limit reached", "retry_after": "1"}]}
+                 "faults": [{"kind": "http_error", "status": 429, "message": "Rate limit reached", "retry_after": "1"}]},
+                {"match": {"last_user_contains": OVERLOAD},
+                 "faults": [{"kind": "http_error", "status": 529, "message": "Overloaded"}]}
             ]
         });
         scenario.merge(Scenario::from_json("reference", &script.to_string()).unwrap());

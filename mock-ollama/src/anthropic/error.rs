@@ -17,6 +17,12 @@ use crate::{
     },
 };
 
+/// Anthropic's status for an overloaded API (its `overloaded_error`).
+const OVERLOADED: StatusCode = match StatusCode::from_u16(529) {
+    Ok(status) => status,
+    Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+};
+
 /// A `/v1/messages` request the mock refuses.
 #[derive(Debug)]
 pub enum MessagesError {
@@ -68,9 +74,14 @@ impl MessagesError {
         Self::refused(StatusCode::BAD_REQUEST, error.message())
     }
 
-    /// A refusal of the native pipeline, as the flavour's server words it.
+    /// A refusal of the native pipeline, as the flavour's server words it. An overload (a 503:
+    /// a busy queue, a scripted fault) is Anthropic's 529 where the flavour plays Anthropic,
+    /// whose API never answers 503.
     pub fn from_native(checks: Checks, error: OllamaError) -> Self {
-        let status = error.status();
+        let status = match error.status() {
+            StatusCode::SERVICE_UNAVAILABLE if checks == Checks::Anthropic => OVERLOADED,
+            status => status,
+        };
         match error {
             OllamaError::ModelNotFound(model) if checks == Checks::Anthropic => {
                 Self::handled(status, format!("model: {model}"), None)
